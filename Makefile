@@ -1,0 +1,38 @@
+# pitboss: the two commands are `make run` and `make test` (README.md).
+# Build directories: build/release, build/debug, build/asan (ASan + UBSan).
+
+JOBS ?= $(shell nproc)
+DB ?= sqlite:var/pitboss.db
+LISTEN ?= 127.0.0.1:8080
+
+.PHONY: all deps release debug asan run test test-release test-asan bench clean
+
+all: release
+
+deps:
+	@scripts/install-deps.sh
+
+build/%/CMakeCache.txt:
+	@cmake -S . -B build/$* -DCMAKE_BUILD_TYPE=$(BUILD_TYPE_$*) >/dev/null
+
+BUILD_TYPE_release = Release
+BUILD_TYPE_debug = Debug
+BUILD_TYPE_asan = Asan
+
+release debug asan: deps
+	@cmake -S . -B build/$@ -DCMAKE_BUILD_TYPE=$(BUILD_TYPE_$@) >/dev/null
+	@cmake --build build/$@ -j $(JOBS)
+
+run: release
+	@mkdir -p var
+	PITBOSS_DB=$(DB) PITBOSS_LISTEN=$(LISTEN) build/release/pitboss serve --migrate
+
+# The whole suite: release and sanitizer builds, SQLite and PostgreSQL.
+test: deps
+	@scripts/run-tests.sh
+
+bench: release
+	@scripts/run-bench.sh
+
+clean:
+	rm -rf build

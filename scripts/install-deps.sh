@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# install-deps.sh: installs the Debian packages pitboss needs to build, run and test.
+# The one list of packages; `make run` and `make test` call this. Installs only what is
+# missing, so a second run is quick and needs no network.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake pkg-config        # toolchain
+  libmicrohttpd-dev                       # HTTP server
+  libwslay-dev                            # WebSocket framing
+  libjansson-dev                          # JSON at the edge
+  libsodium-dev                           # CSPRNG, hashing, argon2id
+  libsqlite3-dev                          # embedded default database
+  libpq-dev                               # PostgreSQL client
+  libcmocka-dev                           # unit tests
+  libcurl4-openssl-dev                    # HTTP client for black-box tests
+  postgresql                              # the real server the PostgreSQL suite starts
+  wrk                                     # HTTP load generator for bench/
+  python3                                 # small helper scripts
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "installing: ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,118 @@
+/* buf.c: growable byte buffer (buf.h). */
+#include "base/buf.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "base/base.h"
+
+void pb_buf_init(struct pb_buf *b)
+{
+    b->data = NULL;
+    b->len = 0;
+    b->cap = 0;
+}
+
+void pb_buf_release(struct pb_buf *b)
+{
+    pb_free(b->data);
+    pb_buf_init(b);
+}
+
+void pb_buf_reset(struct pb_buf *b)
+{
+    b->len = 0;
+    if (b->data)
+        b->data[0] = '\0';
+}
+
+void pb_buf_grow(struct pb_buf *b, size_t extra)
+{
+    PB_ASSERT(b->len + extra + 1 > b->len); /* no wrap-around */
+    size_t need = b->len + extra + 1;
+    if (need <= b->cap)
+        return;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < need)
+        cap *= 2;
+    b->data = pb_realloc(b->data, cap);
+    b->cap = cap;
+}
+
+void pb_buf_append(struct pb_buf *b, const void *data, size_t len)
+{
+    pb_buf_grow(b, len);
+    if (len)
+        memcpy(b->data + b->len, data, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+}
+
+void pb_buf_puts(struct pb_buf *b, const char *s)
+{
+    pb_buf_append(b, s, strlen(s));
+}
+
+void pb_buf_putc(struct pb_buf *b, char c)
+{
+    pb_buf_append(b, &c, 1);
+}
+
+void pb_buf_vprintf(struct pb_buf *b, const char *fmt, va_list ap)
+{
+    va_list copy;
+    va_copy(copy, ap);
+    int n = vsnprintf(NULL, 0, fmt, copy);
+    va_end(copy);
+    PB_ASSERT(n >= 0);
+    pb_buf_grow(b, (size_t)n);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    b->len += (size_t)n;
+}
+
+void pb_buf_printf(struct pb_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    pb_buf_vprintf(b, fmt, ap);
+    va_end(ap);
+}
+
+void pb_buf_json_string(struct pb_buf *b, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    pb_buf_grow(b, len + 2);
+    pb_buf_putc(b, '"');
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') {
+            char esc[2] = {'\\', (char)c};
+            pb_buf_append(b, esc, 2);
+        } else if (c == '\n' || c == '\r' || c == '\t') {
+            char esc[2] = {'\\', c == '\n' ? 'n' : c == '\r' ? 'r' : 't'};
+            pb_buf_append(b, esc, 2);
+        } else if (c < 0x20) {
+            char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            pb_buf_append(b, esc, 6);
+        } else {
+            pb_buf_putc(b, (char)c);
+        }
+    }
+    pb_buf_putc(b, '"');
+}
+
+const char *pb_buf_str(const struct pb_buf *b)
+{
+    return b->data ? b->data : "";
+}
+
+char *pb_buf_detach(struct pb_buf *b, size_t *len_out)
+{
+    if (!b->data)
+        pb_buf_grow(b, 0), b->data[0] = '\0';
+    char *p = b->data;
+    if (len_out)
+        *len_out = b->len;
+    pb_buf_init(b);
+    return p;
+}

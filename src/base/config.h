@@ -1,0 +1,68 @@
+/* config.h: pitboss configuration: defaults, then a JSON file (--config FILE), then
+ * environment overrides (PITBOSS_*). Every key is checked; a bad one is named with what is
+ * wrong, and the program exits with status 2 before starting anything.
+ *
+ * File layout (every key optional; unknown keys are refused):
+ *   {"listen": "127.0.0.1:8080", "db": "sqlite:var/pitboss.db", "node": "n1",
+ *    "log": {"level": "info", "access": true}, "diagnostics": false,
+ *    "http": {"threads": 2, "connection_limit": 4096, "per_ip_connection_limit": 0,
+ *             "connection_timeout_s": 60, "body_max": 65536},
+ *    "store": {"readers": 4},
+ *    "writer": {"batch_max": 512, "wait_us": 0, "queue_max": 16384},
+ *    "ws": {"message_max": 16384, "send_queue_max": 262144, "connections_max": 10000,
+ *           "ping_interval_s": 20, "idle_timeout_s": 60}}
+ * Environment: PITBOSS_LISTEN, PITBOSS_DB, PITBOSS_NODE, PITBOSS_LOG_LEVEL,
+ * PITBOSS_ACCESS_LOG, PITBOSS_DIAGNOSTICS, PITBOSS_HTTP_THREADS, PITBOSS_HTTP_CONNECTION_LIMIT,
+ * PITBOSS_HTTP_PER_IP_CONNECTION_LIMIT, PITBOSS_HTTP_CONNECTION_TIMEOUT_S, PITBOSS_HTTP_BODY_MAX,
+ * PITBOSS_STORE_READERS, PITBOSS_WRITER_BATCH_MAX, PITBOSS_WRITER_WAIT_US,
+ * PITBOSS_WRITER_QUEUE_MAX, PITBOSS_WS_MESSAGE_MAX, PITBOSS_WS_SEND_QUEUE_MAX,
+ * PITBOSS_WS_CONNECTIONS_MAX, PITBOSS_WS_PING_INTERVAL_S, PITBOSS_WS_IDLE_TIMEOUT_S. */
+#ifndef PB_CONFIG_H
+#define PB_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/log.h"
+
+struct pb_config {
+    char listen_host[64];
+    int listen_port;
+    char db_url[512];
+    char node[32]; /* names this process in the outbox; unique per node sharing a database */
+    enum pb_log_level log_level;
+    bool access_log;
+    bool diagnostics; /* enables /api/v1/diagnostics/... (tests and benchmarks only) */
+    int64_t http_threads;
+    int64_t http_connection_limit;
+    int64_t http_per_ip_connection_limit;
+    int64_t http_connection_timeout_s;
+    int64_t http_body_max;
+    int64_t store_readers;
+    int64_t writer_batch_max;
+    int64_t writer_wait_us;
+    int64_t writer_queue_max;
+    int64_t ws_message_max;
+    int64_t ws_send_queue_max;
+    int64_t ws_connections_max;
+    int64_t ws_ping_interval_s;
+    int64_t ws_idle_timeout_s;
+};
+
+/* A configuration error: the key ("writer.batch_max", or the variable "PITBOSS_DB") and what
+ * is wrong with it. */
+struct pb_config_error {
+    char key[64];
+    char detail[256];
+};
+
+void pb_config_defaults(struct pb_config *cfg);
+/* Reads and applies the JSON file at path. Returns 0 or PB_ERR_INVALID with err filled. */
+int pb_config_load_file(struct pb_config *cfg, const char *path, struct pb_config_error *err);
+/* Applies PITBOSS_* variables from envp (NULL-terminated "NAME=value" strings). */
+int pb_config_apply_env(struct pb_config *cfg, char *const *envp, struct pb_config_error *err);
+/* Parses "host:port" or "[v6]:port" into cfg. */
+int pb_config_set_listen(struct pb_config *cfg, const char *value, struct pb_config_error *err,
+                         const char *key);
+
+#endif

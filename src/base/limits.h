@@ -1,0 +1,70 @@
+/* limits.h: every limit pitboss enforces, named once, with the reason for its value.
+ * Configuration may lower or raise some of these within the bounds given here
+ * (src/base/config.c checks them). STYLE.md section 8. */
+#ifndef PB_LIMITS_H
+#define PB_LIMITS_H
+
+/* HTTP */
+#define PB_HTTP_BODY_MAX_DEFAULT (64 * 1024)     /* API bodies are small JSON documents */
+#define PB_HTTP_BODY_MAX_CEILING (16 * 1024 * 1024)
+#define PB_HTTP_CONNECTIONS_DEFAULT 4096 /* > the 512 keep-alive clients we test, < fd limit */
+#define PB_HTTP_CONNECTIONS_CEILING 65536
+#define PB_HTTP_PER_IP_CONNECTIONS_DEFAULT 0 /* 0: no per-IP cap; set one behind no proxy */
+#define PB_HTTP_TIMEOUT_S_DEFAULT 60     /* idle keep-alive connections are closed after this */
+#define PB_HTTP_THREADS_DEFAULT 2        /* >= 2: bookworm's MHD stalls without a pool */
+#define PB_HTTP_THREADS_MAX 64
+#define PB_HTTP_PATH_MAX 1024            /* longer request targets get 414 */
+#define PB_HTTP_PATH_SEGMENTS_MAX 16     /* route patterns and paths have at most this many */
+#define PB_HTTP_PATH_PARAMS_MAX 4        /* path parameters per route */
+#define PB_HTTP_REQUEST_ID_MAX 64        /* a client-supplied X-Request-Id longer is replaced */
+#define PB_HTTP_MEMORY_PER_CONNECTION (32 * 1024) /* MHD read buffer: headers must fit */
+
+/* JSON */
+#define PB_JSON_DEPTH_MAX 32             /* deeper documents are refused before parsing */
+#define PB_JSON_FIELD_PATH_MAX 128       /* "a.b.c" path reported in validation errors */
+
+/* Writer */
+#define PB_WRITER_BATCH_MAX_DEFAULT 512  /* commands per transaction; one fsync covers them */
+#define PB_WRITER_BATCH_MAX_CEILING 8192
+#define PB_WRITER_QUEUE_MAX_DEFAULT 16384 /* pending commands before callers get 503 */
+#define PB_WRITER_QUEUE_MAX_CEILING (1 << 20)
+#define PB_WRITER_WAIT_US_DEFAULT 0      /* extra wait for a fuller batch; 0 = take what is there */
+#define PB_WRITER_WAIT_US_CEILING 100000
+#define PB_WRITER_EVENTS_PER_COMMAND_MAX 64 /* a command emitting more is a programming error */
+
+/* Event outbox */
+#define PB_OUTBOX_FETCH_MAX 512          /* events read and delivered per relay turn */
+#define PB_EVENT_TYPE_MAX 64
+#define PB_EVENT_SUBJECT_MAX 256
+
+/* Store */
+#define PB_STORE_READERS_DEFAULT 4       /* reader connections shared by HTTP threads */
+#define PB_STORE_READERS_CEILING 256
+#define PB_STORE_PARAMS_MAX 32           /* bound parameters per statement */
+#define PB_STORE_BUSY_TIMEOUT_MS 5000    /* SQLite: readers wait this long behind a checkpoint */
+
+/* WebSocket */
+#define PB_WS_MESSAGE_MAX_DEFAULT (16 * 1024) /* client messages are small commands */
+#define PB_WS_MESSAGE_MAX_CEILING (1024 * 1024)
+#define PB_WS_SEND_QUEUE_MAX_DEFAULT (256 * 1024) /* bytes queued to one client before eviction */
+#define PB_WS_CONNECTIONS_MAX_DEFAULT 10000
+#define PB_WS_PING_INTERVAL_S_DEFAULT 20
+#define PB_WS_IDLE_TIMEOUT_S_DEFAULT 60  /* no frame (incl. pong) for this long: closed */
+#define PB_WS_CLOSE_TIMEOUT_S 5          /* wait for the peer's close frame at most this long */
+#define PB_WS_PUBLISH_QUEUE_MAX 65536    /* messages waiting for the WebSocket thread */
+#define PB_WS_TOPICS_PER_CONNECTION_MAX 32
+#define PB_WS_TOPIC_MAX 128
+#define PB_WS_SEND_QUEUE_MAX_CEILING (64 * 1024 * 1024)
+#define PB_WS_CONNECTIONS_CEILING 65536  /* each needs a file descriptor */
+#define PB_WS_INTERVAL_S_CEILING 86400   /* ping interval and idle timeout: at most a day */
+#define PB_WS_HANDOVER_QUEUE_MAX 1024    /* upgraded sockets waiting for the WebSocket thread */
+#define PB_WS_PUBLISH_QUEUE_BYTES_MAX (64 * 1024 * 1024) /* bytes of those waiting messages */
+#define PB_WS_EPOLL_EVENTS_MAX 256       /* socket events taken per WebSocket loop turn */
+#define PB_WS_RECV_BUDGET (64 * 1024)    /* bytes read from one socket per turn: fairness */
+#define PB_WS_TICK_MS 250                /* granularity of pings, idle and close deadlines */
+#define PB_WS_STOP_WAIT_MS 1000          /* at shutdown, wait this long for close handshakes */
+
+/* Logging */
+#define PB_LOG_LINE_MAX 4096             /* longer log lines are truncated */
+
+#endif

@@ -1,0 +1,278 @@
+/* app.c: assembling the process (app.h) and the system routes: /healthz, /readyz, /metrics,
+ * the WebSocket endpoint and the diagnostic routes used by tests and benchmarks. */
+#include "core/app.h"
+
+#include <string.h>
+
+#include "base/base.h"
+#include "base/log.h"
+#include "core/outbox.h"
+#include "core/writer.h"
+#include "http/http.h"
+#include "http/ws.h"
+
+const struct store_migration *app_migrations(size_t *count)
+{
+    *count = outbox_migrations_count;
+    return outbox_migrations;
+}
+
+int app_migrate(const struct pb_config *cfg, int *applied_out)
+{
+    struct store *s;
+    char err[256];
+    if (store_open(cfg->db_url, &s, err, sizeof(err)) != PB_OK) {
+        pb_log(PB_LOG_ERROR, "cannot open the database", "\"error\":\"%s\"", err);
+        return PB_ERR_DB;
+    }
+    size_t n;
+    const struct store_migration *list = app_migrations(&n);
+    int rc = store_migrate(s, list, n, applied_out);
+    store_close(s);
+    return rc;
+}
+
+struct ws_hub *ws_hub_of(void *app)
+{
+    return ((struct pb_app *)app)->hub;
+}
+
+/* ---- system routes ---- */
+
+static enum http_result healthz(struct http_request *req, struct http_response *resp)
+{
+    PB_UNUSED(req);
+    http_json(resp, 200, json_pack("{s:s}", "status", "ok"));
+    return HTTP_DONE;
+}
+
+static enum http_result readyz(struct http_request *req, struct http_response *resp)
+{
+    struct pb_app *app = req->app;
+    struct store *s;
+    if (store_pool_acquire(app->readers, 1000, &s) != PB_OK) {
+        http_problem(resp, 503, "not_ready", "Not ready", "no database connection", NULL);
+        return HTTP_DONE;
+    }
+    struct store_stmt *st;
+    int rc = store_prepare(s, "SELECT 1", &st);
+    if (rc == PB_OK) {
+        rc = store_step(st) == STORE_ROW ? PB_OK : PB_ERR_DB;
+        store_finalize(st);
+    }
+    store_pool_release(app->readers, s);
+    if (rc != PB_OK)
+        http_problem(resp, 503, "not_ready", "Not ready", "the database does not answer", NULL);
+    else
+        http_json(resp, 200, json_pack("{s:s}", "status", "ready"));
+    return HTTP_DONE;
+}
+
+static enum http_result metrics(struct http_request *req, struct http_response *resp)
+{
+    struct pb_app *app = req->app;
+    http_server_metrics(app->http, &resp->body);
+    writer_metrics(app->writer, &resp->body);
+    outbox_metrics(app->outbox, &resp->body);
+    ws_hub_metrics(app->hub, &resp->body);
+    resp->status = 200;
+    resp->content_type = "text/plain; version=0.0.4";
+    return HTTP_DONE;
+}
+
+static enum http_result root(struct http_request *req, struct http_response *resp)
+{
+    PB_UNUSED(req);
+    http_json(resp, 200, json_pack("{s:s,s:s}", "name", "pitboss", "version", PITBOSS_VERSION));
+    return HTTP_DONE;
+}
+
+static const struct http_route system_routes[] = {
+    {HTTP_GET, "/", root, 0},
+    {HTTP_GET, "/healthz", healthz, 0},
+    {HTTP_GET, "/readyz", readyz, 0},
+    {HTTP_GET, "/metrics", metrics, 0},
+    {HTTP_GET, "/api/v1/ws", ws_handle_upgrade, 0},
+};
+
+/* ---- diagnostic routes (cfg.diagnostics only) ---- */
+
+struct noop_cmd {
+    struct writer_cmd cmd; /* first: the server frees the struct */
+    bool emit_event;
+};
+
+static int noop_run(struct store *tx, struct writer_cmd *cmd)
+{
+    struct noop_cmd *c = (struct noop_cmd *)cmd;
+    if (!c->emit_event)
+        return PB_OK;
+    return writer_emit(tx, cmd, "diagnostics.noop", "diagnostics", "{\"noop\":true}");
+}
+
+static void noop_finish(struct http_request *req, struct writer_cmd *cmd,
+                        struct http_response *resp)
+{
+    PB_UNUSED(req);
+    if (cmd->status != PB_OK) {
+        http_problem(resp, 500, "internal_error", "Internal error", pb_err_name(cmd->status),
+                     NULL);
+        return;
+    }
+    http_json(resp, 200, json_pack("{s:s}", "status", "committed"));
+}
+
+static enum http_result diag_noop(struct http_request *req, struct http_response *resp)
+{
+    struct {
+        bool emit_event;
+    } in = {false};
+    static const struct pb_json_field fields[] = {
+        {"emit_event", PB_JSON_KIND_BOOL, PB_JSON_OPTIONAL, 0, SIZE_MAX, 0, 0},
+    };
+    if (req->body.len > 0) {
+        json_t *root;
+        if (http_body_json(req, resp, &root) != PB_OK)
+            return HTTP_DONE;
+        struct pb_json_error err;
+        int rc = pb_json_decode(root, "", fields, PB_ARRAY_LEN(fields), &in, &err);
+        json_decref(root);
+        if (rc != PB_OK) {
+            http_problem_json(resp, &err);
+            return HTTP_DONE;
+        }
+    }
+    struct noop_cmd *c = pb_calloc(1, sizeof(*c));
+    c->cmd.run = noop_run;
+    c->emit_event = in.emit_event;
+    struct pb_app *app = req->app;
+    return http_submit(req, app->writer, &c->cmd, noop_finish);
+}
+
+struct publish_body {
+    const char *topic;
+    json_t *data;
+};
+
+static enum http_result diag_publish(struct http_request *req, struct http_response *resp)
+{
+    static const struct pb_json_field fields[] = {
+        PB_JSON_STR(struct publish_body, topic, PB_JSON_REQUIRED, 1, PB_WS_TOPIC_MAX),
+        PB_JSON_OBJ(struct publish_body, data, PB_JSON_REQUIRED),
+    };
+    json_t *root;
+    if (http_body_json(req, resp, &root) != PB_OK)
+        return HTTP_DONE;
+    struct publish_body in = {0};
+    struct pb_json_error err;
+    if (pb_json_decode(root, "", fields, PB_ARRAY_LEN(fields), &in, &err) != PB_OK) {
+        http_problem_json(resp, &err);
+    } else {
+        char *data = json_dumps(in.data, JSON_COMPACT);
+        struct pb_app *app = req->app;
+        int rc = ws_hub_publish(app->hub, in.topic, data, strlen(data));
+        free(data);
+        if (rc == PB_OK)
+            http_json(resp, 202, json_pack("{s:s}", "status", "queued"));
+        else
+            http_problem(resp, 503, "overloaded", "Service unavailable",
+                         "the publish queue is full", NULL);
+    }
+    json_decref(root);
+    return HTTP_DONE;
+}
+
+static const struct http_route diagnostic_routes[] = {
+    {HTTP_POST, "/api/v1/diagnostics/noop", diag_noop, 0},
+    {HTTP_POST, "/api/v1/diagnostics/publish", diag_publish, HTTP_ROUTE_JSON_BODY},
+};
+
+/* ---- start and stop ---- */
+
+/* Every committed domain event goes to WebSocket topic "events" as its envelope. */
+static void events_to_hub(const struct pb_event *ev, void *arg)
+{
+    struct pb_app *app = arg;
+    struct pb_buf env = PB_BUF_INIT;
+    outbox_envelope(ev, &env);
+    if (ws_hub_publish(app->hub, "events", env.data, env.len) != PB_OK)
+        pb_log(PB_LOG_WARN, "websocket publish queue full", "\"event\":\"%s\"", ev->id);
+    pb_buf_release(&env);
+}
+
+static int start_storage(struct pb_app *app)
+{
+    const struct pb_config *cfg = &app->cfg;
+    char err[256];
+    struct store *tx;
+    if (store_open(cfg->db_url, &tx, err, sizeof(err)) != PB_OK) {
+        pb_log(PB_LOG_ERROR, "cannot open the database", "\"error\":\"%s\"", err);
+        return PB_ERR_DB;
+    }
+    if (store_pool_open(cfg->db_url, (int)cfg->store_readers, &app->readers, err,
+                        sizeof(err)) != PB_OK) {
+        pb_log(PB_LOG_ERROR, "cannot open reader connections", "\"error\":\"%s\"", err);
+        store_close(tx);
+        return PB_ERR_DB;
+    }
+    app->outbox = outbox_new(cfg->node);
+    struct writer_config wc = {(int)cfg->writer_batch_max, (int)cfg->writer_wait_us,
+                               (int)cfg->writer_queue_max};
+    if (writer_start(&wc, tx, app->outbox, &app->writer) != PB_OK) {
+        store_close(tx);
+        return PB_ERR_IO;
+    }
+    return PB_OK;
+}
+
+static int start_network(struct pb_app *app)
+{
+    const struct pb_config *cfg = &app->cfg;
+    struct ws_hub_config hc = {(size_t)cfg->ws_message_max, (size_t)cfg->ws_send_queue_max,
+                               (int)cfg->ws_connections_max, (int)cfg->ws_ping_interval_s,
+                               (int)cfg->ws_idle_timeout_s};
+    if (ws_hub_start(&hc, &app->hub) != PB_OK)
+        return PB_ERR_IO;
+    outbox_subscribe(app->outbox, "websocket", events_to_hub, app);
+    if (outbox_start(app->outbox, app->readers, app->writer) != PB_OK)
+        return PB_ERR_IO;
+    struct http_server_config hs = {cfg->listen_host, cfg->listen_port, (int)cfg->http_threads,
+                                    (int)cfg->http_connection_limit,
+                                    (int)cfg->http_per_ip_connection_limit,
+                                    (int)cfg->http_connection_timeout_s,
+                                    (size_t)cfg->http_body_max, cfg->access_log};
+    http_server_new(&hs, app, &app->http);
+    http_server_add_routes(app->http, system_routes, PB_ARRAY_LEN(system_routes));
+    if (cfg->diagnostics)
+        http_server_add_routes(app->http, diagnostic_routes, PB_ARRAY_LEN(diagnostic_routes));
+    if (http_server_start(app->http) != PB_OK) {
+        pb_log(PB_LOG_ERROR, "cannot listen", "\"host\":\"%s\",\"port\":%d", cfg->listen_host,
+               cfg->listen_port);
+        return PB_ERR_IO;
+    }
+    return PB_OK;
+}
+
+int app_start(struct pb_app *app, const struct pb_config *cfg)
+{
+    memset(app, 0, sizeof(*app));
+    app->cfg = *cfg;
+    int rc = start_storage(app);
+    if (rc == PB_OK)
+        rc = start_network(app);
+    if (rc != PB_OK)
+        app_stop(app);
+    return rc;
+}
+
+void app_stop(struct pb_app *app)
+{
+    http_server_free(app->http);
+    outbox_stop(app->outbox);
+    writer_stop(app->writer);
+    outbox_free(app->outbox);
+    if (app->hub)
+        ws_hub_stop(app->hub);
+    store_pool_close(app->readers);
+    memset(app, 0, sizeof(*app));
+}

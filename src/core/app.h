@@ -1,0 +1,33 @@
+/* app.h: the running pitboss process: configuration, store, writer, event outbox, WebSocket
+ * hub and HTTP server, started and stopped in dependency order. DESIGN.md section 2.
+ *
+ * Start order: readers -> migrations check -> writer -> outbox relay -> WebSocket hub -> HTTP.
+ * Stop order is the reverse, so in-flight requests finish through a still-running writer. */
+#ifndef PB_APP_H
+#define PB_APP_H
+
+#include <stdbool.h>
+
+#include "base/config.h"
+#include "store/store.h"
+
+struct pb_app {
+    struct pb_config cfg;
+    struct store_pool *readers;
+    struct writer *writer;
+    struct outbox *outbox;
+    struct ws_hub *hub;
+    struct http_server *http;
+};
+
+/* Every module's migrations, in one list (for pitboss migrate and --migrate). */
+const struct store_migration *app_migrations(size_t *count);
+
+/* Opens the database named by cfg and applies pending migrations. Returns 0 or PB_ERR_DB. */
+int app_migrate(const struct pb_config *cfg, int *applied_out);
+
+/* Starts everything; on failure stops what was started and returns the error. */
+int app_start(struct pb_app *app, const struct pb_config *cfg);
+void app_stop(struct pb_app *app);
+
+#endif

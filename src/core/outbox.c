@@ -1,0 +1,346 @@
+/* outbox.c: the event outbox and its relay thread (outbox.h). */
+#include "core/outbox.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/base.h"
+#include "base/limits.h"
+#include "base/log.h"
+#include "core/writer.h"
+
+#define OUTBOX_SUBSCRIBERS_MAX 16
+#define OUTBOX_IDLE_POLL_MS 1000 /* the relay looks anyway this often (missed wake-ups) */
+
+const struct store_migration outbox_migrations[] = {
+    {"core", 1, "outbox",
+     "CREATE TABLE outbox (node TEXT NOT NULL, seq BIGINT NOT NULL, id TEXT NOT NULL UNIQUE,"
+     " type TEXT NOT NULL, time_ms BIGINT NOT NULL, subject TEXT NOT NULL, data TEXT NOT NULL,"
+     " PRIMARY KEY (node, seq));"
+     "CREATE TABLE outbox_cursor (node TEXT PRIMARY KEY, seq BIGINT NOT NULL);",
+     NULL},
+};
+const size_t outbox_migrations_count = PB_ARRAY_LEN(outbox_migrations);
+
+struct subscriber {
+    const char *name;
+    outbox_subscriber_fn fn;
+    void *arg;
+};
+
+struct cursor_cmd {
+    struct writer_cmd cmd;
+    struct outbox *ob;
+    int64_t seq;
+};
+
+struct outbox {
+    char node[64];
+    struct subscriber subs[OUTBOX_SUBSCRIBERS_MAX];
+    size_t nsubs;
+    /* Writer thread only. */
+    int64_t next_seq;
+    int64_t batch_start_seq;
+    struct store_stmt *insert;
+    /* Relay. */
+    struct store_pool *readers;
+    struct writer *writer;
+    pthread_t thread;
+    bool started;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    bool pending;  /* guarded by lock: a batch with events committed since the last look */
+    bool stopping; /* guarded by lock */
+    int64_t delivered_seq;       /* relay thread only */
+    struct cursor_cmd cursor;    /* owned by the relay; in flight while cursor_busy */
+    atomic_bool cursor_busy;
+    _Atomic uint64_t delivered_total;
+    _Atomic int64_t committed_seq; /* highest committed seq, for the lag gauge */
+};
+
+struct outbox *outbox_new(const char *node)
+{
+    struct outbox *ob = pb_calloc(1, sizeof(*ob));
+    PB_ASSERT(pb_strlcpy(ob->node, node, sizeof(ob->node)));
+    pthread_mutex_init(&ob->lock, NULL);
+    pthread_cond_init(&ob->wake, NULL);
+    ob->next_seq = 1;
+    return ob;
+}
+
+void outbox_subscribe(struct outbox *ob, const char *name, outbox_subscriber_fn fn, void *arg)
+{
+    PB_ASSERT(!ob->started && ob->nsubs < OUTBOX_SUBSCRIBERS_MAX);
+    ob->subs[ob->nsubs++] = (struct subscriber){name, fn, arg};
+}
+
+/* ---- writer side ---- */
+
+int outbox__load_seq(struct outbox *ob, struct store *tx)
+{
+    struct store_stmt *st;
+    if (store_prepare(tx, "SELECT COALESCE(MAX(seq), 0) FROM outbox WHERE node = ?", &st))
+        return PB_ERR_DB;
+    store_bind_text(st, 1, ob->node, strlen(ob->node));
+    int rc = store_step(st);
+    if (rc == STORE_ROW) {
+        ob->next_seq = store_column_int64(st, 0) + 1;
+        atomic_store(&ob->committed_seq, ob->next_seq - 1);
+        rc = PB_OK;
+    } else {
+        rc = PB_ERR_DB;
+    }
+    store_finalize(st);
+    ob->batch_start_seq = ob->next_seq;
+    return rc;
+}
+
+int outbox__insert(struct outbox *ob, struct store *tx, const char *type, const char *subject,
+                   const char *data_json)
+{
+    PB_ASSERT(strlen(type) <= PB_EVENT_TYPE_MAX && strlen(subject) <= PB_EVENT_SUBJECT_MAX);
+    if (!ob->insert &&
+        store_prepare(tx, "INSERT INTO outbox (node, seq, id, type, time_ms, subject, data)"
+                          " VALUES (?, ?, ?, ?, ?, ?, ?)", &ob->insert) != PB_OK)
+        return PB_ERR_DB;
+    char id[33];
+    pb_random_hex(id, 16);
+    struct store_stmt *st = ob->insert;
+    store_bind_text(st, 1, ob->node, strlen(ob->node));
+    store_bind_int64(st, 2, ob->next_seq);
+    store_bind_text(st, 3, id, 32);
+    store_bind_text(st, 4, type, strlen(type));
+    store_bind_int64(st, 5, pb_wall_ms());
+    store_bind_text(st, 6, subject, strlen(subject));
+    store_bind_text(st, 7, data_json, strlen(data_json));
+    int rc = store_step(st);
+    store_reset(st);
+    if (rc != STORE_DONE)
+        return PB_ERR_DB;
+    ob->next_seq++;
+    return PB_OK;
+}
+
+void outbox__rollback_events(struct outbox *ob, unsigned n)
+{
+    PB_ASSERT(ob->next_seq - (int64_t)n >= ob->batch_start_seq);
+    ob->next_seq -= n;
+}
+
+void outbox__batch_end(struct outbox *ob, bool committed)
+{
+    if (!committed) {
+        ob->next_seq = ob->batch_start_seq;
+        return;
+    }
+    bool had_events = ob->next_seq > ob->batch_start_seq;
+    ob->batch_start_seq = ob->next_seq;
+    if (!had_events)
+        return;
+    atomic_store(&ob->committed_seq, ob->next_seq - 1);
+    pthread_mutex_lock(&ob->lock);
+    ob->pending = true;
+    pthread_cond_signal(&ob->wake);
+    pthread_mutex_unlock(&ob->lock);
+}
+
+void outbox__writer_release(struct outbox *ob)
+{
+    store_finalize(ob->insert);
+    ob->insert = NULL;
+}
+
+/* ---- relay ---- */
+
+static int cursor_run(struct store *tx, struct writer_cmd *cmd)
+{
+    struct cursor_cmd *c = (struct cursor_cmd *)cmd;
+    struct store_stmt *st;
+    if (store_prepare(tx, "INSERT INTO outbox_cursor (node, seq) VALUES (?, ?)"
+                          " ON CONFLICT (node) DO UPDATE SET seq = excluded.seq", &st))
+        return PB_ERR_DB;
+    store_bind_text(st, 1, c->ob->node, strlen(c->ob->node));
+    store_bind_int64(st, 2, c->seq);
+    int rc = store_step(st) == STORE_DONE ? PB_OK : PB_ERR_DB;
+    store_finalize(st);
+    return rc;
+}
+
+static void cursor_done(struct writer_cmd *cmd)
+{
+    struct cursor_cmd *c = (struct cursor_cmd *)cmd;
+    atomic_store(&c->ob->cursor_busy, false);
+}
+
+/* Records delivery progress through the writer, at most one update in flight. */
+static void advance_cursor(struct outbox *ob)
+{
+    if (ob->cursor.seq == ob->delivered_seq || atomic_exchange(&ob->cursor_busy, true))
+        return;
+    ob->cursor.cmd = (struct writer_cmd){.run = cursor_run, .done = cursor_done};
+    ob->cursor.ob = ob;
+    ob->cursor.seq = ob->delivered_seq;
+    if (writer_submit(ob->writer, &ob->cursor.cmd) != PB_OK)
+        atomic_store(&ob->cursor_busy, false); /* retried on the next turn */
+}
+
+static int load_cursor(struct outbox *ob, struct store *s)
+{
+    struct store_stmt *st;
+    if (store_prepare(s, "SELECT seq FROM outbox_cursor WHERE node = ?", &st))
+        return PB_ERR_DB;
+    store_bind_text(st, 1, ob->node, strlen(ob->node));
+    int rc = store_step(st);
+    ob->delivered_seq = rc == STORE_ROW ? store_column_int64(st, 0) : 0;
+    store_finalize(st);
+    ob->cursor.seq = ob->delivered_seq;
+    return rc < 0 ? PB_ERR_DB : PB_OK;
+}
+
+static void deliver(struct outbox *ob, const struct pb_event *ev)
+{
+    for (size_t i = 0; i < ob->nsubs; i++)
+        ob->subs[i].fn(ev, ob->subs[i].arg);
+    ob->delivered_seq = ev->seq;
+    atomic_fetch_add_explicit(&ob->delivered_total, 1, memory_order_relaxed);
+}
+
+/* Delivers up to PB_OUTBOX_FETCH_MAX committed events; returns how many, or < 0. */
+static int relay_turn(struct outbox *ob)
+{
+    struct store *s;
+    int rc = store_pool_acquire(ob->readers, 5000, &s);
+    if (rc != PB_OK)
+        return rc;
+    if (ob->cursor.ob == NULL) { /* first turn: where did delivery stop? */
+        ob->cursor.ob = ob;
+        if (load_cursor(ob, s) != PB_OK) {
+            ob->cursor.ob = NULL;
+            store_pool_release(ob->readers, s);
+            return PB_ERR_DB;
+        }
+    }
+    struct store_stmt *st;
+    int n = 0;
+    rc = store_prepare(s, "SELECT seq, id, type, time_ms, subject, data FROM outbox"
+                          " WHERE node = ? AND seq > ? ORDER BY seq LIMIT ?", &st);
+    if (rc == PB_OK) {
+        store_bind_text(st, 1, ob->node, strlen(ob->node));
+        store_bind_int64(st, 2, ob->delivered_seq);
+        store_bind_int64(st, 3, PB_OUTBOX_FETCH_MAX);
+        while ((rc = store_step(st)) == STORE_ROW) {
+            struct pb_event ev = {
+                store_column_int64(st, 0), store_column_text(st, 1), store_column_text(st, 2),
+                store_column_int64(st, 3), store_column_text(st, 4), store_column_text(st, 5)};
+            PB_ASSERT(ev.seq > ob->delivered_seq);
+            deliver(ob, &ev);
+            n++;
+        }
+        store_finalize(st);
+    }
+    store_pool_release(ob->readers, s);
+    if (n > 0)
+        advance_cursor(ob);
+    return rc < 0 ? rc : n;
+}
+
+static bool relay_wait(struct outbox *ob)
+{
+    pthread_mutex_lock(&ob->lock);
+    if (!ob->pending && !ob->stopping) {
+        struct timespec deadline;
+        clock_gettime(CLOCK_REALTIME, &deadline);
+        deadline.tv_sec += OUTBOX_IDLE_POLL_MS / 1000;
+        pthread_cond_timedwait(&ob->wake, &ob->lock, &deadline);
+    }
+    bool stopping = ob->stopping;
+    ob->pending = false;
+    pthread_mutex_unlock(&ob->lock);
+    return !stopping;
+}
+
+static void *relay_main(void *arg)
+{
+    struct outbox *ob = arg;
+    bool running = true;
+    while (running) {
+        int n = relay_turn(ob);
+        if (n < 0)
+            pb_log(PB_LOG_ERROR, "event relay cannot read the outbox", "\"error\":\"%s\"",
+                   pb_err_name(n));
+        if (n == PB_OUTBOX_FETCH_MAX)
+            continue; /* more are waiting */
+        running = relay_wait(ob);
+    }
+    relay_turn(ob); /* what committed before the stop */
+    return NULL;
+}
+
+int outbox_start(struct outbox *ob, struct store_pool *readers, struct writer *w)
+{
+    PB_ASSERT(!ob->started);
+    ob->readers = readers;
+    ob->writer = w;
+    if (pthread_create(&ob->thread, NULL, relay_main, ob) != 0)
+        return PB_ERR_IO;
+    ob->started = true;
+    return PB_OK;
+}
+
+static void wait_cursor(struct outbox *ob)
+{
+    for (int i = 0; i < 5000 && atomic_load(&ob->cursor_busy); i++)
+        nanosleep(&(struct timespec){0, 1000000}, NULL);
+}
+
+void outbox_stop(struct outbox *ob)
+{
+    if (!ob || !ob->started)
+        return;
+    pthread_mutex_lock(&ob->lock);
+    ob->stopping = true;
+    pthread_cond_signal(&ob->wake);
+    pthread_mutex_unlock(&ob->lock);
+    pthread_join(ob->thread, NULL);
+    ob->started = false;
+    wait_cursor(ob);
+    advance_cursor(ob);
+    wait_cursor(ob);
+}
+
+void outbox_free(struct outbox *ob)
+{
+    if (!ob)
+        return;
+    PB_ASSERT(!ob->started && ob->insert == NULL);
+    pthread_mutex_destroy(&ob->lock);
+    pthread_cond_destroy(&ob->wake);
+    pb_free(ob);
+}
+
+void outbox_envelope(const struct pb_event *ev, struct pb_buf *out)
+{
+    char when[PB_TIME_TEXT_MAX];
+    pb_format_time_ms(ev->time_ms, when);
+    pb_buf_printf(out, "{\"id\":\"%s\",\"seq\":%lld,\"type\":", ev->id, (long long)ev->seq);
+    pb_buf_json_string(out, ev->type, strlen(ev->type));
+    pb_buf_printf(out, ",\"time\":\"%s\",\"subject\":", when);
+    pb_buf_json_string(out, ev->subject, strlen(ev->subject));
+    pb_buf_puts(out, ",\"data\":");
+    pb_buf_puts(out, ev->data);
+    pb_buf_putc(out, '}');
+}
+
+void outbox_metrics(struct outbox *ob, struct pb_buf *out)
+{
+    pb_buf_printf(out,
+                  "# TYPE pitboss_events_delivered_total counter\n"
+                  "pitboss_events_delivered_total %llu\n"
+                  "# TYPE pitboss_events_committed_seq gauge\n"
+                  "pitboss_events_committed_seq %lld\n",
+                  (unsigned long long)atomic_load(&ob->delivered_total),
+                  (long long)atomic_load(&ob->committed_seq));
+}

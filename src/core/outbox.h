@@ -1,0 +1,73 @@
+/* outbox.h: domain events, written in the same transaction as the change they describe and
+ * delivered after commit, in order, to in-process subscribers (reactors, the WebSocket hub).
+ * DESIGN.md sections 2.1 ("The event relay") and 5 ("Events").
+ *
+ * Table outbox(node, seq, id, type, time_ms, subject, data): seq is assigned by the writer,
+ * strictly increasing per node (one writer per node, so commit order is seq order). Table
+ * outbox_cursor(node, seq) records how far delivery has got. The relay thread reads committed
+ * events past the cursor from its own reader connection, hands each to every subscriber, and
+ * then advances the cursor through the writer. Events committed but not delivered when the
+ * process dies are delivered after restart; an event may be delivered twice around a crash,
+ * so subscribers are idempotent by event id.
+ *
+ * Envelope (CloudEvents style): {"id","type","time","subject","data"}. */
+#ifndef PB_OUTBOX_H
+#define PB_OUTBOX_H
+
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "store/store.h"
+
+struct writer;
+
+struct pb_event {
+    int64_t seq;
+    const char *id;      /* 32 hex chars */
+    const char *type;
+    int64_t time_ms;
+    const char *subject;
+    const char *data;    /* JSON object text */
+};
+
+/* Called on the relay thread, in seq order. Must not block for long. */
+typedef void (*outbox_subscriber_fn)(const struct pb_event *ev, void *arg);
+
+struct outbox;
+
+extern const struct store_migration outbox_migrations[];
+extern const size_t outbox_migrations_count;
+
+/* Creates the outbox for node (the name in the outbox table). Subscribers are added before
+ * outbox_start. */
+struct outbox *outbox_new(const char *node);
+void outbox_subscribe(struct outbox *ob, const char *name, outbox_subscriber_fn fn, void *arg);
+/* Starts the relay thread: reads with readers, advances the cursor through w. */
+int outbox_start(struct outbox *ob, struct store_pool *readers, struct writer *w);
+/* Stops the relay after delivering what is committed; the writer must still be running so the
+ * last cursor update lands (bounded wait). */
+void outbox_stop(struct outbox *ob);
+/* Frees the outbox; after outbox_stop and after the writer has stopped. */
+void outbox_free(struct outbox *ob);
+
+/* Writer side (called by the writer only). */
+/* Loads the next seq for the node from tx. */
+int outbox__load_seq(struct outbox *ob, struct store *tx);
+/* Inserts one event row; returns 0 or PB_ERR_DB. */
+int outbox__insert(struct outbox *ob, struct store *tx, const char *type, const char *subject,
+                   const char *data_json);
+/* The batch committed (true) or rolled back (false): wakes the relay / rewinds seq. */
+void outbox__batch_end(struct outbox *ob, bool committed);
+/* A savepoint holding n events was rolled back (their seqs are reused). */
+void outbox__rollback_events(struct outbox *ob, unsigned n);
+
+/* The writer is closing its connection: statements prepared on it are finalized. */
+void outbox__writer_release(struct outbox *ob);
+
+/* Renders an event envelope as JSON into out. */
+void outbox_envelope(const struct pb_event *ev, struct pb_buf *out);
+
+/* Delivered events and the relay's lag, Prometheus text. */
+void outbox_metrics(struct outbox *ob, struct pb_buf *out);
+
+#endif

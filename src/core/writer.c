@@ -1,0 +1,260 @@
+/* writer.c: the single writer with group commit (writer.h). */
+#include "core/writer.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <time.h>
+
+#include "base/base.h"
+#include "base/limits.h"
+#include "base/log.h"
+#include "core/outbox.h"
+#include "store/store.h"
+
+struct writer {
+    struct writer_config cfg;
+    struct store *tx;
+    struct outbox *outbox;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t nonempty;
+    struct writer_cmd *head, *tail; /* the queue, guarded by lock */
+    int count;
+    bool stopping;
+    struct writer_stats stats;
+};
+
+int writer_submit(struct writer *w, struct writer_cmd *cmd)
+{
+    PB_ASSERT(cmd->run && cmd->done);
+    cmd->writer = w;
+    cmd->next = NULL;
+    cmd->nevents = 0;
+    cmd->submitted_ns = pb_mono_ns();
+    pthread_mutex_lock(&w->lock);
+    int rc = PB_OK;
+    if (w->stopping) {
+        rc = PB_ERR_CLOSED;
+    } else if (w->count >= w->cfg.queue_max) {
+        rc = PB_ERR_FULL;
+    } else {
+        if (w->tail)
+            w->tail->next = cmd;
+        else
+            w->head = cmd;
+        w->tail = cmd;
+        w->count++;
+        atomic_store_explicit(&w->stats.queue_depth, w->count, memory_order_relaxed);
+        if (w->count == 1)
+            pthread_cond_signal(&w->nonempty);
+    }
+    pthread_mutex_unlock(&w->lock);
+    if (rc == PB_ERR_FULL)
+        atomic_fetch_add_explicit(&w->stats.rejected_full_total, 1, memory_order_relaxed);
+    return rc;
+}
+
+/* Moves up to max commands from the queue to the batch list. Called with lock held. */
+static int take(struct writer *w, struct writer_cmd **first, struct writer_cmd **last, int max)
+{
+    int n = 0;
+    while (w->head && n < max) {
+        struct writer_cmd *c = w->head;
+        w->head = c->next;
+        if (!w->head)
+            w->tail = NULL;
+        c->next = NULL;
+        if (*last)
+            (*last)->next = c;
+        else
+            *first = c;
+        *last = c;
+        n++;
+    }
+    w->count -= n;
+    atomic_store_explicit(&w->stats.queue_depth, w->count, memory_order_relaxed);
+    return n;
+}
+
+/* Waits for the next batch; returns its size, 0 when stopping with an empty queue. */
+static int next_batch(struct writer *w, struct writer_cmd **first)
+{
+    struct writer_cmd *last = NULL;
+    *first = NULL;
+    pthread_mutex_lock(&w->lock);
+    while (w->count == 0 && !w->stopping)
+        pthread_cond_wait(&w->nonempty, &w->lock);
+    int n = take(w, first, &last, w->cfg.batch_max);
+    if (n > 0 && n < w->cfg.batch_max && w->cfg.wait_us > 0 && !w->stopping) {
+        struct timespec deadline;
+        clock_gettime(CLOCK_REALTIME, &deadline);
+        deadline.tv_nsec += (long)w->cfg.wait_us * 1000;
+        deadline.tv_sec += deadline.tv_nsec / 1000000000;
+        deadline.tv_nsec %= 1000000000;
+        while (n < w->cfg.batch_max) {
+            if (w->count == 0 &&
+                pthread_cond_timedwait(&w->nonempty, &w->lock, &deadline) == ETIMEDOUT)
+                break;
+            n += take(w, first, &last, w->cfg.batch_max - n);
+        }
+    }
+    pthread_mutex_unlock(&w->lock);
+    return n;
+}
+
+static int run_one(struct writer *w, struct writer_cmd *cmd)
+{
+    if (store_savepoint(w->tx, "cmd") != PB_OK)
+        return PB_ERR_DB;
+    int status = cmd->run(w->tx, cmd);
+    PB_ASSERT(status <= 0);
+    if (status == PB_OK && store_release(w->tx, "cmd") == PB_OK)
+        return PB_OK;
+    if (status == PB_OK)
+        status = PB_ERR_DB;
+    /* Undo this command only; the batch goes on. */
+    if (store_rollback_to(w->tx, "cmd") != PB_OK || store_release(w->tx, "cmd") != PB_OK)
+        pb_log(PB_LOG_ERROR, "writer savepoint rollback failed", "\"error\":\"%s\"",
+               store_errmsg(w->tx));
+    if (w->outbox && cmd->nevents)
+        outbox__rollback_events(w->outbox, cmd->nevents);
+    return status;
+}
+
+static bool run_batch(struct writer *w, struct writer_cmd *first, int n)
+{
+    bool committed = false;
+    if (store_begin(w->tx) != PB_OK) {
+        pb_log(PB_LOG_ERROR, "writer begin failed", "\"error\":\"%s\"", store_errmsg(w->tx));
+        for (struct writer_cmd *c = first; c; c = c->next)
+            c->status = PB_ERR_DB;
+        return false;
+    }
+    for (struct writer_cmd *c = first; c; c = c->next) {
+        c->status = run_one(w, c);
+        if (c->status != PB_OK)
+            atomic_fetch_add_explicit(&w->stats.commands_failed_total, 1, memory_order_relaxed);
+    }
+    uint64_t t0 = pb_mono_ns();
+    if (store_commit(w->tx) == PB_OK) {
+        committed = true;
+    } else {
+        pb_log(PB_LOG_ERROR, "writer commit failed", "\"error\":\"%s\",\"commands\":%d",
+               store_errmsg(w->tx), n);
+        store_rollback(w->tx);
+        atomic_fetch_add_explicit(&w->stats.commit_failures_total, 1, memory_order_relaxed);
+        for (struct writer_cmd *c = first; c; c = c->next)
+            c->status = PB_ERR_DB;
+    }
+    pb_histogram_observe(&w->stats.commit_latency, pb_mono_ns() - t0);
+    pb_histogram_observe(&w->stats.batch_size, (uint64_t)n);
+    return committed;
+}
+
+static void *writer_main(void *arg)
+{
+    struct writer *w = arg;
+    if (w->outbox && outbox__load_seq(w->outbox, w->tx) != PB_OK)
+        pb_log(PB_LOG_ERROR, "writer cannot read the outbox sequence", NULL);
+    for (;;) {
+        struct writer_cmd *batch;
+        int n = next_batch(w, &batch);
+        if (n == 0)
+            break;
+        bool committed = run_batch(w, batch, n);
+        if (w->outbox)
+            outbox__batch_end(w->outbox, committed);
+        uint64_t now = pb_mono_ns();
+        atomic_fetch_add_explicit(&w->stats.commands_total, (uint64_t)n, memory_order_relaxed);
+        for (struct writer_cmd *c = batch, *next; c; c = next) {
+            next = c->next; /* done may free c */
+            pb_histogram_observe(&w->stats.command_latency, now - c->submitted_ns);
+            c->done(c);
+        }
+    }
+    return NULL;
+}
+
+int writer_start(const struct writer_config *cfg, struct store *tx, struct outbox *outbox,
+                 struct writer **out)
+{
+    PB_ASSERT(cfg->batch_max >= 1 && cfg->queue_max >= 1 && cfg->wait_us >= 0);
+    struct writer *w = pb_calloc(1, sizeof(*w));
+    w->cfg = *cfg;
+    w->tx = tx;
+    w->outbox = outbox;
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_cond_init(&w->nonempty, NULL);
+    pb_histogram_init_size(&w->stats.batch_size);
+    pb_histogram_init_latency(&w->stats.commit_latency);
+    pb_histogram_init_latency(&w->stats.command_latency);
+    if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+        pb_free(w);
+        return PB_ERR_IO;
+    }
+    *out = w;
+    return PB_OK;
+}
+
+void writer_stop(struct writer *w)
+{
+    if (!w)
+        return;
+    pthread_mutex_lock(&w->lock);
+    w->stopping = true;
+    pthread_cond_signal(&w->nonempty);
+    pthread_mutex_unlock(&w->lock);
+    pthread_join(w->thread, NULL);
+    PB_ASSERT(w->count == 0);
+    if (w->outbox)
+        outbox__writer_release(w->outbox);
+    store_close(w->tx);
+    pthread_mutex_destroy(&w->lock);
+    pthread_cond_destroy(&w->nonempty);
+    pb_free(w);
+}
+
+int writer_emit(struct store *tx, struct writer_cmd *cmd, const char *type, const char *subject,
+                const char *data_json)
+{
+    struct writer *w = cmd->writer;
+    PB_ASSERT(w && w->outbox && tx == w->tx);
+    PB_ASSERT(cmd->nevents < PB_WRITER_EVENTS_PER_COMMAND_MAX);
+    int rc = outbox__insert(w->outbox, tx, type, subject, data_json);
+    if (rc == PB_OK)
+        cmd->nevents++;
+    return rc;
+}
+
+struct writer_stats *writer_stats_of(struct writer *w)
+{
+    return &w->stats;
+}
+
+void writer_metrics(struct writer *w, struct pb_buf *out)
+{
+    struct writer_stats *s = &w->stats;
+    pb_metric_type(out, "pitboss_writer_batch_size", "histogram");
+    pb_histogram_render(&s->batch_size, "pitboss_writer_batch_size", "", out);
+    pb_metric_type(out, "pitboss_writer_commit_seconds", "histogram");
+    pb_histogram_render(&s->commit_latency, "pitboss_writer_commit_seconds", "", out);
+    pb_metric_type(out, "pitboss_writer_command_seconds", "histogram");
+    pb_histogram_render(&s->command_latency, "pitboss_writer_command_seconds", "", out);
+    pb_buf_printf(out,
+                  "# TYPE pitboss_writer_commands_total counter\n"
+                  "pitboss_writer_commands_total %llu\n"
+                  "# TYPE pitboss_writer_commands_failed_total counter\n"
+                  "pitboss_writer_commands_failed_total %llu\n"
+                  "# TYPE pitboss_writer_commit_failures_total counter\n"
+                  "pitboss_writer_commit_failures_total %llu\n"
+                  "# TYPE pitboss_writer_rejected_full_total counter\n"
+                  "pitboss_writer_rejected_full_total %llu\n"
+                  "# TYPE pitboss_writer_queue_depth gauge\n"
+                  "pitboss_writer_queue_depth %lld\n",
+                  (unsigned long long)atomic_load(&s->commands_total),
+                  (unsigned long long)atomic_load(&s->commands_failed_total),
+                  (unsigned long long)atomic_load(&s->commit_failures_total),
+                  (unsigned long long)atomic_load(&s->rejected_full_total),
+                  (long long)atomic_load(&s->queue_depth));
+}

@@ -1,0 +1,80 @@
+/* writer.h: the single writer. One thread owns the only write connection; every state change
+ * of the platform is a command run by it. DESIGN.md section 2.1 ("The writer").
+ *
+ * Commands arrive through a bounded queue (writer_submit, any thread). The writer takes up to
+ * batch_max of them (waiting up to wait_us for a fuller batch when fewer are queued), runs them
+ * in one transaction with a savepoint per command so one failing command does not abort the
+ * others, commits once (one fsync for the batch: group commit), then completes every command
+ * by calling its done function on the writer thread. done must be short and must not block:
+ * typically it resumes a suspended HTTP connection or posts to a semaphore.
+ *
+ * Events: a command emits domain events with writer_emit; they are written to the outbox in the
+ * command's savepoint, so they exist exactly when the command's changes do (src/core/outbox.h).
+ *
+ * Ownership: the caller allocates the command and keeps it alive until done has run; the
+ * writer never frees it. */
+#ifndef PB_WRITER_H
+#define PB_WRITER_H
+
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "base/metrics.h"
+
+struct store;
+struct writer;
+struct writer_cmd;
+struct outbox;
+
+/* Runs inside the transaction, inside the command's savepoint. Returns 0 to keep the
+ * command's changes, or a negative pb_err to roll them back (the value becomes cmd->status). */
+typedef int (*writer_run_fn)(struct store *tx, struct writer_cmd *cmd);
+typedef void (*writer_done_fn)(struct writer_cmd *cmd);
+
+struct writer_cmd {
+    writer_run_fn run;
+    writer_done_fn done;
+    void *arg;          /* the caller's data */
+    int status;         /* after done: run's result, or PB_ERR_DB if the commit failed */
+    /* Internal: */
+    struct writer *writer;
+    struct writer_cmd *next;
+    uint64_t submitted_ns;
+    unsigned nevents;   /* events emitted by this command (for outbox rollback accounting) */
+};
+
+struct writer_config {
+    int batch_max;
+    int wait_us;
+    int queue_max;
+};
+
+struct writer_stats {
+    struct pb_histogram batch_size;     /* commands per committed batch */
+    struct pb_histogram commit_latency; /* COMMIT call duration */
+    struct pb_histogram command_latency; /* submit to done */
+    _Atomic uint64_t commands_total;
+    _Atomic uint64_t commands_failed_total;
+    _Atomic uint64_t commit_failures_total;
+    _Atomic uint64_t rejected_full_total;
+    _Atomic int64_t queue_depth;
+};
+
+/* Starts the writer thread over connection tx (ownership passes to the writer; it is closed by
+ * writer_stop). outbox may be NULL (no events). */
+int writer_start(const struct writer_config *cfg, struct store *tx, struct outbox *outbox,
+                 struct writer **out);
+/* Completes every queued command, then stops the thread and closes the connection. */
+void writer_stop(struct writer *w);
+/* Queues cmd. Any thread. Returns 0, PB_ERR_FULL when the queue holds queue_max commands, or
+ * PB_ERR_CLOSED when the writer is stopping; done is not called in the error cases. */
+int writer_submit(struct writer *w, struct writer_cmd *cmd);
+/* Inside run: emits a domain event (type e.g. "ledger.transfer_posted", subject the object's
+ * id, data a JSON object as text). Returns 0 or PB_ERR_DB. */
+int writer_emit(struct store *tx, struct writer_cmd *cmd, const char *type, const char *subject,
+                const char *data_json);
+struct writer_stats *writer_stats_of(struct writer *w);
+/* Prometheus text for the writer's stats. */
+void writer_metrics(struct writer *w, struct pb_buf *out);
+
+#endif

@@ -1,0 +1,146 @@
+/* http.h: the HTTP server (libmicrohttpd behind our own header), router, request pipeline and
+ * RFC 9457 problem responses. DESIGN.md sections 2.1 and 5; STYLE.md section 17.
+ *
+ * Pipeline for every request: route (404/405) -> request id -> content type and body limit
+ * (415/413) -> handler -> encode -> access log and metrics. A handler either fills the
+ * response and returns HTTP_DONE, or submits a writer command with http_submit and returns
+ * HTTP_SUSPENDED: the connection is suspended (no HTTP thread waits) and resumed when the
+ * command completes, at which point the finish function builds the response.
+ *
+ * Threads: handlers run on MHD's pool threads; finish functions too. */
+#ifndef PB_HTTP_H
+#define PB_HTTP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/buf.h"
+#include "base/json.h"
+#include "base/limits.h"
+
+struct MHD_Connection;
+struct MHD_Response;
+struct writer;
+struct writer_cmd;
+
+enum http_method {
+    HTTP_GET = 1,
+    HTTP_HEAD = 2,
+    HTTP_POST = 4,
+    HTTP_PUT = 8,
+    HTTP_PATCH = 16,
+    HTTP_DELETE = 32,
+    HTTP_OPTIONS = 64,
+};
+
+enum http_result { HTTP_DONE = 0, HTTP_SUSPENDED = 1 };
+
+struct http_request;
+struct http_response;
+typedef enum http_result (*http_handler_fn)(struct http_request *req, struct http_response *resp);
+/* Builds the response once a submitted writer command has completed (cmd->status says how). */
+typedef void (*http_finish_fn)(struct http_request *req, struct writer_cmd *cmd,
+                               struct http_response *resp);
+
+/* Route flags. */
+#define HTTP_ROUTE_JSON_BODY 1u /* the body must be application/json (415 otherwise) */
+
+struct http_route {
+    enum http_method method;
+    const char *pattern; /* "/api/v1/things/{id}": {name} matches one non-empty segment */
+    http_handler_fn handler;
+    unsigned flags;
+};
+
+struct http_request {
+    enum http_method method;
+    const char *method_name;
+    const char *path;                  /* without the query string; borrowed from MHD */
+    const struct http_route *route;
+    const char *params[PB_HTTP_PATH_PARAMS_MAX]; /* path parameter values, in pattern order */
+    size_t nparams;
+    struct pb_buf body;
+    char request_id[PB_HTTP_REQUEST_ID_MAX + 1];
+    struct MHD_Connection *conn;
+    struct http_server *server;
+    void *app; /* the application context given to http_server_new */
+    /* Set by http_submit; owned by the handler's module until finish runs. */
+    struct writer_cmd *cmd;
+    http_finish_fn finish;
+};
+
+struct http_header_kv {
+    const char *name; /* static string */
+    char *value;      /* owned */
+};
+
+struct http_response {
+    int status;
+    const char *content_type; /* static string */
+    struct pb_buf body;
+    struct http_header_kv headers[8];
+    size_t nheaders;
+    struct MHD_Response *raw; /* a handler-built MHD response (WebSocket upgrade); owned */
+};
+
+/* Reading the request. Return borrowed strings or NULL. */
+const char *http_header(const struct http_request *req, const char *name);
+const char *http_query(const struct http_request *req, const char *name);
+
+/* Building the response. */
+void http_header_add(struct http_response *resp, const char *name, const char *value);
+/* Serialises doc (reference stolen) as the body with application/json. */
+void http_json(struct http_response *resp, int status, json_t *doc);
+/* RFC 9457 problem+json: {"type","title","status","code","detail"[,"field"]}. detail and field
+ * may be NULL. */
+void http_problem(struct http_response *resp, int status, const char *code, const char *title,
+                  const char *detail, const char *field);
+/* 400 validation_failed from a JSON decoding error, naming the field. */
+void http_problem_json(struct http_response *resp, const struct pb_json_error *err);
+/* Parses the request body as a JSON object; on failure fills resp with a 400 and returns
+ * PB_ERR_INVALID. */
+int http_body_json(struct http_request *req, struct http_response *resp, json_t **out);
+
+/* Submits cmd to writer w for req, suspending the connection; finish builds the response once
+ * the command has completed. Ownership: cmd is the first member of a struct the handler
+ * allocated with pb_malloc/pb_calloc; it passes to the server, which frees it when the request
+ * ends. Always returns HTTP_SUSPENDED: a full queue answers 503 with Retry-After without
+ * calling finish. */
+enum http_result http_submit(struct http_request *req, struct writer *w, struct writer_cmd *cmd,
+                             http_finish_fn finish);
+
+/* The server. */
+struct http_server_config {
+    const char *host; /* IPv4 or IPv6 literal to bind */
+    int port;         /* 0: pick a free port (see http_server_port) */
+    int threads;
+    int connection_limit;
+    int per_ip_connection_limit; /* 0: none */
+    int connection_timeout_s;
+    size_t body_max;
+    bool access_log;
+};
+
+struct http_server;
+/* Creates a server (not yet listening). app is handed to every handler as req->app. */
+int http_server_new(const struct http_server_config *cfg, void *app, struct http_server **out);
+/* Adds routes (the array is borrowed and must outlive the server). Call before start. */
+void http_server_add_routes(struct http_server *srv, const struct http_route *routes, size_t n);
+/* Binds and starts serving. Returns PB_ERR_IO when the address cannot be bound. */
+int http_server_start(struct http_server *srv);
+int http_server_port(const struct http_server *srv);
+/* Appends the per-route request counters and latency histograms in Prometheus text format. */
+void http_server_metrics(struct http_server *srv, struct pb_buf *out);
+/* Stops accepting, finishes in-flight requests, frees everything. */
+void http_server_free(struct http_server *srv);
+
+/* The route matcher, exposed for tests. Returns the index of the route matching method and
+ * path (params filled), -1 if no pattern matches the path (404), or -2 if a pattern matches
+ * but not the method (405; *allowed gets the methods that would match). */
+int http_route_match(const struct http_route *const *routes, size_t n, enum http_method method,
+                     const char *path, const char **params, size_t *nparams,
+                     char *param_storage, size_t storage_len, unsigned *allowed);
+enum http_method http_method_parse(const char *name);
+
+#endif

@@ -1,0 +1,34 @@
+/* http_int.h: internals shared by the HTTP server files.
+ *
+ * A request's life (struct http_request, allocated on MHD's first call for the connection's
+ * request and freed in the completion callback):
+ *   STATE_READING   body bytes are being appended (or discarded after an early error);
+ *   STATE_WAITING   the handler submitted a writer command; the connection is suspended;
+ *   STATE_RESUMED   the command completed (or the queue was full); the connection is resumed
+ *                   and the next call builds and queues the response;
+ *   STATE_ANSWERED  a response was queued.
+ * An early error (404, 405, 413, 415) is decided on the first call and kept in `early` until
+ * the body has been consumed, so the connection stays usable for keep-alive. */
+#ifndef PB_HTTP_INT_H
+#define PB_HTTP_INT_H
+
+#include "http/http.h"
+
+enum http__state { STATE_READING, STATE_WAITING, STATE_RESUMED, STATE_ANSWERED };
+
+struct http__request_int {
+    struct http_request pub;
+    enum http__state state;
+    int route_index; /* -1: unmatched */
+    uint64_t started_ns;
+    int status;      /* the status sent, for the log and metrics */
+    size_t bytes_out;
+    bool body_too_large;
+    struct http_response early; /* status != 0: answer this once the body is read */
+    char param_storage[PB_HTTP_PATH_MAX];
+};
+
+void http__response_init(struct http_response *resp);
+void http__response_release(struct http_response *resp);
+
+#endif

@@ -1,0 +1,239 @@
+/* test_base.c: buffers, strict JSON decoding, configuration and histograms. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "base/base.h"
+#include "base/buf.h"
+#include "base/config.h"
+#include "base/json.h"
+#include "base/metrics.h"
+
+static void test_buf_appends_and_escapes_json(void **state)
+{
+    (void)state;
+    struct pb_buf b = PB_BUF_INIT;
+    assert_string_equal(pb_buf_str(&b), "");
+    pb_buf_printf(&b, "%d-%s", 42, "x");
+    pb_buf_json_string(&b, "a\"b\\c\n\x01", 7);
+    assert_string_equal(b.data, "42-x\"a\\\"b\\\\c\\n\\u0001\"");
+    for (int i = 0; i < 1000; i++)
+        pb_buf_putc(&b, 'z');
+    assert_int_equal(b.len, strlen(b.data));
+    size_t len;
+    char *owned = pb_buf_detach(&b, &len);
+    assert_int_equal(len, strlen(owned));
+    assert_null(b.data);
+    pb_free(owned);
+}
+
+struct sample {
+    const char *name;
+    int64_t count;
+    bool flag;
+    json_t *nested;
+};
+
+static const struct pb_json_field sample_fields[] = {
+    PB_JSON_STR(struct sample, name, PB_JSON_REQUIRED, 1, 8),
+    PB_JSON_INT(struct sample, count, PB_JSON_OPTIONAL, 0, 100),
+    PB_JSON_BOOL(struct sample, flag, PB_JSON_OPTIONAL),
+    PB_JSON_OBJ(struct sample, nested, PB_JSON_OPTIONAL),
+};
+
+static int decode(const char *text, struct sample *out, struct pb_json_error *err)
+{
+    json_t *root;
+    memset(out, 0, sizeof(*out));
+    int rc = pb_json_parse(text, strlen(text), true, &root, err);
+    if (rc != PB_OK)
+        return rc;
+    rc = pb_json_decode(root, "", sample_fields, PB_ARRAY_LEN(sample_fields), out, err);
+    json_decref(root);
+    return rc;
+}
+
+static void expect_error(const char *text, const char *code, const char *field)
+{
+    struct sample s;
+    struct pb_json_error err;
+    assert_int_equal(decode(text, &s, &err), PB_ERR_INVALID);
+    assert_string_equal(err.code, code);
+    assert_string_equal(err.field, field);
+    assert_true(strlen(err.detail) > 0);
+}
+
+static void test_json_decode_accepts_valid_document(void **state)
+{
+    (void)state;
+    json_t *root;
+    struct pb_json_error err;
+    const char *text = "{\"name\":\"abc\",\"count\":7,\"flag\":true}";
+    assert_int_equal(pb_json_parse(text, strlen(text), true, &root, &err), 0);
+    struct sample s = {0};
+    assert_int_equal(pb_json_decode(root, "", sample_fields, 4, &s, &err), 0);
+    assert_string_equal(s.name, "abc");
+    assert_int_equal(s.count, 7);
+    assert_true(s.flag);
+    assert_null(s.nested);
+    json_decref(root);
+}
+
+static void test_json_decode_names_the_offending_field(void **state)
+{
+    (void)state;
+    expect_error("{\"name\":\"a\",\"extra\":1}", "unknown_field", "extra");
+    expect_error("{\"count\":1}", "missing_field", "name");
+    expect_error("{\"name\":5}", "wrong_type", "name");
+    expect_error("{\"name\":\"a\",\"count\":1.5}", "wrong_type", "count");
+    expect_error("{\"name\":\"a\",\"count\":101}", "out_of_range", "count");
+    expect_error("{\"name\":\"a\",\"count\":-1}", "out_of_range", "count");
+    expect_error("{\"name\":\"\"}", "out_of_range", "name");
+    expect_error("{\"name\":\"toolongname\"}", "out_of_range", "name");
+    expect_error("{\"name\":\"a\\u0000b\"}", "malformed_json", "");
+    expect_error("{\"name\":\"a\",\"flag\":1}", "wrong_type", "flag");
+    expect_error("{\"name\":\"a\",\"name\":\"b\"}", "malformed_json", "");
+    expect_error("[1]", "wrong_type", "");
+    expect_error("{\"name\":", "malformed_json", "");
+    expect_error("", "malformed_json", "");
+}
+
+static void test_json_parse_refuses_deep_nesting_before_parsing(void **state)
+{
+    (void)state;
+    char deep[PB_JSON_DEPTH_MAX * 2 + 8];
+    size_t n = 0;
+    for (int i = 0; i <= PB_JSON_DEPTH_MAX; i++)
+        deep[n++] = '[';
+    for (int i = 0; i <= PB_JSON_DEPTH_MAX; i++)
+        deep[n++] = ']';
+    json_t *root;
+    struct pb_json_error err;
+    assert_int_equal(pb_json_parse(deep, n, false, &root, &err), PB_ERR_INVALID);
+    assert_string_equal(err.code, "too_deep");
+    /* Brackets inside strings do not count. */
+    const char *quoted = "{\"s\":\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\\\"[[[[\"}";
+    assert_int_equal(pb_json_parse(quoted, strlen(quoted), true, &root, &err), 0);
+    json_decref(root);
+}
+
+static void test_json_nested_prefix_in_field_path(void **state)
+{
+    (void)state;
+    json_t *root = json_loads("{\"bad\":1}", 0, NULL);
+    struct sample s;
+    struct pb_json_error err;
+    assert_int_equal(pb_json_decode(root, "outer", sample_fields, 4, &s, &err), PB_ERR_INVALID);
+    assert_string_equal(err.field, "outer.bad");
+    json_decref(root);
+}
+
+static int write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    return fclose(f);
+}
+
+static void test_config_file_then_environment(void **state)
+{
+    (void)state;
+    const char *path = "/tmp/pitboss-test-config.json";
+    write_file(path, "{\"listen\":\"0.0.0.0:9000\",\"db\":\"sqlite:x.db\","
+                     "\"writer\":{\"batch_max\":128},\"log\":{\"level\":\"warn\"},"
+                     "\"diagnostics\":true}");
+    struct pb_config cfg;
+    struct pb_config_error err;
+    pb_config_defaults(&cfg);
+    assert_int_equal(pb_config_load_file(&cfg, path, &err), 0);
+    assert_string_equal(cfg.listen_host, "0.0.0.0");
+    assert_int_equal(cfg.listen_port, 9000);
+    assert_string_equal(cfg.db_url, "sqlite:x.db");
+    assert_int_equal(cfg.writer_batch_max, 128);
+    assert_int_equal(cfg.log_level, PB_LOG_WARN);
+    assert_true(cfg.diagnostics);
+    char *env[] = {"PITBOSS_WRITER_BATCH_MAX=64", "PITBOSS_LISTEN=[::1]:81", "OTHER=1",
+                   "PITBOSS_BIN=/ignored", NULL};
+    assert_int_equal(pb_config_apply_env(&cfg, env, &err), 0);
+    assert_int_equal(cfg.writer_batch_max, 64);
+    assert_string_equal(cfg.listen_host, "::1");
+    assert_int_equal(cfg.listen_port, 81);
+    remove(path);
+}
+
+static void expect_config_error(const char *text, const char *key)
+{
+    const char *path = "/tmp/pitboss-test-config-bad.json";
+    write_file(path, text);
+    struct pb_config cfg;
+    struct pb_config_error err;
+    pb_config_defaults(&cfg);
+    assert_int_equal(pb_config_load_file(&cfg, path, &err), PB_ERR_INVALID);
+    assert_string_equal(err.key, key);
+    remove(path);
+}
+
+static void test_config_errors_name_the_key(void **state)
+{
+    (void)state;
+    expect_config_error("{\"writer\":{\"batch_max\":0}}", "writer.batch_max");
+    expect_config_error("{\"writer\":{\"batch_max\":\"8\"}}", "writer.batch_max");
+    expect_config_error("{\"http\":{\"threads\":1}}", "http.threads");
+    expect_config_error("{\"http\":{\"nope\":1}}", "http.nope");
+    expect_config_error("{\"nope\":1}", "nope");
+    expect_config_error("{\"listen\":\"localhost\"}", "listen");
+    expect_config_error("{\"listen\":\"h:99999\"}", "listen");
+    expect_config_error("{\"db\":\"\"}", "db");
+    expect_config_error("{\"log\":{\"level\":\"loud\"}}", "log.level");
+    expect_config_error("{\"ws\":[]}", "ws");
+    expect_config_error("not json", "--config");
+    struct pb_config cfg;
+    struct pb_config_error err;
+    pb_config_defaults(&cfg);
+    char *env[] = {"PITBOSS_WRITER_QUEUE_MAX=12x", NULL};
+    assert_int_equal(pb_config_apply_env(&cfg, env, &err), PB_ERR_INVALID);
+    assert_string_equal(err.key, "PITBOSS_WRITER_QUEUE_MAX");
+    char *env2[] = {"PITBOSS_DIAGNOSTICS=maybe", NULL};
+    assert_int_equal(pb_config_apply_env(&cfg, env2, &err), PB_ERR_INVALID);
+    assert_string_equal(err.key, "PITBOSS_DIAGNOSTICS");
+}
+
+static void test_histogram_buckets_and_quantiles(void **state)
+{
+    (void)state;
+    struct pb_histogram h;
+    pb_histogram_init_latency(&h);
+    for (int i = 0; i < 99; i++)
+        pb_histogram_observe(&h, 200000); /* 0.2 ms -> le 0.00025 */
+    pb_histogram_observe(&h, 7000000);    /* 7 ms -> le 0.01 */
+    assert_int_equal(pb_histogram_quantile(&h, 0.5), 250000);
+    assert_int_equal(pb_histogram_quantile(&h, 0.99), 250000);
+    assert_int_equal(pb_histogram_quantile(&h, 1.0), 10000000);
+    struct pb_buf out = PB_BUF_INIT;
+    pb_histogram_render(&h, "x_seconds", "a=\"b\"", &out);
+    assert_non_null(strstr(out.data, "x_seconds_bucket{a=\"b\",le=\"0.00025\"} 99\n"));
+    assert_non_null(strstr(out.data, "x_seconds_bucket{a=\"b\",le=\"+Inf\"} 100\n"));
+    assert_non_null(strstr(out.data, "x_seconds_count{a=\"b\"} 100\n"));
+    pb_buf_release(&out);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_buf_appends_and_escapes_json),
+        cmocka_unit_test(test_json_decode_accepts_valid_document),
+        cmocka_unit_test(test_json_decode_names_the_offending_field),
+        cmocka_unit_test(test_json_parse_refuses_deep_nesting_before_parsing),
+        cmocka_unit_test(test_json_nested_prefix_in_field_path),
+        cmocka_unit_test(test_config_file_then_environment),
+        cmocka_unit_test(test_config_errors_name_the_key),
+        cmocka_unit_test(test_histogram_buckets_and_quantiles),
+    };
+    return cmocka_run_group_tests_name("unit.base", tests, NULL, NULL);
+}

@@ -1,0 +1,433 @@
+/* test_core.c: the writer (group commit, savepoints, bounded queue) and the event outbox
+ * (ordered delivery after commit, delivery after restart), on SQLite and, when
+ * PITBOSS_TEST_PG names a server, on PostgreSQL. */
+#include <pthread.h>
+#include <semaphore.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <libpq-fe.h>
+
+#include "base/base.h"
+#include "core/outbox.h"
+#include "core/writer.h"
+#include "store/store.h"
+
+static char db_url[600];
+
+static void sleep_ms(int ms)
+{
+    nanosleep(&(struct timespec){ms / 1000, (long)(ms % 1000) * 1000000L}, NULL);
+}
+
+/* A fresh database: a new SQLite file, or a new PostgreSQL database. */
+static void fresh_database(bool postgres)
+{
+    static int counter;
+    if (postgres) {
+        const char *base = getenv("PITBOSS_TEST_PG");
+        PGconn *c = PQconnectdb(base);
+        assert_int_equal(PQstatus(c), CONNECTION_OK);
+        char name[64], sql[128];
+        snprintf(name, sizeof(name), "pb_core_%d_%d", (int)getpid(), ++counter);
+        snprintf(sql, sizeof(sql), "CREATE DATABASE %s", name);
+        PQclear(PQexec(c, sql));
+        PQfinish(c);
+        const char *slash = strrchr(base, '/');
+        snprintf(db_url, sizeof(db_url), "%.*s/%s", (int)(slash - base), base, name);
+    } else {
+        const char *tmp = getenv("PITBOSS_TEST_TMP");
+        char dir[400];
+        snprintf(dir, sizeof(dir), "%s", tmp && tmp[0] ? tmp : "/tmp");
+        mkdir(dir, 0755);
+        snprintf(db_url, sizeof(db_url), "sqlite:%s/core_%d_%d.db", dir, (int)getpid(),
+                 ++counter);
+    }
+    struct store *s;
+    char err[256];
+    assert_int_equal(store_open(db_url, &s, err, sizeof(err)), 0);
+    assert_int_equal(store_migrate(s, outbox_migrations, outbox_migrations_count, NULL), 0);
+    assert_int_equal(store_exec(s, "CREATE TABLE t (k BIGINT PRIMARY KEY, v TEXT)"), 0);
+    store_close(s);
+}
+
+static struct store *open_db(void)
+{
+    struct store *s;
+    char err[256];
+    assert_int_equal(store_open(db_url, &s, err, sizeof(err)), 0);
+    return s;
+}
+
+static int64_t count_rows(const char *where)
+{
+    struct store *s = open_db();
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM t %s", where);
+    struct store_stmt *st;
+    assert_int_equal(store_prepare(s, sql, &st), 0);
+    assert_int_equal(store_step(st), STORE_ROW);
+    int64_t n = store_column_int64(st, 0);
+    store_finalize(st);
+    store_close(s);
+    return n;
+}
+
+/* ---- test commands ---- */
+
+struct test_cmd {
+    struct writer_cmd cmd;
+    int64_t key;
+    int fail_with;      /* returned after the insert when non-zero */
+    const char *event;  /* emitted when not NULL */
+    sem_t *gate;        /* when set, run waits on it (holds the writer) */
+    sem_t *done_sem;
+};
+
+static int test_run(struct store *tx, struct writer_cmd *cmd)
+{
+    struct test_cmd *c = (struct test_cmd *)cmd;
+    if (c->gate)
+        sem_wait(c->gate);
+    if (c->key >= 0) {
+        struct store_stmt *st;
+        if (store_prepare(tx, "INSERT INTO t (k, v) VALUES (?, 'x')", &st) != 0)
+            return PB_ERR_DB;
+        store_bind_int64(st, 1, c->key);
+        int rc = store_step(st);
+        store_finalize(st);
+        if (rc != STORE_DONE)
+            return rc < 0 ? rc : PB_ERR_DB;
+    }
+    if (c->event) {
+        char subject[32];
+        snprintf(subject, sizeof(subject), "k%lld", (long long)c->key);
+        int rc = writer_emit(tx, cmd, c->event, subject, "{\"n\":1}");
+        if (rc != 0)
+            return rc;
+    }
+    return c->fail_with;
+}
+
+static void test_done(struct writer_cmd *cmd)
+{
+    sem_post(((struct test_cmd *)cmd)->done_sem);
+}
+
+static void init_cmd(struct test_cmd *c, int64_t key, sem_t *done)
+{
+    memset(c, 0, sizeof(*c));
+    c->cmd.run = test_run;
+    c->cmd.done = test_done;
+    c->key = key;
+    c->done_sem = done;
+}
+
+static struct writer *start_writer(int batch_max, int queue_max, struct outbox *ob)
+{
+    struct writer_config cfg = {batch_max, 0, queue_max};
+    struct writer *w;
+    assert_int_equal(writer_start(&cfg, open_db(), ob, &w), 0);
+    return w;
+}
+
+static void wait_all(sem_t *done, int n)
+{
+    for (int i = 0; i < n; i++) {
+        struct timespec deadline;
+        clock_gettime(CLOCK_REALTIME, &deadline);
+        deadline.tv_sec += 30;
+        assert_int_equal(sem_timedwait(done, &deadline), 0);
+    }
+}
+
+/* ---- writer ---- */
+
+static void commands_commit_and_complete(bool pg)
+{
+    fresh_database(pg);
+    sem_t done;
+    sem_init(&done, 0, 0);
+    struct writer *w = start_writer(64, 1024, NULL);
+    enum { N = 300 };
+    struct test_cmd *cmds = calloc(N, sizeof(*cmds));
+    for (int i = 0; i < N; i++) {
+        init_cmd(&cmds[i], i, &done);
+        assert_int_equal(writer_submit(w, &cmds[i].cmd), 0);
+    }
+    wait_all(&done, N);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(cmds[i].cmd.status, 0);
+    assert_int_equal(count_rows(""), N);
+    struct writer_stats *st = writer_stats_of(w);
+    assert_int_equal(atomic_load(&st->commands_total), N);
+    assert_true(atomic_load(&st->batch_size.count) <= N);
+    writer_stop(w);
+    free(cmds);
+    sem_destroy(&done);
+}
+
+/* One failing command (an error it returns, or a constraint violation) is rolled back alone;
+ * the other commands of its batch commit. */
+static void failing_command_rolls_back_alone(bool pg)
+{
+    fresh_database(pg);
+    sem_t done, gate;
+    sem_init(&done, 0, 0);
+    sem_init(&gate, 0, 0);
+    struct writer *w = start_writer(64, 1024, NULL);
+    struct test_cmd hold, a, b, dup, c;
+    init_cmd(&hold, -1, &done);
+    hold.gate = &gate;
+    init_cmd(&a, 1, &done);
+    init_cmd(&b, 2, &done);
+    b.fail_with = PB_ERR_INVALID;
+    init_cmd(&dup, 1, &done); /* the same key as a: unique violation */
+    init_cmd(&c, 3, &done);
+    assert_int_equal(writer_submit(w, &hold.cmd), 0);
+    sleep_ms(50); /* hold is running: the rest queue up into one batch */
+    struct test_cmd *rest[] = {&a, &b, &dup, &c};
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(writer_submit(w, &rest[i]->cmd), 0);
+    sem_post(&gate);
+    wait_all(&done, 5);
+    assert_int_equal(a.cmd.status, 0);
+    assert_int_equal(b.cmd.status, PB_ERR_INVALID);
+    assert_int_equal(dup.cmd.status, PB_ERR_CONFLICT);
+    assert_int_equal(c.cmd.status, 0);
+    assert_int_equal(count_rows("WHERE k IN (1, 3)"), 2);
+    assert_int_equal(count_rows("WHERE k = 2"), 0);
+    assert_int_equal(count_rows(""), 2);
+    writer_stop(w);
+}
+
+static void full_queue_is_refused(bool pg)
+{
+    fresh_database(pg);
+    sem_t done, gate;
+    sem_init(&done, 0, 0);
+    sem_init(&gate, 0, 0);
+    struct writer *w = start_writer(8, 2, NULL);
+    struct test_cmd hold, q1, q2, over;
+    init_cmd(&hold, -1, &done);
+    hold.gate = &gate;
+    init_cmd(&q1, 1, &done);
+    init_cmd(&q2, 2, &done);
+    init_cmd(&over, 3, &done);
+    assert_int_equal(writer_submit(w, &hold.cmd), 0);
+    sleep_ms(50);
+    assert_int_equal(writer_submit(w, &q1.cmd), 0);
+    assert_int_equal(writer_submit(w, &q2.cmd), 0);
+    assert_int_equal(writer_submit(w, &over.cmd), PB_ERR_FULL);
+    assert_int_equal(atomic_load(&writer_stats_of(w)->rejected_full_total), 1);
+    sem_post(&gate);
+    wait_all(&done, 3);
+    assert_int_equal(count_rows(""), 2);
+    writer_stop(w);
+}
+
+static void batches_respect_batch_max(bool pg)
+{
+    fresh_database(pg);
+    sem_t done, gate;
+    sem_init(&done, 0, 0);
+    sem_init(&gate, 0, 0);
+    struct writer *w = start_writer(4, 1024, NULL);
+    struct test_cmd hold, cmds[10];
+    init_cmd(&hold, -1, &done);
+    hold.gate = &gate;
+    assert_int_equal(writer_submit(w, &hold.cmd), 0);
+    sleep_ms(50);
+    for (int i = 0; i < 10; i++) {
+        init_cmd(&cmds[i], i, &done);
+        assert_int_equal(writer_submit(w, &cmds[i].cmd), 0);
+    }
+    sem_post(&gate);
+    wait_all(&done, 11);
+    struct pb_histogram *h = &writer_stats_of(w)->batch_size;
+    /* hold alone, then 4 + 4 + 2: nothing above 4, and exactly 4 batches. */
+    assert_int_equal(atomic_load(&h->count), 4);
+    assert_int_equal(pb_histogram_quantile(h, 1.0), 4);
+    writer_stop(w);
+}
+
+/* ---- outbox ---- */
+
+struct seen {
+    pthread_mutex_t lock;
+    int n;
+    int64_t seqs[64];
+    char types[64][32];
+    char subjects[64][32];
+};
+
+static void record(const struct pb_event *ev, void *arg)
+{
+    struct seen *s = arg;
+    pthread_mutex_lock(&s->lock);
+    assert_true(s->n < 64);
+    s->seqs[s->n] = ev->seq;
+    snprintf(s->types[s->n], 32, "%s", ev->type);
+    snprintf(s->subjects[s->n], 32, "%s", ev->subject);
+    assert_int_equal(strlen(ev->id), 32);
+    assert_string_equal(ev->data, "{\"n\":1}");
+    s->n++;
+    pthread_mutex_unlock(&s->lock);
+}
+
+static int seen_count(struct seen *s)
+{
+    pthread_mutex_lock(&s->lock);
+    int n = s->n;
+    pthread_mutex_unlock(&s->lock);
+    return n;
+}
+
+static void wait_seen(struct seen *s, int n)
+{
+    for (int i = 0; i < 1000 && seen_count(s) < n; i++)
+        sleep_ms(10);
+    assert_int_equal(seen_count(s), n);
+}
+
+/* A running node: outbox relay (optional), writer, readers. */
+struct node {
+    struct store_pool *readers;
+    struct outbox *ob;
+    struct writer *w;
+};
+
+static void node_start(struct node *n, struct seen *seen, bool relay)
+{
+    char err[256];
+    assert_int_equal(store_pool_open(db_url, 2, &n->readers, err, sizeof(err)), 0);
+    n->ob = outbox_new("test");
+    outbox_subscribe(n->ob, "record", record, seen);
+    n->w = start_writer(64, 1024, n->ob);
+    if (relay)
+        assert_int_equal(outbox_start(n->ob, n->readers, n->w), 0);
+}
+
+static void node_stop(struct node *n)
+{
+    outbox_stop(n->ob);
+    writer_stop(n->w);
+    outbox_free(n->ob);
+    store_pool_close(n->readers);
+}
+
+static void emit_all(struct node *n, struct test_cmd *cmds, int count, int first_key)
+{
+    sem_t done;
+    sem_init(&done, 0, 0);
+    for (int i = 0; i < count; i++) {
+        init_cmd(&cmds[i], first_key + i, &done);
+        cmds[i].event = "test.happened";
+        assert_int_equal(writer_submit(n->w, &cmds[i].cmd), 0);
+    }
+    wait_all(&done, count);
+    sem_destroy(&done);
+}
+
+static void events_delivered_in_order_after_commit(bool pg)
+{
+    fresh_database(pg);
+    struct seen seen = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    struct node n;
+    node_start(&n, &seen, true);
+    struct test_cmd cmds[6];
+    sem_t done;
+    sem_init(&done, 0, 0);
+    for (int i = 0; i < 6; i++) {
+        init_cmd(&cmds[i], i, &done);
+        cmds[i].event = "test.happened";
+        if (i == 2)
+            cmds[i].fail_with = PB_ERR_INVALID; /* its event must vanish with it */
+        assert_int_equal(writer_submit(n.w, &cmds[i].cmd), 0);
+    }
+    wait_all(&done, 6);
+    wait_seen(&seen, 5);
+    sleep_ms(100);
+    assert_int_equal(seen_count(&seen), 5);
+    const char *want[] = {"k0", "k1", "k3", "k4", "k5"};
+    for (int i = 0; i < 5; i++) {
+        assert_string_equal(seen.subjects[i], want[i]);
+        assert_string_equal(seen.types[i], "test.happened");
+        if (i > 0)
+            assert_true(seen.seqs[i] == seen.seqs[i - 1] + 1); /* no gap left by the rollback */
+    }
+    node_stop(&n);
+}
+
+/* Events committed while nothing delivered them (a crash between commit and delivery) are
+ * delivered by the next start; delivered ones are not delivered again. */
+static void undelivered_events_delivered_after_restart(bool pg)
+{
+    fresh_database(pg);
+    struct seen seen = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    struct node n;
+    struct test_cmd cmds[5];
+    node_start(&n, &seen, false); /* no relay: events stay undelivered */
+    emit_all(&n, cmds, 5, 0);
+    node_stop(&n);
+    assert_int_equal(seen_count(&seen), 0);
+
+    node_start(&n, &seen, true);
+    wait_seen(&seen, 5);
+    node_stop(&n);
+
+    node_start(&n, &seen, true);
+    sleep_ms(300);
+    assert_int_equal(seen_count(&seen), 5); /* nothing twice after a clean stop */
+    emit_all(&n, cmds, 1, 100);
+    wait_seen(&seen, 6);
+    assert_string_equal(seen.subjects[5], "k100");
+    assert_true(seen.seqs[5] == seen.seqs[4] + 1);
+    node_stop(&n);
+}
+
+#define BOTH(fn)                                                                               \
+    static void test_sqlite_##fn(void **state)                                                 \
+    {                                                                                          \
+        (void)state;                                                                           \
+        fn(false);                                                                             \
+    }                                                                                          \
+    static void test_postgres_##fn(void **state)                                               \
+    {                                                                                          \
+        (void)state;                                                                           \
+        if (!getenv("PITBOSS_TEST_PG")) {                                                      \
+            printf("# PITBOSS_TEST_PG is not set: the PostgreSQL half was not run\n");          \
+            skip();                                                                            \
+        }                                                                                      \
+        fn(true);                                                                              \
+    }
+
+BOTH(commands_commit_and_complete)
+BOTH(failing_command_rolls_back_alone)
+BOTH(full_queue_is_refused)
+BOTH(batches_respect_batch_max)
+BOTH(events_delivered_in_order_after_commit)
+BOTH(undelivered_events_delivered_after_restart)
+
+#define PAIR(fn) cmocka_unit_test(test_sqlite_##fn), cmocka_unit_test(test_postgres_##fn)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        PAIR(commands_commit_and_complete),
+        PAIR(failing_command_rolls_back_alone),
+        PAIR(full_queue_is_refused),
+        PAIR(batches_respect_batch_max),
+        PAIR(events_delivered_in_order_after_commit),
+        PAIR(undelivered_events_delivered_after_restart),
+    };
+    return cmocka_run_group_tests_name("unit.core", tests, NULL, NULL);
+}
