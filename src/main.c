@@ -25,6 +25,7 @@ static const char usage[] =
     "commands:\n"
     "  serve [--migrate]   run the server (--migrate: apply pending migrations first)\n"
     "  migrate             apply pending database migrations and exit\n"
+    "  routes              print the HTTP routes serve offers (METHOD PATTERN)\n"
     "  version             print the version\n"
     "  help                print this text\n"
     "\n"
@@ -138,7 +139,8 @@ int main(int argc, char **argv)
         return 0;
     }
     struct pb_config cfg;
-    if (strcmp(a.command, "serve") != 0 && strcmp(a.command, "migrate") != 0) {
+    if (strcmp(a.command, "serve") != 0 && strcmp(a.command, "migrate") != 0 &&
+        strcmp(a.command, "routes") != 0) {
         fprintf(stderr, "pitboss: unknown command '%s'\n%s", a.command, usage);
         return EXIT_CONFIG;
     }
@@ -147,5 +149,12 @@ int main(int argc, char **argv)
         return rc;
     if (strcmp(a.command, "migrate") == 0)
         return cmd_migrate(&cfg);
+    if (strcmp(a.command, "routes") == 0) {
+        struct pb_buf out = PB_BUF_INIT;
+        app_routes(&cfg, &out);
+        fputs(pb_buf_str(&out), stdout);
+        pb_buf_release(&out);
+        return 0;
+    }
     return cmd_serve(&cfg, a.migrate);
 }

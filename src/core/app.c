@@ -200,6 +200,28 @@ static void events_to_hub(const struct pb_event *ev, void *arg)
     pb_buf_release(&env);
 }
 
+/* The HTTP server with every module's routes, not yet listening. */
+static void new_http_server(const struct pb_config *cfg, void *app, struct http_server **out)
+{
+    struct http_server_config hs = {cfg->listen_host, cfg->listen_port, (int)cfg->http_threads,
+                                    (int)cfg->http_connection_limit,
+                                    (int)cfg->http_per_ip_connection_limit,
+                                    (int)cfg->http_connection_timeout_s,
+                                    (size_t)cfg->http_body_max, cfg->access_log};
+    http_server_new(&hs, app, out);
+    http_server_add_routes(*out, system_routes, PB_ARRAY_LEN(system_routes));
+    if (cfg->diagnostics)
+        http_server_add_routes(*out, diagnostic_routes, PB_ARRAY_LEN(diagnostic_routes));
+}
+
+void app_routes(const struct pb_config *cfg, struct pb_buf *out)
+{
+    struct http_server *srv;
+    new_http_server(cfg, NULL, &srv);
+    http_server_routes(srv, out);
+    http_server_free(srv);
+}
+
 static int start_storage(struct pb_app *app)
 {
     const struct pb_config *cfg = &app->cfg;
@@ -236,15 +258,7 @@ static int start_network(struct pb_app *app)
     outbox_subscribe(app->outbox, "websocket", events_to_hub, app);
     if (outbox_start(app->outbox, app->readers, app->writer) != PB_OK)
         return PB_ERR_IO;
-    struct http_server_config hs = {cfg->listen_host, cfg->listen_port, (int)cfg->http_threads,
-                                    (int)cfg->http_connection_limit,
-                                    (int)cfg->http_per_ip_connection_limit,
-                                    (int)cfg->http_connection_timeout_s,
-                                    (size_t)cfg->http_body_max, cfg->access_log};
-    http_server_new(&hs, app, &app->http);
-    http_server_add_routes(app->http, system_routes, PB_ARRAY_LEN(system_routes));
-    if (cfg->diagnostics)
-        http_server_add_routes(app->http, diagnostic_routes, PB_ARRAY_LEN(diagnostic_routes));
+    new_http_server(cfg, app, &app->http);
     if (http_server_start(app->http) != PB_OK) {
         pb_log(PB_LOG_ERROR, "cannot listen", "\"host\":\"%s\",\"port\":%d", cfg->listen_host,
                cfg->listen_port);

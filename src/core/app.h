@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 
+#include "base/buf.h"
 #include "base/config.h"
 #include "store/store.h"
 
@@ -25,6 +26,9 @@ const struct store_migration *app_migrations(size_t *count);
 
 /* Opens the database named by cfg and applies pending migrations. Returns 0 or PB_ERR_DB. */
 int app_migrate(const struct pb_config *cfg, int *applied_out);
+
+/* Appends "METHOD PATTERN\n" for every route serve would offer with cfg. */
+void app_routes(const struct pb_config *cfg, struct pb_buf *out);
 
 /* Starts everything; on failure stops what was started and returns the error. */
 int app_start(struct pb_app *app, const struct pb_config *cfg);

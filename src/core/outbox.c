@@ -14,6 +14,7 @@
 
 #define OUTBOX_SUBSCRIBERS_MAX 16
 #define OUTBOX_IDLE_POLL_MS 1000 /* the relay looks anyway this often (missed wake-ups) */
+#define OUTBOX_CURSOR_INTERVAL_MS 200 /* delivery progress is recorded at most this often */
 
 const struct store_migration outbox_migrations[] = {
     {"core", 1, "outbox",
@@ -55,6 +56,7 @@ struct outbox {
     bool pending;  /* guarded by lock: a batch with events committed since the last look */
     bool stopping; /* guarded by lock */
     int64_t delivered_seq;       /* relay thread only */
+    uint64_t cursor_submitted_ns; /* relay thread only */
     struct cursor_cmd cursor;    /* owned by the relay; in flight while cursor_busy */
     atomic_bool cursor_busy;
     _Atomic uint64_t delivered_total;
@@ -175,11 +177,19 @@ static void cursor_done(struct writer_cmd *cmd)
     atomic_store(&c->ob->cursor_busy, false);
 }
 
-/* Records delivery progress through the writer, at most one update in flight. */
-static void advance_cursor(struct outbox *ob)
+/* Records delivery progress through the writer: at most one update in flight, and (unless
+ * forced) at most one per OUTBOX_CURSOR_INTERVAL_MS, so the cursor does not double the
+ * writer's commits under load. A crash redelivers at most that window's events. */
+static void advance_cursor(struct outbox *ob, bool force)
 {
-    if (ob->cursor.seq == ob->delivered_seq || atomic_exchange(&ob->cursor_busy, true))
+    uint64_t now = pb_mono_ns();
+    if (ob->cursor.seq == ob->delivered_seq)
         return;
+    if (!force && now - ob->cursor_submitted_ns < OUTBOX_CURSOR_INTERVAL_MS * 1000000ull)
+        return;
+    if (atomic_exchange(&ob->cursor_busy, true))
+        return;
+    ob->cursor_submitted_ns = now;
     ob->cursor.cmd = (struct writer_cmd){.run = cursor_run, .done = cursor_done};
     ob->cursor.ob = ob;
     ob->cursor.seq = ob->delivered_seq;
@@ -242,8 +252,7 @@ static int relay_turn(struct outbox *ob)
         store_finalize(st);
     }
     store_pool_release(ob->readers, s);
-    if (n > 0)
-        advance_cursor(ob);
+    advance_cursor(ob, false);
     return rc < 0 ? rc : n;
 }
 
@@ -307,7 +316,7 @@ void outbox_stop(struct outbox *ob)
     pthread_join(ob->thread, NULL);
     ob->started = false;
     wait_cursor(ob);
-    advance_cursor(ob);
+    advance_cursor(ob, true);
     wait_cursor(ob);
 }
 

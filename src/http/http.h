@@ -132,6 +132,8 @@ int http_server_start(struct http_server *srv);
 int http_server_port(const struct http_server *srv);
 /* Appends the per-route request counters and latency histograms in Prometheus text format. */
 void http_server_metrics(struct http_server *srv, struct pb_buf *out);
+/* Appends "METHOD PATTERN\n" for every route. */
+void http_server_routes(const struct http_server *srv, struct pb_buf *out);
 /* Stops accepting, finishes in-flight requests, frees everything. */
 void http_server_free(struct http_server *srv);
 
@@ -141,6 +143,9 @@ void http_server_free(struct http_server *srv);
 int http_route_match(const struct http_route *const *routes, size_t n, enum http_method method,
                      const char *path, const char **params, size_t *nparams,
                      char *param_storage, size_t storage_len, unsigned *allowed);
+/* "GET" -> HTTP_GET; 0 for an unknown method. */
 enum http_method http_method_parse(const char *name);
+/* HTTP_GET -> "GET" (exactly one bit set). */
+const char *http_method_name(enum http_method method);
 
 #endif

@@ -6,18 +6,23 @@
 #include "base/base.h"
 #include "http/http.h"
 
+static const char *const method_names[] = {"GET",   "HEAD",   "POST",   "PUT",
+                                           "PATCH", "DELETE", "OPTIONS"};
+
 enum http_method http_method_parse(const char *name)
 {
-    static const struct {
-        const char *name;
-        enum http_method method;
-    } methods[] = {{"GET", HTTP_GET},       {"HEAD", HTTP_HEAD},     {"POST", HTTP_POST},
-                   {"PUT", HTTP_PUT},       {"PATCH", HTTP_PATCH},   {"DELETE", HTTP_DELETE},
-                   {"OPTIONS", HTTP_OPTIONS}};
-    for (size_t i = 0; i < PB_ARRAY_LEN(methods); i++)
-        if (strcmp(name, methods[i].name) == 0)
-            return methods[i].method;
+    for (size_t i = 0; i < PB_ARRAY_LEN(method_names); i++)
+        if (strcmp(name, method_names[i]) == 0)
+            return (enum http_method)(1u << i);
     return 0;
+}
+
+const char *http_method_name(enum http_method method)
+{
+    PB_ASSERT(method != 0 && (method & (method - 1)) == 0);
+    unsigned i = (unsigned)__builtin_ctz((unsigned)method);
+    PB_ASSERT(i < PB_ARRAY_LEN(method_names));
+    return method_names[i];
 }
 
 /* Matches path against pattern; on success writes parameter values (NUL-terminated, into

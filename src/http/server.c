@@ -58,15 +58,13 @@ static bool is_json_type(const char *ct)
 
 static void set_allow(struct http_response *resp, unsigned allowed)
 {
-    static const char *const names[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE",
-                                        "OPTIONS"};
     char allow[64] = "";
-    for (size_t i = 0; i < PB_ARRAY_LEN(names); i++) {
-        if (!(allowed & (1u << i)))
+    for (unsigned bit = 1; bit <= HTTP_OPTIONS; bit <<= 1) {
+        if (!(allowed & bit))
             continue;
         if (allow[0])
             strcat(allow, ", ");
-        strcat(allow, names[i]);
+        strcat(allow, http_method_name((enum http_method)bit));
     }
     http_header_add(resp, "Allow", allow);
 }
@@ -462,16 +460,19 @@ static void render_route(const struct route_stats *st, const char *method, const
 
 void http_server_metrics(struct http_server *srv, struct pb_buf *out)
 {
-    static const char *const names[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE",
-                                        "OPTIONS"};
     pb_metric_type(out, "pitboss_http_requests_total", "counter");
     pb_metric_type(out, "pitboss_http_request_seconds", "histogram");
-    for (size_t i = 0; i < srv->nroutes; i++) {
-        unsigned bit = (unsigned)srv->routes[i]->method;
-        const char *m = names[__builtin_ctz(bit)];
-        render_route(&srv->stats[i], m, srv->routes[i]->pattern, out);
-    }
+    for (size_t i = 0; i < srv->nroutes; i++)
+        render_route(&srv->stats[i], http_method_name(srv->routes[i]->method),
+                     srv->routes[i]->pattern, out);
     render_route(&srv->stats[srv->nroutes], "any", "unmatched", out);
     pb_buf_printf(out, "# TYPE pitboss_http_suspended gauge\npitboss_http_suspended %d\n",
                   atomic_load(&srv->suspended));
+}
+
+void http_server_routes(const struct http_server *srv, struct pb_buf *out)
+{
+    for (size_t i = 0; i < srv->nroutes; i++)
+        pb_buf_printf(out, "%s %s\n", http_method_name(srv->routes[i]->method),
+                      srv->routes[i]->pattern);
 }
