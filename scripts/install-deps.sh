@@ -6,6 +6,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake pkg-config        # toolchain
+  clang libclang-rt-14-dev                # libFuzzer targets (tests/fuzz)
   libmicrohttpd-dev                       # HTTP server
   libwslay-dev                            # WebSocket framing
   libjansson-dev                          # JSON at the edge

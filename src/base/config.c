@@ -49,7 +49,7 @@ static const char *const sections[] = {"http", "store", "writer", "ws", "log"};
 
 static int fail(struct pb_config_error *err, const char *key, const char *detail)
 {
-    pb_strlcpy(err->key, key, sizeof(err->key));
+    pb_strlcpy(err->key, key[0] ? key : "\"\" (an empty key)", sizeof(err->key));
     pb_strlcpy(err->detail, detail, sizeof(err->detail));
     return PB_ERR_INVALID;
 }
@@ -240,17 +240,23 @@ int pb_config_load_file(struct pb_config *cfg, const char *path, struct pb_confi
         }
     }
     fclose(f);
-    json_t *root = NULL;
-    if (rc == PB_OK) {
-        struct pb_json_error jerr;
-        rc = pb_json_parse(pb_buf_str(&text), text.len, true, &root, &jerr);
-        if (rc != PB_OK)
-            fail(err, "--config", jerr.detail);
-        else
-            rc = apply_document(cfg, root, err);
-    }
-    json_decref(root);
+    if (rc == PB_OK)
+        rc = pb_config_load_text(cfg, pb_buf_str(&text), text.len, err);
     pb_buf_release(&text);
+    return rc;
+}
+
+int pb_config_load_text(struct pb_config *cfg, const char *text, size_t len,
+                        struct pb_config_error *err)
+{
+    json_t *root = NULL;
+    struct pb_json_error jerr;
+    int rc = pb_json_parse(text, len, true, &root, &jerr);
+    if (rc != PB_OK)
+        fail(err, "--config", jerr.detail);
+    else
+        rc = apply_document(cfg, root, err);
+    json_decref(root);
     return rc;
 }
 

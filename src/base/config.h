@@ -21,6 +21,7 @@
 #define PB_CONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "base/log.h"
@@ -59,6 +60,9 @@ struct pb_config_error {
 void pb_config_defaults(struct pb_config *cfg);
 /* Reads and applies the JSON file at path. Returns 0 or PB_ERR_INVALID with err filled. */
 int pb_config_load_file(struct pb_config *cfg, const char *path, struct pb_config_error *err);
+/* Applies a JSON document (len bytes) as pb_config_load_file does. */
+int pb_config_load_text(struct pb_config *cfg, const char *text, size_t len,
+                        struct pb_config_error *err);
 /* Applies PITBOSS_* variables from envp (NULL-terminated "NAME=value" strings). */
 int pb_config_apply_env(struct pb_config *cfg, char *const *envp, struct pb_config_error *err);
 /* Parses "host:port" or "[v6]:port" into cfg. */

@@ -187,6 +187,7 @@ static void test_config_errors_name_the_key(void **state)
     expect_config_error("{\"http\":{\"threads\":1}}", "http.threads");
     expect_config_error("{\"http\":{\"nope\":1}}", "http.nope");
     expect_config_error("{\"nope\":1}", "nope");
+    expect_config_error("{\"\":{}}", "\"\" (an empty key)"); /* found by fuzz_config */
     expect_config_error("{\"listen\":\"localhost\"}", "listen");
     expect_config_error("{\"listen\":\"h:99999\"}", "listen");
     expect_config_error("{\"db\":\"\"}", "db");
