@@ -4,6 +4,9 @@
  * SQL is written once in the portable subset both engines accept, with '?' placeholders; the
  * PostgreSQL backend rewrites them to $1..$n (outside string literals). Types used in schemas:
  * BIGINT, INTEGER, TEXT, BOOLEAN is avoided (use INTEGER 0/1), no BLOB (hex TEXT instead).
+ * Parameters carry no type: PostgreSQL infers it from the context, so where the context does
+ * not decide (SELECT ? + 1 would be a 32-bit integer) write CAST(? AS BIGINT). A comparison
+ * read with store_column_int64 gives 1 or 0 on both engines.
  *
  * Threads: a struct store (one connection) is used by one thread at a time. The writer owns
  * the only connection that writes; readers borrow connections from a store_pool.
@@ -35,6 +38,7 @@ struct store_stmt;
  * WAL mode, synchronous=FULL, foreign keys and a busy timeout are set. On failure returns
  * PB_ERR_DB and writes a message into err (errlen bytes). */
 int store_open(const char *url, struct store **out, char *err, size_t errlen);
+/* Closes s (NULL is ignored); every statement of s must have been finalized. */
 void store_close(struct store *s);
 enum store_backend store_backend_of(const struct store *s);
 /* The last error message on this connection (borrowed). */
@@ -46,7 +50,7 @@ int store_exec(struct store *s, const char *sql);
 /* Prepares sql ('?' placeholders; more than PB_STORE_PARAMS_MAX returns PB_ERR_TOO_LARGE).
  * *out is freed with store_finalize. */
 int store_prepare(struct store *s, const char *sql, struct store_stmt **out);
-void store_finalize(struct store_stmt *st);
+void store_finalize(struct store_stmt *st); /* NULL is ignored */
 /* Binding (only before the first step or after store_reset): idx is 1-based. Text is copied;
  * text containing a NUL byte returns PB_ERR_INVALID (PostgreSQL cannot store it). */
 int store_bind_int64(struct store_stmt *st, int idx, int64_t v);
@@ -73,7 +77,9 @@ size_t store_column_bytes(const struct store_stmt *st, int col);
  * store_rollback outside a transaction does nothing. On PostgreSQL any error aborts the
  * transaction until store_rollback or store_rollback_to, and store_commit of an aborted
  * transaction rolls it back and returns PB_ERR_DB. store_rollback_to keeps the savepoint:
- * release it afterwards (both engines). */
+ * release it afterwards (both engines). On PostgreSQL store_release travels with the next
+ * call (one round trip less per writer command), so releasing a name that is not a savepoint
+ * is reported by that call, store_commit at the latest. */
 #define STORE_SAVEPOINT_NAME_MAX 63 /* PostgreSQL truncates identifiers beyond 63 bytes */
 int store_begin(struct store *s);
 int store_commit(struct store *s);

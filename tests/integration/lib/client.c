@@ -53,10 +53,13 @@ static void create_pg_database(const char *base_url, char *out, size_t outlen)
 {
     PGconn *c = PQconnectdb(base_url);
     assert_int_equal(PQstatus(c), CONNECTION_OK);
+    static int counter;
     char name[64], sql[128];
-    snprintf(name, sizeof(name), "pbt_%d_%ld", (int)getpid(), (long)random());
+    snprintf(name, sizeof(name), "pbt_%d_%d_%ld", (int)getpid(), ++counter, (long)time(NULL));
     snprintf(sql, sizeof(sql), "CREATE DATABASE %s", name);
     PGresult *r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        fprintf(stderr, "%s: %s\n", sql, PQerrorMessage(c));
     assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
     PQclear(r);
     PQfinish(c);
@@ -151,7 +154,6 @@ void pb_server_start(struct pb_server *srv, const char *const *env)
     snprintf(srv->dir, sizeof(srv->dir), "%s/srv-XXXXXX", base);
     assert_non_null(mkdtemp(srv->dir));
     snprintf(srv->log_path, sizeof(srv->log_path), "%s/server.log", srv->dir);
-    srandom((unsigned)(time(NULL) ^ getpid()));
     choose_database(srv);
     start(srv, env);
 }

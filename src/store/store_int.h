@@ -1,0 +1,181 @@
+/* store_int.h: internals shared by store.c (dispatch, placeholders, pool, migrations),
+ * store_sqlite.c and store_pg.c. Public contract: store.h; design: DESIGN.md section 2.2.
+ *
+ * Design notes
+ *
+ * - A struct store is one connection: the backend tag, the last error message, the number of
+ *   live statements (asserted zero when the connection is closed or returned to a pool) and
+ *   the backend's own state in a union. store.c switches on the tag and calls the
+ *   store__sqlite_* or store__pg_* function; a switch rather than a table of function
+ *   pointers, so every call is visible to the reader and to the compiler.
+ *
+ * - Statements move READY (bindings may change) -> ROWS (executed; positioned before the
+ *   first row or on a row) -> DONE or FAILED. store_reset is the only way back to READY;
+ *   stepping a DONE statement returns STORE_DONE again and a FAILED one its error again, so
+ *   neither backend silently re-runs a statement. Columns are read only on a row.
+ *
+ * - Behaviour the two engines do not share is made the same here: begin inside a
+ *   transaction, commit outside one and a savepoint outside one are errors on both; rollback
+ *   outside a transaction does nothing on both; text containing a NUL byte is refused on
+ *   both; store_changes counts only the rows an INSERT/UPDATE/DELETE changed (0 for SELECT
+ *   and DDL) on both.
+ *
+ * - SQLite: the writer wraps every command in SAVEPOINT/RELEASE (~50,000 per second), so the
+ *   transaction-control statements are prepared once per connection and cached by their
+ *   SQL text in a small LRU table (STORE_TXN_CACHE_MAX entries) instead of being re-parsed by
+ *   sqlite3_exec. Connections are opened with SQLITE_OPEN_NOMUTEX: one thread at a time.
+ *
+ * - PostgreSQL: statements are rewritten ('?' -> $n) and PQprepare'd once per connection,
+ *   cached by their rewritten text (STORE_PG_PREPARED_MAX entries, unused ones evicted least
+ *   recently used first with DEALLOCATE). store_stmt objects with the same text share one
+ *   server statement; that is safe because PQexecPrepared returns the whole result at once.
+ *   Parameters travel in text format; the server infers their types from the context, so
+ *   SQL where the context does not decide (SELECT ? + 1) should say CAST(? AS BIGINT).
+ *   Transaction control goes through PQexec: one round trip, the same as a prepared one.
+ *   Round trips are what costs on PostgreSQL, so a RELEASE inside a healthy transaction is
+ *   not sent at once: it is prefixed to the next transaction-control statement ("RELEASE
+ *   cmd; SAVEPOINT cmd" is one PQexec) or sent before the next other call. It can fail only
+ *   for a name that is not a savepoint (a programming error), reported by that later call.
+ *
+ * - PostgreSQL aborts the whole transaction on any error: until ROLLBACK or ROLLBACK TO
+ *   SAVEPOINT every statement fails (SQLSTATE 25P02) and COMMIT turns into ROLLBACK, which
+ *   store_commit reports as PB_ERR_DB. SQLite keeps the transaction after a failed
+ *   statement. A caller that wants to continue after a failure must roll back to a savepoint
+ *   taken before it; that is correct on both engines.
+ */
+#ifndef PB_STORE_INT_H
+#define PB_STORE_INT_H
+
+#include <libpq-fe.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+
+#include "base/buf.h"
+#include "base/limits.h"
+#include "store/store.h"
+
+/* Longest message kept by store_errmsg; database messages are one line. */
+#define STORE_ERRMSG_MAX 512
+/* Distinct transaction-control statements cached per SQLite connection: BEGIN, COMMIT,
+ * ROLLBACK plus three per savepoint name; the writer uses one or two names. */
+#define STORE_TXN_CACHE_MAX 16
+/* "ROLLBACK TO " plus the longest savepoint name, plus the terminator. */
+#define STORE_TXN_SQL_MAX (16 + STORE_SAVEPOINT_NAME_MAX)
+/* RELEASE statements a PostgreSQL connection holds back to send with the next round trip
+ * (the writer's RELEASE of one command travels with the next command's SAVEPOINT). */
+#define STORE_PG_DEFERRED_MAX (4 * STORE_TXN_SQL_MAX)
+/* Prepared statements kept per PostgreSQL connection: every distinct statement of the
+ * application fits, so a warm connection never parses again. */
+#define STORE_PG_PREPARED_MAX 256
+
+struct store__txn_stmt {
+    char sql[STORE_TXN_SQL_MAX]; /* the key; "" when the slot is empty */
+    sqlite3_stmt *stmt;
+    uint64_t last_used; /* 0 when empty: the LRU victim is the smallest */
+};
+
+struct store__sqlite {
+    sqlite3 *db;
+    uint64_t clock; /* ticks once per cache lookup */
+    struct store__txn_stmt txn[STORE_TXN_CACHE_MAX];
+};
+
+struct store__pg_prepared {
+    char *sql; /* rewritten text, owned; NULL when the slot is empty */
+    uint64_t hash;
+    uint64_t id;        /* server-side name is "pb_<id>" */
+    uint64_t last_used; /* 0 when empty */
+    int params;
+    int refs; /* live statements using it; only refs == 0 may be evicted */
+};
+
+struct store__pg {
+    PGconn *conn;
+    char deferred[STORE_PG_DEFERRED_MAX]; /* "RELEASE a; RELEASE b" not sent yet, or "" */
+    uint64_t next_id;
+    uint64_t clock;
+    struct store__pg_prepared prepared[STORE_PG_PREPARED_MAX];
+};
+
+struct store {
+    enum store_backend backend;
+    int stmts_live;
+    char errmsg[STORE_ERRMSG_MAX];
+    union {
+        struct store__sqlite sqlite;
+        struct store__pg pg;
+    } u;
+};
+
+enum store__state { STORE__READY, STORE__ROWS, STORE__DONE, STORE__FAILED };
+
+struct store__sqlite_stmt {
+    sqlite3_stmt *stmt;
+    int64_t total_before; /* sqlite3_total_changes64 when the statement started */
+};
+
+struct store__pg_stmt {
+    struct store__pg_prepared *prepared; /* borrowed from the connection's cache */
+    bool is_set[PB_STORE_PARAMS_MAX];    /* false: unbound or NULL */
+    struct pb_buf values[PB_STORE_PARAMS_MAX];
+    PGresult *result; /* owned while ROWS */
+    int rows;
+    int row; /* -1 before the first */
+    int columns;
+};
+
+struct store_stmt {
+    struct store *s;
+    enum store__state state;
+    int err; /* what a FAILED statement returns */
+    int params;
+    int columns; /* known after the first step */
+    int64_t changes;
+    union {
+        struct store__sqlite_stmt sqlite;
+        struct store__pg_stmt pg;
+    } u;
+};
+
+/* store.c */
+__attribute__((format(printf, 2, 3))) void store__set_error(struct store *s, const char *fmt, ...);
+bool store__in_transaction(struct store *s);
+
+/* store_sqlite.c: path is a file name (no "sqlite:" prefix). */
+int store__sqlite_open(struct store *s, const char *path, char *err, size_t errlen);
+void store__sqlite_close(struct store *s);
+int store__sqlite_exec(struct store *s, const char *sql);
+int store__sqlite_txn(struct store *s, const char *sql);
+bool store__sqlite_in_transaction(struct store *s);
+int store__sqlite_prepare(struct store *s, const char *sql, struct store_stmt *st);
+void store__sqlite_finalize(struct store_stmt *st);
+int store__sqlite_bind_int64(struct store_stmt *st, int idx, int64_t v);
+int store__sqlite_bind_text(struct store_stmt *st, int idx, const char *v, size_t len);
+int store__sqlite_bind_null(struct store_stmt *st, int idx);
+int store__sqlite_step(struct store_stmt *st);
+void store__sqlite_reset(struct store_stmt *st);
+bool store__sqlite_column_is_null(const struct store_stmt *st, int col);
+int64_t store__sqlite_column_int64(const struct store_stmt *st, int col);
+const char *store__sqlite_column_text(const struct store_stmt *st, int col);
+size_t store__sqlite_column_bytes(const struct store_stmt *st, int col);
+
+/* store_pg.c: url is a libpq connection URI. */
+int store__pg_open(struct store *s, const char *url, char *err, size_t errlen);
+void store__pg_close(struct store *s);
+bool store__pg_broken(struct store *s);
+int store__pg_exec(struct store *s, const char *sql);
+int store__pg_txn(struct store *s, const char *sql);
+bool store__pg_in_transaction(struct store *s);
+int store__pg_prepare(struct store *s, const char *sql, struct store_stmt *st);
+void store__pg_finalize(struct store_stmt *st);
+int store__pg_bind_int64(struct store_stmt *st, int idx, int64_t v);
+int store__pg_bind_text(struct store_stmt *st, int idx, const char *v, size_t len);
+int store__pg_bind_null(struct store_stmt *st, int idx);
+int store__pg_step(struct store_stmt *st);
+void store__pg_reset(struct store_stmt *st);
+bool store__pg_column_is_null(const struct store_stmt *st, int col);
+int64_t store__pg_column_int64(const struct store_stmt *st, int col);
+const char *store__pg_column_text(const struct store_stmt *st, int col);
+size_t store__pg_column_bytes(const struct store_stmt *st, int col);
+
+#endif
