@@ -10,6 +10,7 @@ secs=${SECONDS_EACH:-10}
 conns=${CONNECTIONS:-64}
 bin=build/release
 work=$(mktemp -d /tmp/pitboss-bench.XXXXXX)
+chmod 755 "$work" # the PostgreSQL server runs as user postgres
 pgdir="$work/pg"
 server_pid=""
 cleanup() {

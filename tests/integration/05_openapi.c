@@ -13,14 +13,14 @@
 #define OPS_MAX 512
 
 struct ops {
-    char items[OPS_MAX][256];
+    char items[OPS_MAX][600];
     int n;
 };
 
 static void add(struct ops *o, const char *method, const char *path)
 {
     assert_true(o->n < OPS_MAX);
-    snprintf(o->items[o->n++], 256, "%s %s", method, path);
+    snprintf(o->items[o->n++], sizeof(o->items[0]), "%s %s", method, path);
 }
 
 static bool has(const struct ops *o, const char *item)
