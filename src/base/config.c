@@ -38,10 +38,14 @@ static const struct int_key int_keys[] = {
       PB_WRITER_QUEUE_MAX_CEILING),
     K("ws", "message_max", "PITBOSS_WS_MESSAGE_MAX", ws_message_max, 128,
       PB_WS_MESSAGE_MAX_CEILING),
-    K("ws", "send_queue_max", "PITBOSS_WS_SEND_QUEUE_MAX", ws_send_queue_max, 1024, 1 << 30),
-    K("ws", "connections_max", "PITBOSS_WS_CONNECTIONS_MAX", ws_connections_max, 1, 1000000),
-    K("ws", "ping_interval_s", "PITBOSS_WS_PING_INTERVAL_S", ws_ping_interval_s, 1, 3600),
-    K("ws", "idle_timeout_s", "PITBOSS_WS_IDLE_TIMEOUT_S", ws_idle_timeout_s, 2, 86400),
+    K("ws", "send_queue_max", "PITBOSS_WS_SEND_QUEUE_MAX", ws_send_queue_max, 1024,
+      PB_WS_SEND_QUEUE_MAX_CEILING),
+    K("ws", "connections_max", "PITBOSS_WS_CONNECTIONS_MAX", ws_connections_max, 1,
+      PB_WS_CONNECTIONS_CEILING),
+    K("ws", "ping_interval_s", "PITBOSS_WS_PING_INTERVAL_S", ws_ping_interval_s, 1,
+      PB_WS_INTERVAL_S_CEILING),
+    K("ws", "idle_timeout_s", "PITBOSS_WS_IDLE_TIMEOUT_S", ws_idle_timeout_s, 2,
+      PB_WS_INTERVAL_S_CEILING),
 };
 #undef K
 

@@ -174,6 +174,12 @@ static enum http_result diag_publish(struct http_request *req, struct http_respo
         free(data);
         if (rc == PB_OK)
             http_json(resp, 202, json_pack("{s:s}", "status", "queued"));
+        else if (rc == PB_ERR_TOO_LARGE)
+            http_problem(resp, 413, "message_too_large", "Message too large",
+                         "data exceeds ws.send_queue_max", "data");
+        else if (rc == PB_ERR_CLOSED)
+            http_problem(resp, 503, "shutting_down", "Service unavailable",
+                         "the server is stopping", NULL);
         else
             http_problem(resp, 503, "overloaded", "Service unavailable",
                          "the publish queue is full", NULL);
@@ -195,8 +201,10 @@ static void events_to_hub(const struct pb_event *ev, void *arg)
     struct pb_app *app = arg;
     struct pb_buf env = PB_BUF_INIT;
     outbox_envelope(ev, &env);
-    if (ws_hub_publish(app->hub, "events", env.data, env.len) != PB_OK)
-        pb_log(PB_LOG_WARN, "websocket publish queue full", "\"event\":\"%s\"", ev->id);
+    int rc = ws_hub_publish(app->hub, "events", env.data, env.len);
+    if (rc != PB_OK && rc != PB_ERR_CLOSED)
+        pb_log(PB_LOG_WARN, "event not published to websocket", "\"event\":\"%s\",\"error\":\"%s\"",
+               ev->id, pb_err_name(rc));
     pb_buf_release(&env);
 }
 
@@ -281,12 +289,16 @@ int app_start(struct pb_app *app, const struct pb_config *cfg)
 
 void app_stop(struct pb_app *app)
 {
+    /* The hub hands its upgraded sockets back while MHD still runs; MHD then frees the
+     * upgrade handles; the hub itself is freed once no upgrade callback can reach it. */
+    if (app->hub)
+        ws_hub_stop(app->hub);
     http_server_free(app->http);
     outbox_stop(app->outbox);
     writer_stop(app->writer);
     outbox_free(app->outbox);
     if (app->hub)
-        ws_hub_stop(app->hub);
+        ws_hub_free(app->hub);
     store_pool_close(app->readers);
     memset(app, 0, sizeof(*app));
 }

@@ -402,6 +402,7 @@ int http_server_start(struct http_server *srv)
     }
     srv->daemon = MHD_start_daemon(
         flags, (uint16_t)srv->cfg.port, NULL, NULL, access_handler, srv,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv, /* first, so it covers option parsing */
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)srv->cfg.threads,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)srv->cfg.connection_limit,
@@ -410,7 +411,6 @@ int http_server_start(struct http_server *srv)
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)PB_HTTP_MEMORY_PER_CONNECTION,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
         MHD_OPTION_NOTIFY_COMPLETED, completed, srv,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
         MHD_OPTION_END);
     if (!srv->daemon)
         return PB_ERR_IO;
