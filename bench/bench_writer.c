@@ -40,35 +40,18 @@ struct client_cmd {
     uint64_t t0;
 };
 
-static struct store_stmt *insert_stmt; /* prepared on the writer's connection */
-
-static int finalize_run(struct store *tx, struct writer_cmd *cmd)
-{
-    PB_UNUSED(tx);
-    PB_UNUSED(cmd);
-    store_finalize(insert_stmt);
-    insert_stmt = NULL;
-    return PB_OK;
-}
-
-static void finalize_done(struct writer_cmd *cmd)
-{
-    PB_UNUSED(cmd);
-}
-
 static int run_cmd(struct store *tx, struct writer_cmd *cmd)
 {
     struct client_cmd *c = (struct client_cmd *)cmd;
     if (!c->b->insert)
         return PB_OK;
-    struct store_stmt *st = insert_stmt;
-    if (!st && store_prepare(tx, "INSERT INTO bench (k, v) VALUES (?, ?)", &st) != PB_OK)
+    struct store_stmt *st;
+    if (store_prepare(tx, "INSERT INTO bench (k, v) VALUES (?, ?)", &st) != PB_OK)
         return PB_ERR_DB;
-    insert_stmt = st;
     store_bind_int64(st, 1, c->key);
     store_bind_int64(st, 2, c->key * 7);
     int rc = store_step(st);
-    store_reset(st);
+    store_finalize(st); /* the statement stays compiled in the connection's cache */
     return rc == STORE_DONE ? PB_OK : PB_ERR_DB;
 }
 
@@ -173,9 +156,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < 10000 && atomic_load(&b.in_flight) > 0; i++)
         usleep(1000);
     size_t n = b.nlat;
-    struct writer_cmd fin = {.run = finalize_run, .done = finalize_done};
-    PB_ASSERT(writer_submit(b.w, &fin) == PB_OK);
-    writer_stop(b.w); /* runs fin first */
+    writer_stop(b.w);
     qsort(b.lat, n, sizeof(uint64_t), cmp_u64);
     double secs = (double)(t1 - t0) / 1e9;
     printf("writer %-6s db=%s clients=%d batch_max=%d: %.0f commands/s, avg batch %.1f, "

@@ -45,7 +45,6 @@ struct outbox {
     /* Writer thread only. */
     int64_t next_seq;
     int64_t batch_start_seq;
-    struct store_stmt *insert;
     /* Relay. */
     struct store_pool *readers;
     struct writer *writer;
@@ -104,24 +103,24 @@ int outbox__insert(struct outbox *ob, struct store *tx, const char *type, const 
                    const char *data_json)
 {
     PB_ASSERT(strlen(type) <= PB_EVENT_TYPE_MAX && strlen(subject) <= PB_EVENT_SUBJECT_MAX);
-    if (!ob->insert &&
-        store_prepare(tx, "INSERT INTO outbox (node, seq, id, type, time_ms, subject, data)"
-                          " VALUES (?, ?, ?, ?, ?, ?, ?)", &ob->insert) != PB_OK)
+    struct store_stmt *st;
+    if (store_prepare(tx, "INSERT INTO outbox (node, seq, id, type, time_ms, subject, data)"
+                          " VALUES (?, ?, ?, ?, ?, ?, ?)", &st) != PB_OK)
         return PB_ERR_DB;
     char id[33];
     pb_random_hex(id, 16);
-    struct store_stmt *st = ob->insert;
-    store_bind_text(st, 1, ob->node, strlen(ob->node));
-    store_bind_int64(st, 2, ob->next_seq);
-    store_bind_text(st, 3, id, 32);
-    store_bind_text(st, 4, type, strlen(type));
-    store_bind_int64(st, 5, pb_wall_ms());
-    store_bind_text(st, 6, subject, strlen(subject));
-    store_bind_text(st, 7, data_json, strlen(data_json));
-    int rc = store_step(st);
-    store_reset(st);
-    if (rc != STORE_DONE)
-        return PB_ERR_DB;
+    int rc = store_bind_text(st, 1, ob->node, strlen(ob->node));
+    rc = rc ? rc : store_bind_int64(st, 2, ob->next_seq);
+    rc = rc ? rc : store_bind_text(st, 3, id, 32);
+    rc = rc ? rc : store_bind_text(st, 4, type, strlen(type));
+    rc = rc ? rc : store_bind_int64(st, 5, pb_wall_ms());
+    rc = rc ? rc : store_bind_text(st, 6, subject, strlen(subject));
+    rc = rc ? rc : store_bind_text(st, 7, data_json, strlen(data_json));
+    if (rc == PB_OK)
+        rc = store_step(st) == STORE_DONE ? PB_OK : PB_ERR_DB;
+    store_finalize(st);
+    if (rc != PB_OK)
+        return rc;
     ob->next_seq++;
     return PB_OK;
 }
@@ -147,12 +146,6 @@ void outbox__batch_end(struct outbox *ob, bool committed)
     ob->pending = true;
     pthread_cond_signal(&ob->wake);
     pthread_mutex_unlock(&ob->lock);
-}
-
-void outbox__writer_release(struct outbox *ob)
-{
-    store_finalize(ob->insert);
-    ob->insert = NULL;
 }
 
 /* ---- relay ---- */
@@ -324,7 +317,7 @@ void outbox_free(struct outbox *ob)
 {
     if (!ob)
         return;
-    PB_ASSERT(!ob->started && ob->insert == NULL);
+    PB_ASSERT(!ob->started);
     pthread_mutex_destroy(&ob->lock);
     pthread_cond_destroy(&ob->wake);
     pb_free(ob);

@@ -53,16 +53,13 @@ void outbox_free(struct outbox *ob);
 /* Writer side (called by the writer only). */
 /* Loads the next seq for the node from tx. */
 int outbox__load_seq(struct outbox *ob, struct store *tx);
-/* Inserts one event row; returns 0 or PB_ERR_DB. */
+/* Inserts one event row; returns 0, PB_ERR_INVALID (text with NUL) or PB_ERR_DB. */
 int outbox__insert(struct outbox *ob, struct store *tx, const char *type, const char *subject,
                    const char *data_json);
 /* The batch committed (true) or rolled back (false): wakes the relay / rewinds seq. */
 void outbox__batch_end(struct outbox *ob, bool committed);
 /* A savepoint holding n events was rolled back (their seqs are reused). */
 void outbox__rollback_events(struct outbox *ob, unsigned n);
-
-/* The writer is closing its connection: statements prepared on it are finalized. */
-void outbox__writer_release(struct outbox *ob);
 
 /* Renders an event envelope as JSON into out. */
 void outbox_envelope(const struct pb_event *ev, struct pb_buf *out);

@@ -207,8 +207,6 @@ void writer_stop(struct writer *w)
     pthread_mutex_unlock(&w->lock);
     pthread_join(w->thread, NULL);
     PB_ASSERT(w->count == 0);
-    if (w->outbox)
-        outbox__writer_release(w->outbox);
     store_close(w->tx);
     pthread_mutex_destroy(&w->lock);
     pthread_cond_destroy(&w->nonempty);

@@ -48,9 +48,18 @@ const char *store_errmsg(const struct store *s);
 int store_exec(struct store *s, const char *sql);
 
 /* Prepares sql ('?' placeholders; more than PB_STORE_PARAMS_MAX returns PB_ERR_TOO_LARGE).
- * *out is freed with store_finalize. */
+ * *out is freed with store_finalize. Both backends keep compiled statements per connection,
+ * keyed by the exact text, so preparing the same text again is cheap: pass values as
+ * parameters, never built into the text (each distinct text takes a cache slot). Several
+ * statements with the same text may be live at once; each is independent. Because of the
+ * cache, an object that was dropped after the text was first prepared on this connection
+ * may be reported by store_step rather than store_prepare. Name the columns rather than
+ * SELECT *: on PostgreSQL a cached statement whose result columns changed (ALTER TABLE)
+ * fails with "cached plan must not change result type" (SQLite recompiles it). */
 int store_prepare(struct store *s, const char *sql, struct store_stmt **out);
-void store_finalize(struct store_stmt *st); /* NULL is ignored */
+/* Ends st (NULL is ignored). A cached statement is reset, its bindings cleared and kept for
+ * the next store_prepare of its text; for the caller it is gone either way. */
+void store_finalize(struct store_stmt *st);
 /* Binding (only before the first step or after store_reset): idx is 1-based. Text is copied;
  * text containing a NUL byte returns PB_ERR_INVALID (PostgreSQL cannot store it). */
 int store_bind_int64(struct store_stmt *st, int idx, int64_t v);

@@ -25,6 +25,24 @@
  *   SQL text in a small LRU table (STORE_TXN_CACHE_MAX entries) instead of being re-parsed by
  *   sqlite3_exec. Connections are opened with SQLITE_OPEN_NOMUTEX: one thread at a time.
  *
+ * - SQLite statement cache: compiling a statement costs microseconds and the writer prepares
+ *   a few per command, so store_prepare keeps compiled statements per connection (prepared
+ *   with SQLITE_PREPARE_PERSISTENT: they are long-lived), keyed by the exact SQL text
+ *   (STORE_SQLITE_CACHE_MAX entries, found through a chained hash table of
+ *   STORE_SQLITE_CACHE_BUCKETS heads). An entry is IDLE (reset, bindings
+ *   cleared, no read transaction held) or handed out to exactly one live store_stmt. A
+ *   prepare takes an idle entry with the same text; if every entry with that text is handed
+ *   out (nested use), it compiles a fresh statement, which becomes another entry of the same
+ *   text. store_finalize of a cached statement resets it, clears its bindings and makes the
+ *   entry idle again instead of finalizing it. A new entry takes a free slot or evicts the
+ *   least recently handed out idle entry (finalized); when every slot is handed out the
+ *   statement stays outside the cache and store_finalize really finalizes it. stmts_live
+ *   counts the statements callers hold (cached or not), never idle entries, so store_close
+ *   still asserts that the caller finalized everything; it then finalizes the idle entries.
+ *   A schema change (by any connection) makes SQLite recompile a cached statement at its
+ *   next step, so the column count is read again after every step, and an error such as a
+ *   dropped table surfaces at store_step rather than store_prepare, as on PostgreSQL.
+ *
  * - PostgreSQL: statements are rewritten ('?' -> $n) and PQprepare'd once per connection,
  *   cached by their rewritten text (STORE_PG_PREPARED_MAX entries, unused ones evicted least
  *   recently used first with DEALLOCATE). store_stmt objects with the same text share one
@@ -59,6 +77,12 @@
 /* Distinct transaction-control statements cached per SQLite connection: BEGIN, COMMIT,
  * ROLLBACK plus three per savepoint name; the writer uses one or two names. */
 #define STORE_TXN_CACHE_MAX 16
+/* Compiled statements kept per SQLite connection by store_prepare: every distinct statement
+ * of the application fits (the same reasoning as STORE_PG_PREPARED_MAX), so a warm
+ * connection never parses again; each idle entry costs a few KiB of SQLite memory. */
+#define STORE_SQLITE_CACHE_MAX 256
+/* Hash heads of that cache: a power of two, twice the entries, so chains stay short. */
+#define STORE_SQLITE_CACHE_BUCKETS (2 * STORE_SQLITE_CACHE_MAX)
 /* "ROLLBACK TO " plus the longest savepoint name, plus the terminator. */
 #define STORE_TXN_SQL_MAX (16 + STORE_SAVEPOINT_NAME_MAX)
 /* RELEASE statements a PostgreSQL connection holds back to send with the next round trip
@@ -74,10 +98,26 @@ struct store__txn_stmt {
     uint64_t last_used; /* 0 when empty: the LRU victim is the smallest */
 };
 
+/* One compiled statement of the store_prepare cache (design notes above). */
+struct store__sqlite_cached {
+    char *sql; /* the key, owned; NULL when the slot is empty */
+    size_t sql_len;
+    uint64_t hash;
+    sqlite3_stmt *stmt; /* owned by the cache, lent to one store_stmt while in_use */
+    uint64_t last_used; /* when last handed out: the LRU victim is the smallest idle one */
+    int next;           /* next entry of the same bucket, as index + 1; 0 ends the chain */
+    bool in_use;
+};
+
 struct store__sqlite {
     sqlite3 *db;
     uint64_t clock; /* ticks once per cache lookup */
     struct store__txn_stmt txn[STORE_TXN_CACHE_MAX];
+    uint64_t cache_clock; /* ticks once per statement handed out */
+    int cache_used;       /* slots filled so far; slots never empty again until close */
+    int cache_in_use;     /* entries handed out; <= the connection's stmts_live */
+    int cache_buckets[STORE_SQLITE_CACHE_BUCKETS]; /* first entry as index + 1; 0: empty */
+    struct store__sqlite_cached cache[STORE_SQLITE_CACHE_MAX];
 };
 
 struct store__pg_prepared {
@@ -111,6 +151,8 @@ enum store__state { STORE__READY, STORE__ROWS, STORE__DONE, STORE__FAILED };
 
 struct store__sqlite_stmt {
     sqlite3_stmt *stmt;
+    /* The cache entry lent (stmt is its statement), or NULL: finalize stmt for real. */
+    struct store__sqlite_cached *cached;
     int64_t total_before; /* sqlite3_total_changes64 when the statement started */
 };
 

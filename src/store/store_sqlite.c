@@ -1,6 +1,7 @@
 /* store_sqlite.c: the SQLite backend of the store (store.h): WAL, synchronous=FULL, foreign
- * keys, a busy timeout, and cached transaction-control statements for the writer's
- * savepoint per command. Design notes: store_int.h. */
+ * keys, a busy timeout, cached transaction-control statements for the writer's savepoint per
+ * command, and a per-connection cache of compiled statements behind store_prepare. Design
+ * notes: store_int.h. */
 #include "base/base.h"
 
 #include <stdio.h>
@@ -9,6 +10,9 @@
 
 #include "base/limits.h"
 #include "store/store_int.h"
+
+_Static_assert((STORE_SQLITE_CACHE_BUCKETS & (STORE_SQLITE_CACHE_BUCKETS - 1)) == 0,
+               "the bucket of a hash is taken by masking");
 
 /* Records the connection's error message and maps the code to a pb_err. */
 static int sqlite_error(struct store *s, int rc)
@@ -67,6 +71,15 @@ int store__sqlite_open(struct store *s, const char *path, char *err, size_t errl
 void store__sqlite_close(struct store *s)
 {
     struct store__sqlite *q = &s->u.sqlite;
+    PB_ASSERT(q->cache_in_use == 0); /* store_close checked that stmts_live is 0 */
+    for (int i = 0; i < q->cache_used; i++) {
+        PB_ASSERT(!q->cache[i].in_use && q->cache[i].stmt != NULL);
+        sqlite3_finalize(q->cache[i].stmt);
+        pb_free(q->cache[i].sql);
+    }
+    memset(q->cache, 0, sizeof(q->cache));
+    memset(q->cache_buckets, 0, sizeof(q->cache_buckets));
+    q->cache_used = 0;
     for (int i = 0; i < STORE_TXN_CACHE_MAX; i++)
         sqlite3_finalize(q->txn[i].stmt); /* NULL is a no-op */
     memset(q->txn, 0, sizeof(q->txn));
@@ -132,10 +145,102 @@ bool store__sqlite_in_transaction(struct store *s)
     return sqlite3_get_autocommit(s->u.sqlite.db) == 0;
 }
 
-int store__sqlite_prepare(struct store *s, const char *sql, struct store_stmt *st)
+/* ---- statement cache ------------------------------------------------------------------ */
+
+/* A hash of the SQL text taken 8 bytes at a time: every store_prepare hashes its text, so
+ * this is on the hit path. Collisions only lengthen a chain; keys are compared in full. */
+static uint64_t sql_hash(const char *sql, size_t len)
 {
+    const uint64_t mul = 0xff51afd7ed558ccdull; /* MurmurHash3's fmix64 multiplier */
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ len;
+    size_t i = 0;
+    for (; i + sizeof(uint64_t) <= len; i += sizeof(uint64_t)) {
+        uint64_t word;
+        memcpy(&word, sql + i, sizeof(word));
+        h = (h ^ word) * mul;
+        h ^= h >> 32;
+    }
+    uint64_t tail = 0;
+    memcpy(&tail, sql + i, len - i);
+    h = (h ^ tail) * mul;
+    return h ^ (h >> 29);
+}
+
+static int *bucket_of(struct store__sqlite *q, uint64_t hash)
+{
+    return &q->cache_buckets[hash & (STORE_SQLITE_CACHE_BUCKETS - 1)];
+}
+
+/* An idle entry whose text is sql (len bytes, hashed to hash), or NULL. */
+static struct store__sqlite_cached *cache_find_idle(struct store__sqlite *q, const char *sql,
+                                                    size_t len, uint64_t hash)
+{
+    int steps = 0;
+    for (int i = *bucket_of(q, hash); i != 0; i = q->cache[i - 1].next) {
+        struct store__sqlite_cached *e = &q->cache[i - 1];
+        if (!e->in_use && e->hash == hash && e->sql_len == len && memcmp(e->sql, sql, len) == 0)
+            return e;
+        PB_ASSERT(++steps <= STORE_SQLITE_CACHE_MAX); /* a chain never loops */
+    }
+    return NULL;
+}
+
+static void cache_unlink(struct store__sqlite *q, struct store__sqlite_cached *e)
+{
+    int index = (int)(e - q->cache) + 1;
+    int *link = bucket_of(q, e->hash);
+    while (*link != index) { /* bounded: e is on this chain */
+        PB_ASSERT(*link != 0);
+        link = &q->cache[*link - 1].next;
+    }
+    *link = e->next;
+    e->next = 0;
+}
+
+/* A slot for a new entry: one never used, else the least recently handed out idle entry,
+ * emptied (its statement finalized). NULL when every entry is handed out. */
+static struct store__sqlite_cached *cache_slot(struct store__sqlite *q)
+{
+    if (q->cache_used < STORE_SQLITE_CACHE_MAX)
+        return &q->cache[q->cache_used++];
+    struct store__sqlite_cached *victim = NULL;
+    for (int i = 0; i < STORE_SQLITE_CACHE_MAX; i++) {
+        struct store__sqlite_cached *e = &q->cache[i];
+        if (!e->in_use && (victim == NULL || e->last_used < victim->last_used))
+            victim = e;
+    }
+    if (victim == NULL)
+        return NULL;
+    PB_ASSERT(victim->stmt != NULL && !sqlite3_stmt_busy(victim->stmt));
+    cache_unlink(q, victim);
+    sqlite3_finalize(victim->stmt);
+    pb_free(victim->sql);
+    memset(victim, 0, sizeof(*victim));
+    return victim;
+}
+
+/* Files stmt under sql in the empty slot e, at the head of its chain. */
+static void cache_insert(struct store__sqlite *q, struct store__sqlite_cached *e, const char *sql,
+                         size_t len, uint64_t hash, sqlite3_stmt *stmt)
+{
+    PB_ASSERT(e->sql == NULL && e->stmt == NULL && !e->in_use);
+    e->sql = pb_malloc(len + 1);
+    memcpy(e->sql, sql, len + 1);
+    e->sql_len = len;
+    e->hash = hash;
+    e->stmt = stmt;
+    int *head = bucket_of(q, hash);
+    e->next = *head;
+    *head = (int)(e - q->cache) + 1;
+}
+
+/* Compiles the first statement of sql into *out; refuses an empty text and more than
+ * PB_STORE_PARAMS_MAX parameters (error recorded). */
+static int compile(struct store *s, const char *sql, sqlite3_stmt **out)
+{
+    *out = NULL;
     sqlite3_stmt *stmt = NULL;
-    int rc = sqlite3_prepare_v2(s->u.sqlite.db, sql, -1, &stmt, NULL);
+    int rc = sqlite3_prepare_v3(s->u.sqlite.db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL);
     if (rc != SQLITE_OK)
         return sqlite_error(s, rc);
     if (stmt == NULL) {
@@ -149,16 +254,62 @@ int store__sqlite_prepare(struct store *s, const char *sql, struct store_stmt *s
         sqlite3_finalize(stmt);
         return PB_ERR_TOO_LARGE;
     }
+    *out = stmt;
+    return PB_OK;
+}
+
+/* ---- statements ----------------------------------------------------------------------- */
+
+/* Reuses an idle compiled statement with exactly this text, or compiles one and files it in
+ * the cache (outside it when every entry is handed out). Never lends an entry twice. */
+int store__sqlite_prepare(struct store *s, const char *sql, struct store_stmt *st)
+{
+    struct store__sqlite *q = &s->u.sqlite;
+    size_t len = strlen(sql);
+    uint64_t hash = sql_hash(sql, len);
+    struct store__sqlite_cached *e = cache_find_idle(q, sql, len, hash);
+    sqlite3_stmt *stmt = e != NULL ? e->stmt : NULL;
+    if (e == NULL) {
+        int rc = compile(s, sql, &stmt);
+        if (rc != PB_OK)
+            return rc;
+        e = cache_slot(q);
+        if (e != NULL)
+            cache_insert(q, e, sql, len, hash, stmt);
+    }
+    if (e != NULL) {
+        PB_ASSERT(!e->in_use && e->stmt == stmt);
+        e->in_use = true;
+        e->last_used = ++q->cache_clock;
+        q->cache_in_use++;
+    }
+    PB_ASSERT(!sqlite3_stmt_busy(stmt)); /* idle entries hold no read transaction */
     st->u.sqlite.stmt = stmt;
-    st->params = params;
+    st->u.sqlite.cached = e;
+    st->params = sqlite3_bind_parameter_count(stmt);
     st->columns = sqlite3_column_count(stmt);
     return PB_OK;
 }
 
+/* A cached statement goes back to the cache reset, its bindings (our copies of the caller's
+ * text) freed; one outside the cache is finalized. */
 void store__sqlite_finalize(struct store_stmt *st)
 {
-    sqlite3_finalize(st->u.sqlite.stmt);
+    struct store__sqlite *q = &st->s->u.sqlite;
+    struct store__sqlite_cached *e = st->u.sqlite.cached;
+    if (e == NULL) {
+        sqlite3_finalize(st->u.sqlite.stmt);
+    } else {
+        PB_ASSERT(e->in_use && e->stmt == st->u.sqlite.stmt);
+        PB_ASSERT(q->cache_in_use > 0 && q->cache_in_use <= st->s->stmts_live);
+        sqlite3_reset(e->stmt); /* returns the last step's error, already reported */
+        sqlite3_clear_bindings(e->stmt);
+        PB_ASSERT(!sqlite3_stmt_busy(e->stmt));
+        e->in_use = false;
+        q->cache_in_use--;
+    }
     st->u.sqlite.stmt = NULL;
+    st->u.sqlite.cached = NULL;
 }
 
 static int bind_result(struct store_stmt *st, int rc)
@@ -188,6 +339,8 @@ int store__sqlite_step(struct store_stmt *st)
     if (st->state == STORE__READY)
         st->u.sqlite.total_before = sqlite3_total_changes64(db);
     int rc = sqlite3_step(st->u.sqlite.stmt);
+    if (rc == SQLITE_ROW || rc == SQLITE_DONE) /* recompiled after a schema change? */
+        st->columns = sqlite3_column_count(st->u.sqlite.stmt);
     if (rc == SQLITE_ROW)
         return STORE_ROW;
     if (rc == SQLITE_DONE) {

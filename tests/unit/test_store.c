@@ -22,6 +22,7 @@
 #include "base/limits.h"
 #include "base/log.h"
 #include "store/store.h"
+#include "store/store_int.h" /* cache limits; SQLite-only white-box checks */
 
 #define URL_MAX 1024
 #define ERR_MAX 512
@@ -754,6 +755,245 @@ static void test_many_distinct_statements_prepare_and_finalize(void **state)
     store_close(s);
 }
 
+/* ---- statement cache (same text prepared again) ---------------------------------------- */
+
+/* Creates table (k INTEGER) holding 1..rows. */
+static void make_numbers(struct store *s, const char *table, int rows)
+{
+    char sql[128];
+    snprintf(sql, sizeof(sql), "CREATE TABLE %s (k INTEGER)", table);
+    EXPECT_OK(s, store_exec(s, sql));
+    snprintf(sql, sizeof(sql), "INSERT INTO %s (k) VALUES (?)", table);
+    for (int i = 1; i <= rows; i++)
+        insert_int(s, sql, i);
+}
+
+static void expect_rows(struct store_stmt *st, int64_t first, int64_t last)
+{
+    for (int64_t k = first; k <= last; k++) {
+        assert_int_equal(store_step(st), STORE_ROW);
+        assert_int_equal(store_column_int64(st, 0), k);
+    }
+    assert_int_equal(store_step(st), STORE_DONE);
+}
+
+#define SQL_FROM_ROWS "SELECT k FROM t_again_rows WHERE k >= ? ORDER BY k"
+
+/* Finalized in the middle of its rows, the text prepared again starts from the first row,
+ * with no binding left over (NULL: k >= NULL matches nothing). */
+static void test_prepare_again_after_finalize_mid_rows_starts_fresh(void **state)
+{
+    struct store *s = open_store(state);
+    make_numbers(s, "t_again_rows", 3);
+    struct store_stmt *st = NULL;
+    EXPECT_OK(s, store_prepare(s, SQL_FROM_ROWS, &st));
+    EXPECT_OK(s, store_bind_int64(st, 1, 1));
+    assert_int_equal(store_step(st), STORE_ROW);
+    assert_int_equal(store_column_int64(st, 0), 1);
+    store_finalize(st);
+    EXPECT_OK(s, store_prepare(s, SQL_FROM_ROWS, &st));
+    assert_int_equal(store_step(st), STORE_DONE); /* unbound: NULL */
+    assert_int_equal(store_column_count(st), 1);
+    store_finalize(st);
+    EXPECT_OK(s, store_prepare(s, SQL_FROM_ROWS, &st));
+    EXPECT_OK(s, store_bind_int64(st, 1, 1));
+    expect_rows(st, 1, 3);
+    store_finalize(st);
+    EXPECT_OK(s, store_prepare(s, SQL_FROM_ROWS, &st));
+    EXPECT_OK(s, store_bind_int64(st, 1, 2));
+    expect_rows(st, 2, 3);
+    store_finalize(st);
+    assert_int_equal(query_int64(s, "SELECT COUNT(*) FROM t_again_rows"), 3);
+    store_close(s);
+}
+
+/* store_changes, a failure and bound text do not carry over to the next prepare. */
+static void test_prepare_again_has_no_changes_error_or_text_left_over(void **state)
+{
+    struct store *s = open_store(state);
+    EXPECT_OK(s, store_exec(s, "CREATE TABLE t_again_state (k INTEGER PRIMARY KEY, v TEXT)"));
+    const char *insert = "INSERT INTO t_again_state (k, v) VALUES (?, ?)";
+    struct store_stmt *st = NULL;
+    char text[8] = "first";
+    EXPECT_OK(s, store_prepare(s, insert, &st));
+    EXPECT_OK(s, store_bind_int64(st, 1, 1));
+    EXPECT_OK(s, store_bind_text(st, 2, text, strlen(text)));
+    memcpy(text, "XXXXX", 5); /* the text was copied at bind time */
+    assert_int_equal(store_step(st), STORE_DONE);
+    assert_int_equal(store_changes(st), 1);
+    store_finalize(st);
+    EXPECT_OK(s, store_prepare(s, insert, &st));
+    assert_int_equal(store_changes(st), 0);
+    EXPECT_OK(s, store_bind_int64(st, 1, 1));
+    assert_int_equal(store_step(st), PB_ERR_CONFLICT);
+    store_finalize(st);
+    EXPECT_OK(s, store_prepare(s, insert, &st));
+    EXPECT_OK(s, store_bind_int64(st, 1, 2)); /* v left unbound: NULL, not "first" */
+    assert_int_equal(store_step(st), STORE_DONE);
+    assert_int_equal(store_changes(st), 1);
+    store_finalize(st);
+    const char *update = "UPDATE t_again_state SET v = 'u' WHERE k = ?";
+    EXPECT_OK(s, store_prepare(s, update, &st));
+    EXPECT_OK(s, store_bind_int64(st, 1, 1));
+    assert_int_equal(store_step(st), STORE_DONE);
+    assert_int_equal(store_changes(st), 1);
+    store_finalize(st);
+    EXPECT_OK(s, store_prepare(s, update, &st));
+    EXPECT_OK(s, store_bind_int64(st, 1, 99));
+    assert_int_equal(store_step(st), STORE_DONE);
+    assert_int_equal(store_changes(st), 0);
+    store_finalize(st);
+    EXPECT_OK(s, store_prepare(s, "SELECT v FROM t_again_state WHERE k = 1", &st));
+    assert_int_equal(store_step(st), STORE_ROW);
+    assert_string_equal(store_column_text(st, 0), "u");
+    store_finalize(st);
+    assert_int_equal(query_int64(s, "SELECT COUNT(*) FROM t_again_state WHERE v IS NULL"), 1);
+    store_close(s);
+}
+
+/* A statement finalized on a row keeps no read snapshot: the connection's next query sees
+ * what another connection committed since (SQLite would not while the statement ran). */
+static void test_finalize_mid_rows_releases_the_snapshot(void **state)
+{
+    struct store *r = open_store(state);
+    struct store *w = open_store(state);
+    make_numbers(w, "t_again_snap", 2);
+    struct store_stmt *st = NULL;
+    EXPECT_OK(r, store_prepare(r, "SELECT k FROM t_again_snap ORDER BY k", &st));
+    assert_int_equal(store_step(st), STORE_ROW);
+    store_finalize(st);
+    insert_int(w, "INSERT INTO t_again_snap (k) VALUES (?)", 3);
+    EXPECT_OK(r, store_prepare(r, "SELECT k FROM t_again_snap ORDER BY k", &st));
+    expect_rows(st, 1, 3);
+    store_finalize(st);
+    store_close(w);
+    store_close(r);
+}
+
+/* Nested use: while one statement iterates, the same text is prepared and run to the end,
+ * several times; afterwards two live statements of that text are still independent. */
+static void test_nested_statements_with_the_same_sql_are_independent(void **state)
+{
+    struct store *s = open_store(state);
+    make_numbers(s, "t_again_nested", 3);
+    const char *sql = "SELECT k FROM t_again_nested WHERE k >= ? ORDER BY k";
+    struct store_stmt *outer = NULL;
+    EXPECT_OK(s, store_prepare(s, sql, &outer));
+    EXPECT_OK(s, store_bind_int64(outer, 1, 1));
+    for (int64_t k = 1; k <= 3; k++) {
+        assert_int_equal(store_step(outer), STORE_ROW);
+        struct store_stmt *inner = NULL;
+        EXPECT_OK(s, store_prepare(s, sql, &inner));
+        assert_ptr_not_equal(inner, outer);
+        EXPECT_OK(s, store_bind_int64(inner, 1, k));
+        expect_rows(inner, k, 3);
+        store_finalize(inner);
+        assert_int_equal(store_column_int64(outer, 0), k); /* still on its row */
+    }
+    assert_int_equal(store_step(outer), STORE_DONE);
+    store_finalize(outer);
+    struct store_stmt *a = NULL;
+    struct store_stmt *b = NULL;
+    EXPECT_OK(s, store_prepare(s, sql, &a));
+    EXPECT_OK(s, store_prepare(s, sql, &b));
+    EXPECT_OK(s, store_bind_int64(a, 1, 3));
+    EXPECT_OK(s, store_bind_int64(b, 1, 2));
+    assert_int_equal(store_step(b), STORE_ROW);
+    expect_rows(a, 3, 3);
+    store_finalize(a);
+    assert_int_equal(store_column_int64(b, 0), 2);
+    expect_rows(b, 3, 3);
+    store_finalize(b);
+    store_close(s);
+}
+
+/* More distinct texts than either cache holds, twice over, while a few statements stay
+ * live throughout (eviction must pass them over); then everything still works. */
+static void test_more_texts_than_the_cache_holds_evict_only_idle_ones(void **state)
+{
+    struct store *s = open_store(state);
+    enum { LIVE = 4 };
+    int texts = STORE_SQLITE_CACHE_MAX + 40;
+    if (texts < STORE_PG_PREPARED_MAX + 40)
+        texts = STORE_PG_PREPARED_MAX + 40;
+    struct store_stmt *live[LIVE];
+    char sql[96];
+    for (int i = 0; i < LIVE; i++) {
+        snprintf(sql, sizeof(sql), "SELECT CAST(? AS BIGINT) * %d", i + 2);
+        EXPECT_OK(s, store_prepare(s, sql, &live[i]));
+    }
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < texts; i++) {
+            snprintf(sql, sizeof(sql), "SELECT CAST(? AS BIGINT) + %d", i);
+            struct store_stmt *st = NULL;
+            EXPECT_OK(s, store_prepare(s, sql, &st));
+            EXPECT_OK(s, store_bind_int64(st, 1, 1000 * round));
+            assert_int_equal(store_step(st), STORE_ROW);
+            assert_int_equal(store_column_int64(st, 0), 1000 * round + i);
+            store_finalize(st);
+        }
+    }
+    for (int i = 0; i < LIVE; i++) {
+        EXPECT_OK(s, store_bind_int64(live[i], 1, 10));
+        assert_int_equal(store_step(live[i]), STORE_ROW);
+        assert_int_equal(store_column_int64(live[i], 0), 10 * (i + 2));
+        store_finalize(live[i]);
+    }
+    store_close(s);
+}
+
+/* The table behind a cached statement is dropped and created again, by this connection and
+ * then by another one: the same text prepared again reads the new table. */
+static void test_prepare_again_after_the_table_was_recreated(void **state)
+{
+    struct store *s = open_store(state);
+    struct store *other = open_store(state);
+    const char *sql = "SELECT k FROM t_again_schema ORDER BY k";
+    make_numbers(s, "t_again_schema", 2);
+    struct store_stmt *st = NULL;
+    EXPECT_OK(s, store_prepare(s, sql, &st));
+    expect_rows(st, 1, 2);
+    store_finalize(st);
+    EXPECT_OK(s, store_exec(s, "DROP TABLE t_again_schema"));
+    make_numbers(s, "t_again_schema", 3);
+    EXPECT_OK(s, store_prepare(s, sql, &st));
+    expect_rows(st, 1, 3);
+    store_finalize(st);
+    EXPECT_OK(other, store_exec(other, "DROP TABLE t_again_schema"));
+    make_numbers(other, "t_again_schema", 1);
+    EXPECT_OK(s, store_prepare(s, sql, &st));
+    expect_rows(st, 1, 1);
+    store_finalize(st);
+    store_close(other);
+    store_close(s);
+}
+
+/* A dropped table is reported by store_prepare or, for a text prepared before, by
+ * store_step; either way with its name, and the text works again once the table is back. */
+static void test_dropped_table_is_reported_by_step_at_the_latest(void **state)
+{
+    struct store *s = open_store(state);
+    const char *sql = "SELECT k FROM t_again_gone ORDER BY k";
+    make_numbers(s, "t_again_gone", 1);
+    struct store_stmt *st = NULL;
+    EXPECT_OK(s, store_prepare(s, sql, &st));
+    expect_rows(st, 1, 1);
+    store_finalize(st);
+    EXPECT_OK(s, store_exec(s, "DROP TABLE t_again_gone"));
+    int rc = store_prepare(s, sql, &st);
+    if (rc == PB_OK) {
+        rc = store_step(st);
+        store_finalize(st);
+    }
+    assert_int_equal(rc, PB_ERR_DB);
+    assert_non_null(strstr(store_errmsg(s), "t_again_gone"));
+    make_numbers(s, "t_again_gone", 2);
+    EXPECT_OK(s, store_prepare(s, sql, &st));
+    expect_rows(st, 1, 2);
+    store_finalize(st);
+    store_close(s);
+}
+
 /* ---- migrations ----------------------------------------------------------------------- */
 
 static int64_t recorded_count(struct store *s, const char *module)
@@ -1149,6 +1389,84 @@ static void test_sqlite_failed_statement_keeps_the_transaction(void **state)
     store_close(s);
 }
 
+/* White box: the cache really hands the same compiled statement out again, never one that
+ * is live, and counts what is lent (store_int.h). */
+static void test_sqlite_prepare_reuses_the_compiled_statement(void **state)
+{
+    struct store *s = open_store(state);
+    const struct store__sqlite *q = &s->u.sqlite;
+    const char *sql = "SELECT CAST(? AS BIGINT)";
+    struct store_stmt *a = NULL;
+    struct store_stmt *b = NULL;
+    EXPECT_OK(s, store_prepare(s, sql, &a));
+    sqlite3_stmt *compiled = a->u.sqlite.stmt;
+    int used = q->cache_used;
+    store_finalize(a);
+    EXPECT_OK(s, store_prepare(s, sql, &a));
+    assert_ptr_equal(a->u.sqlite.stmt, compiled);
+    assert_int_equal(q->cache_used, used);
+    EXPECT_OK(s, store_prepare(s, sql, &b)); /* a is live: a second compiled statement */
+    assert_ptr_not_equal(b->u.sqlite.stmt, compiled);
+    assert_int_equal(q->cache_used, used + 1);
+    assert_int_equal(q->cache_in_use, 2);
+    store_finalize(a);
+    store_finalize(b);
+    assert_int_equal(q->cache_in_use, 0);
+    EXPECT_OK(s, store_prepare(s, sql, &a));
+    EXPECT_OK(s, store_prepare(s, sql, &b));
+    assert_int_equal(q->cache_used, used + 1); /* both came from the cache */
+    store_finalize(b);
+    store_finalize(a);
+    store_close(s);
+}
+
+/* With every cache entry lent out, further statements live outside the cache, work, and are
+ * finalized for real; afterwards the cache serves again. (PostgreSQL refuses more than
+ * STORE_PG_PREPARED_MAX live distinct statements with PB_ERR_FULL.) */
+static void test_sqlite_more_live_statements_than_the_cache_holds_all_work(void **state)
+{
+    struct store *s = open_store(state);
+    const struct store__sqlite *q = &s->u.sqlite;
+    enum { LIVE = STORE_SQLITE_CACHE_MAX + 8 };
+    struct store_stmt **live = pb_calloc(LIVE, sizeof(live[0]));
+    for (int i = 0; i < LIVE; i++) {
+        char sql[64];
+        snprintf(sql, sizeof(sql), "SELECT CAST(? AS BIGINT) - %d", i);
+        EXPECT_OK(s, store_prepare(s, sql, &live[i]));
+        EXPECT_OK(s, store_bind_int64(live[i], 1, 1000));
+    }
+    assert_int_equal(q->cache_in_use, STORE_SQLITE_CACHE_MAX);
+    for (int i = LIVE - 1; i >= 0; i--) {
+        assert_int_equal(store_step(live[i]), STORE_ROW);
+        assert_int_equal(store_column_int64(live[i], 0), 1000 - i);
+        store_finalize(live[i]);
+    }
+    assert_int_equal(q->cache_in_use, 0);
+    assert_int_equal(query_int64(s, "SELECT CAST(? AS BIGINT) - 0"), 0); /* NULL reads 0 */
+    pb_free(live);
+    store_close(s);
+}
+
+/* A column added after a SELECT * was cached: SQLite recompiles it at the next step, and
+ * the column count follows. */
+static void test_sqlite_cached_select_star_sees_an_added_column(void **state)
+{
+    struct store *s = open_store(state);
+    EXPECT_OK(s, store_exec(s, "CREATE TABLE t_star (a INTEGER); INSERT INTO t_star VALUES (1)"));
+    struct store_stmt *st = NULL;
+    EXPECT_OK(s, store_prepare(s, "SELECT * FROM t_star", &st));
+    assert_int_equal(store_step(st), STORE_ROW);
+    assert_int_equal(store_column_count(st), 1);
+    store_finalize(st);
+    EXPECT_OK(s, store_exec(s, "ALTER TABLE t_star ADD COLUMN b INTEGER DEFAULT 7"));
+    EXPECT_OK(s, store_prepare(s, "SELECT * FROM t_star", &st));
+    assert_int_equal(store_step(st), STORE_ROW);
+    assert_int_equal(store_column_count(st), 2);
+    assert_int_equal(store_column_int64(st, 1), 7);
+    store_finalize(st);
+    store_close(s);
+}
+
 /* ---- PostgreSQL only ------------------------------------------------------------------ */
 
 static void test_pg_commit_after_an_error_rolls_back_and_fails(void **state)
@@ -1373,6 +1691,13 @@ static int pg_group_teardown(void **state)
     cmocka_unit_test(test_step_after_done_returns_done_without_rerunning),                        \
     cmocka_unit_test(test_statements_with_the_same_sql_run_independently),                        \
     cmocka_unit_test(test_many_distinct_statements_prepare_and_finalize),                         \
+    cmocka_unit_test(test_prepare_again_after_finalize_mid_rows_starts_fresh),                    \
+    cmocka_unit_test(test_prepare_again_has_no_changes_error_or_text_left_over),                  \
+    cmocka_unit_test(test_finalize_mid_rows_releases_the_snapshot),                               \
+    cmocka_unit_test(test_nested_statements_with_the_same_sql_are_independent),                   \
+    cmocka_unit_test(test_more_texts_than_the_cache_holds_evict_only_idle_ones),                  \
+    cmocka_unit_test(test_prepare_again_after_the_table_was_recreated),                           \
+    cmocka_unit_test(test_dropped_table_is_reported_by_step_at_the_latest),                       \
     cmocka_unit_test(test_migrate_applies_pending_migrations_and_records_them),                   \
     cmocka_unit_test(test_migrate_second_run_applies_none_and_new_ones_later),                    \
     cmocka_unit_test(test_migrate_failing_migration_leaves_nothing_applied),                      \
@@ -1402,6 +1727,9 @@ int main(void)
         cmocka_unit_test(test_sqlite_open_sets_wal_full_sync_and_foreign_keys),
         cmocka_unit_test(test_sqlite_wal_reader_sees_committed_writes_after_its_snapshot),
         cmocka_unit_test(test_sqlite_failed_statement_keeps_the_transaction),
+        cmocka_unit_test(test_sqlite_prepare_reuses_the_compiled_statement),
+        cmocka_unit_test(test_sqlite_more_live_statements_than_the_cache_holds_all_work),
+        cmocka_unit_test(test_sqlite_cached_select_star_sees_an_added_column),
     };
     const struct CMUnitTest pg_tests[] = {
         COMMON_TESTS,
