@@ -11,6 +11,14 @@
 #include "http/http.h"
 #include "http/ws.h"
 
+static void log_failure(const char *msg, const char *detail)
+{
+    struct pb_buf esc = PB_BUF_INIT;
+    pb_buf_json_string(&esc, detail, strlen(detail));
+    pb_log(PB_LOG_ERROR, msg, "\"error\":%s", esc.data);
+    pb_buf_release(&esc);
+}
+
 const struct store_migration *app_migrations(size_t *count)
 {
     *count = outbox_migrations_count;
@@ -22,7 +30,7 @@ int app_migrate(const struct pb_config *cfg, int *applied_out)
     struct store *s;
     char err[256];
     if (store_open(cfg->db_url, &s, err, sizeof(err)) != PB_OK) {
-        pb_log(PB_LOG_ERROR, "cannot open the database", "\"error\":\"%s\"", err);
+        log_failure("cannot open the database", err);
         return PB_ERR_DB;
     }
     size_t n;
@@ -230,18 +238,36 @@ void app_routes(const struct pb_config *cfg, struct pb_buf *out)
     http_server_free(srv);
 }
 
+/* Refuses a database whose schema lacks any of this build's migrations. */
+static int check_schema(struct store *s)
+{
+    size_t n;
+    const struct store_migration *first, *list = app_migrations(&n);
+    int pending = store_migrations_pending(s, list, n, &first);
+    if (pending == 0)
+        return PB_OK;
+    pb_log(PB_LOG_ERROR, "database schema is not current: run pitboss migrate or serve --migrate",
+           "\"pending\":%d,\"first\":\"%s/%d\"", pending, first->module, first->version);
+    return PB_ERR_DB;
+}
+
+/* Opens the reader pool and the write connection and starts the writer (app_stop cleans up
+ * whatever was opened when this fails). */
 static int start_storage(struct pb_app *app)
 {
     const struct pb_config *cfg = &app->cfg;
     char err[256];
     struct store *tx;
-    if (store_open(cfg->db_url, &tx, err, sizeof(err)) != PB_OK) {
-        pb_log(PB_LOG_ERROR, "cannot open the database", "\"error\":\"%s\"", err);
-        return PB_ERR_DB;
-    }
     if (store_pool_open(cfg->db_url, (int)cfg->store_readers, &app->readers, err,
                         sizeof(err)) != PB_OK) {
-        pb_log(PB_LOG_ERROR, "cannot open reader connections", "\"error\":\"%s\"", err);
+        log_failure("cannot open the database", err);
+        return PB_ERR_DB;
+    }
+    if (store_open(cfg->db_url, &tx, err, sizeof(err)) != PB_OK) {
+        log_failure("cannot open the write connection", err);
+        return PB_ERR_DB;
+    }
+    if (check_schema(tx) != PB_OK) {
         store_close(tx);
         return PB_ERR_DB;
     }

@@ -707,3 +707,21 @@ int store_migrate(struct store *s, const struct store_migration *list, size_t co
     PB_ASSERT(!store__in_transaction(s));
     return rc;
 }
+
+int store_migrations_pending(struct store *s, const struct store_migration *list, size_t count,
+                             const struct store_migration **first_out)
+{
+    PB_ASSERT(s != NULL && !store__in_transaction(s));
+    *first_out = NULL;
+    int pending = 0;
+    for (size_t i = 0; i < count; i++) {
+        bool recorded = false;
+        /* A missing schema_migrations table fails the query: everything is pending. */
+        if (migration_recorded(s, &list[i], &recorded) != PB_OK || !recorded) {
+            if (!*first_out)
+                *first_out = &list[i];
+            pending++;
+        }
+    }
+    return pending;
+}

@@ -136,4 +136,9 @@ struct store_migration {
 int store_migrate(struct store *s, const struct store_migration *list, size_t count,
                   int *applied_out);
 
+/* How many of list's migrations are not recorded in this database (all of them when it has no
+ * schema_migrations table); *first_out gets the first pending one or NULL. Read-only. */
+int store_migrations_pending(struct store *s, const struct store_migration *list, size_t count,
+                             const struct store_migration **first_out);
+
 #endif

@@ -364,6 +364,24 @@ static void test_bad_configuration_names_key_and_exits_2(void **state)
     assert_non_null(strstr(err, "PITBOSS_LISTEN"));
 }
 
+/* serve refuses a database without the schema; migrate applies it once. */
+static void test_serve_requires_migrations_and_migrate_applies_once(void **state)
+{
+    struct pb_server *srv = *state;
+    char err[4096], db[700], env_db[720];
+    pb_fresh_database(srv->dir, "unmigrated", db, sizeof(db));
+    snprintf(env_db, sizeof(env_db), "PITBOSS_DB=%s", db);
+    const char *const env[] = {env_db, NULL};
+    const char *const serve[] = {"pitboss", "serve", NULL};
+    assert_int_equal(run_pitboss(serve, env, err, sizeof(err)), 1);
+    assert_non_null(strstr(err, "schema is not current"));
+    const char *const migrate[] = {"pitboss", "migrate", NULL};
+    assert_int_equal(run_pitboss(migrate, env, err, sizeof(err)), 0);
+    assert_non_null(strstr(err, "migration applied"));
+    assert_int_equal(run_pitboss(migrate, env, err, sizeof(err)), 0);
+    assert_null(strstr(err, "migration applied"));
+}
+
 static int setup(void **state)
 {
     static struct pb_server srv;
@@ -391,6 +409,7 @@ int main(void)
         cmocka_unit_test(test_512_keepalive_connections_do_not_stall),
         cmocka_unit_test(test_full_writer_queue_answers_503),
         cmocka_unit_test(test_bad_configuration_names_key_and_exits_2),
+        cmocka_unit_test(test_serve_requires_migrations_and_migrate_applies_once),
     };
     return cmocka_run_group_tests_name("integration.http", tests, setup, teardown);
 }

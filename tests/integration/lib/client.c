@@ -68,15 +68,15 @@ static void create_pg_database(const char *base_url, char *out, size_t outlen)
     snprintf(out, outlen, "%.*s/%s", (int)(slash - base_url), base_url, name);
 }
 
-static void choose_database(struct pb_server *srv)
+void pb_fresh_database(const char *dir, const char *name, char *url, size_t len)
 {
     const char *backend = getenv("PITBOSS_TEST_BACKEND");
     if (backend && strcmp(backend, "postgres") == 0) {
         const char *pg = getenv("PITBOSS_TEST_PG");
         assert_non_null(pg);
-        create_pg_database(pg, srv->db_url, sizeof(srv->db_url));
+        create_pg_database(pg, url, len);
     } else {
-        snprintf(srv->db_url, sizeof(srv->db_url), "sqlite:%s/pitboss.db", srv->dir);
+        snprintf(url, len, "sqlite:%s/%s.db", dir, name);
     }
 }
 
@@ -154,7 +154,7 @@ void pb_server_start(struct pb_server *srv, const char *const *env)
     snprintf(srv->dir, sizeof(srv->dir), "%s/srv-XXXXXX", base);
     assert_non_null(mkdtemp(srv->dir));
     snprintf(srv->log_path, sizeof(srv->log_path), "%s/server.log", srv->dir);
-    choose_database(srv);
+    pb_fresh_database(srv->dir, "pitboss", srv->db_url, sizeof(srv->db_url));
     start(srv, env);
 }
 

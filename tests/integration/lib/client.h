@@ -25,6 +25,9 @@ struct pb_server {
 void pb_server_start(struct pb_server *srv, const char *const *env);
 /* Same, but keeps srv->dir and srv->db_url (for restart tests). */
 void pb_server_restart(struct pb_server *srv, const char *const *env);
+/* A new empty database of the backend under test: a SQLite file dir/name.db, or a new
+ * PostgreSQL database on $PITBOSS_TEST_PG. Its URL goes to url (len bytes). */
+void pb_fresh_database(const char *dir, const char *name, char *url, size_t len);
 /* SIGTERM and wait (asserts a clean exit 0 within 20 s). */
 void pb_server_stop(struct pb_server *srv);
 /* SIGKILL and wait. */
