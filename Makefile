@@ -21,7 +21,7 @@ BUILD_TYPE_asan = Asan
 
 release debug asan: deps
 	@cmake -S . -B build/$@ -DCMAKE_BUILD_TYPE=$(BUILD_TYPE_$@) >/dev/null
-	@cmake --build build/$@ -j $(JOBS)
+	@cmake --build build/$@ -j $(JOBS) -- --no-print-directory
 
 run: release
 	@mkdir -p var

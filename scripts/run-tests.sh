@@ -23,13 +23,32 @@ echo "PostgreSQL for the tests: $PITBOSS_TEST_PG"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 status=0
+passed=0
+failed=0
 for type in release asan; do
   echo "== $type build =="
   rm -rf "build/$type/testtmp"
-  (cd "build/$type" && ctest --output-on-failure -j 2 --timeout 900) || status=1
+  log="build/$type/ctest.log"
+  (cd "build/$type" && ctest --output-on-failure -j 2 --timeout 900) 2>&1 | tee "$log" || true
+  line=$(grep -E "tests passed, [0-9]+ tests failed out of [0-9]+" "$log" | tail -n 1 || true)
+  if [ -z "$line" ]; then
+    echo "ctest ($type) printed no summary"; status=1; failed=$((failed + 1)); continue
+  fi
+  total=$(sed -E 's/.* out of ([0-9]+).*/\1/' <<<"$line")
+  bad=$(sed -E 's/.* ([0-9]+) tests failed.*/\1/' <<<"$line")
+  passed=$((passed + total - bad))
+  failed=$((failed + bad))
+  [ "$bad" -eq 0 ] || status=1
 done
 
-if [ -x scripts/run-fuzz.sh ]; then
-  scripts/run-fuzz.sh || status=1
-fi
+echo "== fuzz targets =="
+fuzz_log=build/fuzz-run.log
+mkdir -p build
+if scripts/run-fuzz.sh 2>&1 | tee "$fuzz_log"; then :; else status=1; fi
+fuzz_ok=$(grep -c "DONE" "$fuzz_log" || true)
+fuzz_bad=$(grep -c "FAILED" "$fuzz_log" || true)
+passed=$((passed + fuzz_ok))
+failed=$((failed + fuzz_bad))
+
+echo "tests: $passed passed, $failed failed"
 exit $status
