@@ -21,35 +21,6 @@
 
 static const char *const diag_env[] = {"PITBOSS_DIAGNOSTICS=1", NULL};
 
-static void assert_problem(const struct pb_response *r, long status, const char *code)
-{
-    char ct[128], needle[96];
-    assert_int_equal(r->status, status);
-    assert_true(pb_response_header(r, "Content-Type", ct, sizeof(ct)));
-    assert_string_equal(ct, "application/problem+json");
-    snprintf(needle, sizeof(needle), "\"code\":\"%s\"", code);
-    if (!strstr(r->body, needle))
-        fail_msg("expected %s in %s", needle, r->body);
-}
-
-/* The value of a metric line "name value" (first match), or -1. */
-static long long metric(const struct pb_server *srv, const char *name)
-{
-    struct pb_response r;
-    pb_request(srv, "GET", "/metrics", NULL, NULL, 0, NULL, &r);
-    assert_int_equal(r.status, 200);
-    long long v = -1;
-    size_t n = strlen(name);
-    for (const char *p = r.body; (p = strstr(p, name)); p += n) {
-        if ((p == r.body || p[-1] == '\n') && p[n] == ' ') {
-            v = atoll(p + n + 1);
-            break;
-        }
-    }
-    pb_response_release(&r);
-    return v;
-}
-
 static void test_health_ready_and_request_id(void **state)
 {
     struct pb_server *srv = *state;
@@ -99,7 +70,7 @@ static void test_unknown_route_is_404_problem(void **state)
 {
     struct pb_response r;
     pb_request(*state, "GET", "/api/v1/nothing-here", NULL, NULL, 0, NULL, &r);
-    assert_problem(&r, 404, "not_found");
+    pb_assert_problem(&r, 404, "not_found");
     pb_response_release(&r);
 }
 
@@ -108,7 +79,7 @@ static void test_wrong_method_is_405_with_allow(void **state)
     struct pb_response r;
     char allow[64];
     pb_request(*state, "DELETE", "/healthz", NULL, NULL, 0, NULL, &r);
-    assert_problem(&r, 405, "method_not_allowed");
+    pb_assert_problem(&r, 405, "method_not_allowed");
     assert_true(pb_response_header(&r, "Allow", allow, sizeof(allow)));
     assert_string_equal(allow, "GET");
     pb_response_release(&r);
@@ -117,13 +88,13 @@ static void test_wrong_method_is_405_with_allow(void **state)
 static void test_writer_command_commits(void **state)
 {
     struct pb_server *srv = *state;
-    long long before = metric(srv, "pitboss_writer_commands_total");
+    long long before = pb_metric(srv, "pitboss_writer_commands_total");
     struct pb_response r;
     pb_request(srv, "POST", "/api/v1/diagnostics/noop", "application/json", "{}", 2, NULL, &r);
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(r.body, "committed"));
     pb_response_release(&r);
-    assert_true(metric(srv, "pitboss_writer_commands_total") >= before + 1);
+    assert_true(pb_metric(srv, "pitboss_writer_commands_total") >= before + 1);
 }
 
 /* Every kind of bad input gets its problem response and no writer command runs. */
@@ -131,29 +102,29 @@ static void test_bad_input_gets_problem_and_changes_nothing(void **state)
 {
     struct pb_server *srv = *state;
     const char *path = "/api/v1/diagnostics/publish";
-    long long before = metric(srv, "pitboss_writer_commands_total");
+    long long before = pb_metric(srv, "pitboss_writer_commands_total");
     struct pb_response r;
 
     pb_request(srv, "POST", path, "application/json", "{\"topic\": ", 10, NULL, &r);
-    assert_problem(&r, 400, "validation_failed");
+    pb_assert_problem(&r, 400, "validation_failed");
     assert_non_null(strstr(r.body, "malformed_json"));
     pb_response_release(&r);
 
     const char *unknown = "{\"topic\":\"t\",\"data\":{},\"bogus\":1}";
     pb_request(srv, "POST", path, "application/json", unknown, strlen(unknown), NULL, &r);
-    assert_problem(&r, 400, "validation_failed");
+    pb_assert_problem(&r, 400, "validation_failed");
     assert_non_null(strstr(r.body, "\"field\":\"bogus\""));
     pb_response_release(&r);
 
     const char *missing = "{\"data\":{}}";
     pb_request(srv, "POST", path, "application/json", missing, strlen(missing), NULL, &r);
-    assert_problem(&r, 400, "validation_failed");
+    pb_assert_problem(&r, 400, "validation_failed");
     assert_non_null(strstr(r.body, "\"field\":\"topic\""));
     pb_response_release(&r);
 
     const char *mistyped = "{\"topic\":7,\"data\":{}}";
     pb_request(srv, "POST", path, "application/json", mistyped, strlen(mistyped), NULL, &r);
-    assert_problem(&r, 400, "validation_failed");
+    pb_assert_problem(&r, 400, "validation_failed");
     assert_non_null(strstr(r.body, "\"field\":\"topic\""));
     pb_response_release(&r);
 
@@ -161,12 +132,12 @@ static void test_bad_input_gets_problem_and_changes_nothing(void **state)
     memset(deep, '[', 100);
     deep[100] = '\0';
     pb_request(srv, "POST", path, "application/json", deep, 100, NULL, &r);
-    assert_problem(&r, 400, "validation_failed");
+    pb_assert_problem(&r, 400, "validation_failed");
     assert_non_null(strstr(r.body, "too_deep"));
     pb_response_release(&r);
 
     pb_request(srv, "POST", path, "text/plain", "{}", 2, NULL, &r);
-    assert_problem(&r, 415, "unsupported_media_type");
+    pb_assert_problem(&r, 415, "unsupported_media_type");
     pb_response_release(&r);
 
     size_t big_len = 70 * 1024;
@@ -176,18 +147,18 @@ static void test_bad_input_gets_problem_and_changes_nothing(void **state)
     big[big_len - 1] = '}';
     pb_request(srv, "POST", "/api/v1/diagnostics/noop", "application/json", big, big_len, NULL,
                &r);
-    assert_problem(&r, 413, "body_too_large");
+    pb_assert_problem(&r, 413, "body_too_large");
     pb_response_release(&r);
     free(big);
 
     const char *bad_noop = "{\"emit_event\":\"yes\"}";
     pb_request(srv, "POST", "/api/v1/diagnostics/noop", "application/json", bad_noop,
                strlen(bad_noop), NULL, &r);
-    assert_problem(&r, 400, "validation_failed");
+    pb_assert_problem(&r, 400, "validation_failed");
     assert_non_null(strstr(r.body, "\"field\":\"emit_event\""));
     pb_response_release(&r);
 
-    assert_int_equal(metric(srv, "pitboss_writer_commands_total"), before);
+    assert_int_equal(pb_metric(srv, "pitboss_writer_commands_total"), before);
     /* And the server is still fine. */
     pb_request(srv, "GET", "/healthz", NULL, NULL, 0, NULL, &r);
     assert_int_equal(r.status, 200);
@@ -299,7 +270,7 @@ static void test_full_writer_queue_answers_503(void **state)
     assert_int_equal(ok + busy, N);
     assert_true(busy > 0 && ok > 0);
     assert_int_equal(retry_after, busy);
-    assert_int_equal(metric(&srv, "pitboss_writer_rejected_full_total"), busy);
+    assert_int_equal(pb_metric(&srv, "pitboss_writer_rejected_full_total"), busy);
     pb_server_stop(&srv);
 }
 

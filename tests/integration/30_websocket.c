@@ -22,71 +22,19 @@
 
 static const char *const diag_env[] = {"PITBOSS_DIAGNOSTICS=1", NULL};
 
-static void sleep_ms(int ms)
-{
-    nanosleep(&(struct timespec){ms / 1000, (long)(ms % 1000) * 1000000L}, NULL);
-}
-
-static void assert_problem(const struct pb_response *r, long status, const char *code)
-{
-    char ct[128], needle[96];
-    assert_int_equal(r->status, status);
-    assert_true(pb_response_header(r, "Content-Type", ct, sizeof(ct)));
-    assert_string_equal(ct, "application/problem+json");
-    snprintf(needle, sizeof(needle), "\"code\":\"%s\"", code);
-    if (!strstr(r->body, needle))
-        fail_msg("expected %s in %s", needle, r->body);
-}
-
-/* The value of a metric line "name value", or -1. */
-static long long metric(const struct pb_server *srv, const char *name)
-{
-    struct pb_response r;
-    pb_request(srv, "GET", "/metrics", NULL, NULL, 0, NULL, &r);
-    assert_int_equal(r.status, 200);
-    long long v = -1;
-    size_t n = strlen(name);
-    for (const char *p = r.body; (p = strstr(p, name)); p += n) {
-        if ((p == r.body || p[-1] == '\n') && p[n] == ' ') {
-            v = atoll(p + n + 1);
-            break;
-        }
-    }
-    pb_response_release(&r);
-    return v;
-}
-
 /* Waits until the server has released every WebSocket (clients closed on our side are
  * released asynchronously), so stopping the server never races a release. */
 static void wait_no_connections(const struct pb_server *srv)
 {
-    for (int i = 0; i < 100 && metric(srv, "pitboss_ws_connections") != 0; i++)
-        sleep_ms(50);
-    assert_int_equal(metric(srv, "pitboss_ws_connections"), 0);
+    for (int i = 0; i < 100 && pb_metric(srv, "pitboss_ws_connections") != 0; i++)
+        pb_sleep_ms(50);
+    assert_int_equal(pb_metric(srv, "pitboss_ws_connections"), 0);
 }
 
 static void ws_open(const struct pb_server *srv, struct ws_client *c)
 {
     if (ws_client_connect(c, srv->port, NULL) != 0)
         fail_msg("handshake failed: status %d", c->handshake_status);
-}
-
-static void expect_text(struct ws_client *c, const char *expected)
-{
-    char *text = ws_client_read_text(c, WAIT_MS, NULL);
-    if (!text)
-        fail_msg("no text message, expected %s", expected);
-    assert_string_equal(text, expected);
-    free(text);
-}
-
-static void subscribe(struct ws_client *c, const char *topic)
-{
-    char msg[256], reply[256];
-    snprintf(msg, sizeof(msg), "{\"type\":\"subscribe\",\"topic\":\"%s\"}", topic);
-    snprintf(reply, sizeof(reply), "{\"type\":\"subscribed\",\"topic\":\"%s\"}", topic);
-    assert_int_equal(ws_client_send_text(c, msg), 0);
-    expect_text(c, reply);
 }
 
 static void publish(const struct pb_server *srv, const char *body)
@@ -118,14 +66,14 @@ static void test_handshake_without_key_is_400_problem(void **state)
                                "Sec-WebSocket-Version: 13", NULL};
     struct pb_response r;
     pb_request(srv, "GET", "/api/v1/ws", NULL, NULL, 0, hdr, &r);
-    assert_problem(&r, 400, "bad_websocket_handshake");
+    pb_assert_problem(&r, 400, "bad_websocket_handshake");
     pb_response_release(&r);
 
     const char *const bad_key[] = {"Upgrade: websocket", "Connection: Upgrade",
                                    "Sec-WebSocket-Version: 13",
                                    "Sec-WebSocket-Key: c2hvcnQ=", NULL};
     pb_request(srv, "GET", "/api/v1/ws", NULL, NULL, 0, bad_key, &r);
-    assert_problem(&r, 400, "bad_websocket_handshake");
+    pb_assert_problem(&r, 400, "bad_websocket_handshake");
     pb_response_release(&r);
 }
 
@@ -137,7 +85,7 @@ static void test_handshake_with_wrong_version_is_426_naming_13(void **state)
                                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", NULL};
     struct pb_response r;
     pb_request(srv, "GET", "/api/v1/ws", NULL, NULL, 0, hdr, &r);
-    assert_problem(&r, 426, "unsupported_websocket_version");
+    pb_assert_problem(&r, 426, "unsupported_websocket_version");
     char version[16];
     assert_true(pb_response_header(&r, "Sec-WebSocket-Version", version, sizeof(version)));
     assert_string_equal(version, "13");
@@ -149,7 +97,7 @@ static void test_plain_get_is_426_upgrade_required(void **state)
     struct pb_server *srv = *state;
     struct pb_response r;
     pb_request(srv, "GET", "/api/v1/ws", NULL, NULL, 0, NULL, &r);
-    assert_problem(&r, 426, "websocket_upgrade_required");
+    pb_assert_problem(&r, 426, "websocket_upgrade_required");
     char upgrade[32];
     assert_true(pb_response_header(&r, "Upgrade", upgrade, sizeof(upgrade)));
     assert_string_equal(upgrade, "websocket");
@@ -161,7 +109,7 @@ static void test_subscribe_is_confirmed(void **state)
     struct pb_server *srv = *state;
     struct ws_client c;
     ws_open(srv, &c);
-    subscribe(&c, "balance");
+    ws_client_subscribe(&c, "balance", WAIT_MS);
     ws_client_close(&c);
 }
 
@@ -171,7 +119,7 @@ static void test_ping_message_gets_pong(void **state)
     struct ws_client c;
     ws_open(srv, &c);
     assert_int_equal(ws_client_send_text(&c, "{\"type\":\"ping\"}"), 0);
-    expect_text(&c, "{\"type\":\"pong\"}");
+    ws_client_expect_text(&c, "{\"type\":\"pong\"}", WAIT_MS);
     ws_client_close(&c);
 }
 
@@ -192,7 +140,7 @@ static void test_malformed_json_gets_error_and_connection_stays_usable(void **st
     assert_non_null(strstr(text, "\"code\":\"unknown_type\""));
     assert_non_null(strstr(text, "\"field\":\"type\""));
     free(text);
-    subscribe(&c, "after-errors");
+    ws_client_subscribe(&c, "after-errors", WAIT_MS);
     ws_client_close(&c);
 }
 
@@ -240,11 +188,11 @@ static void test_publish_reaches_subscribers_only(void **state)
     struct ws_client sub, other;
     ws_open(srv, &sub);
     ws_open(srv, &other);
-    subscribe(&sub, "diag.odds");
-    subscribe(&other, "diag.other");
+    ws_client_subscribe(&sub, "diag.odds", WAIT_MS);
+    ws_client_subscribe(&other, "diag.other", WAIT_MS);
     publish(srv, "{\"topic\":\"diag.odds\",\"data\":{\"market\":7,\"price\":\"1.85\"}}");
-    expect_text(&sub, "{\"type\":\"event\",\"topic\":\"diag.odds\","
-                      "\"data\":{\"market\":7,\"price\":\"1.85\"}}");
+    ws_client_expect_text(&sub, "{\"type\":\"event\",\"topic\":\"diag.odds\","
+                      "\"data\":{\"market\":7,\"price\":\"1.85\"}}", WAIT_MS);
     char *text = ws_client_read_text(&other, 300, NULL);
     if (text)
         fail_msg("unsubscribed client got %s", text);
@@ -257,7 +205,7 @@ static void test_domain_event_reaches_events_topic(void **state)
     struct pb_server *srv = *state;
     struct ws_client c;
     ws_open(srv, &c);
-    subscribe(&c, "events");
+    ws_client_subscribe(&c, "events", WAIT_MS);
     const char *body = "{\"emit_event\":true}";
     struct pb_response r;
     pb_request(srv, "POST", "/api/v1/diagnostics/noop", "application/json", body, strlen(body),
@@ -276,13 +224,13 @@ static void test_domain_event_reaches_events_topic(void **state)
 static void test_slow_consumer_is_evicted(void **state)
 {
     struct pb_server *srv = *state;
-    long long evictions_before = metric(srv, "pitboss_ws_evictions_total");
+    long long evictions_before = pb_metric(srv, "pitboss_ws_evictions_total");
     assert_true(evictions_before >= 0);
     struct ws_client slow;
     const struct ws_client_options opt = {.rcvbuf = 4096};
     if (ws_client_connect(&slow, srv->port, &opt) != 0)
         fail_msg("handshake failed: status %d", slow.handshake_status);
-    subscribe(&slow, "diag.firehose");
+    ws_client_subscribe(&slow, "diag.firehose", WAIT_MS);
     /* ~40 KiB per event; the client never reads, so its queue fills past 256 KiB once the
      * kernel buffers are full. */
     size_t pad = 40 * 1024;
@@ -295,12 +243,12 @@ static void test_slow_consumer_is_evicted(void **state)
     for (int i = 0; i < 1000 && evictions <= evictions_before; i++) {
         publish(srv, body);
         if (i % 10 == 9)
-            evictions = metric(srv, "pitboss_ws_evictions_total");
+            evictions = pb_metric(srv, "pitboss_ws_evictions_total");
     }
     free(body);
     for (int i = 0; i < 50 && evictions <= evictions_before; i++) {
-        sleep_ms(100);
-        evictions = metric(srv, "pitboss_ws_evictions_total");
+        pb_sleep_ms(100);
+        evictions = pb_metric(srv, "pitboss_ws_evictions_total");
     }
     assert_true(evictions >= evictions_before + 1);
     /* The socket ends: either we find the 1008 close behind the backlog, or the hub gave up
@@ -316,11 +264,11 @@ static void test_metrics_count_connections_and_messages(void **state)
     struct pb_server *srv = *state;
     struct ws_client c;
     ws_open(srv, &c);
-    subscribe(&c, "m");
-    assert_true(metric(srv, "pitboss_ws_connections") >= 1);
-    assert_true(metric(srv, "pitboss_ws_messages_received_total") >= 1);
-    assert_true(metric(srv, "pitboss_ws_messages_sent_total") >= 1);
-    assert_true(metric(srv, "pitboss_ws_publish_dropped_total") >= 0);
+    ws_client_subscribe(&c, "m", WAIT_MS);
+    assert_true(pb_metric(srv, "pitboss_ws_connections") >= 1);
+    assert_true(pb_metric(srv, "pitboss_ws_messages_received_total") >= 1);
+    assert_true(pb_metric(srv, "pitboss_ws_messages_sent_total") >= 1);
+    assert_true(pb_metric(srv, "pitboss_ws_publish_dropped_total") >= 0);
     ws_client_close(&c);
 }
 
@@ -363,7 +311,7 @@ static void test_idle_connection_is_closed_and_responsive_one_stays(void **state
     }
     assert_true(live.pings_seen >= 2);
     assert_int_equal(ws_client_send_text(&live, "{\"type\":\"ping\"}"), 0);
-    expect_text(&live, "{\"type\":\"pong\"}");
+    ws_client_expect_text(&live, "{\"type\":\"pong\"}", WAIT_MS);
     ws_client_close(&silent);
     ws_client_close(&live);
     wait_no_connections(&srv);
@@ -377,7 +325,7 @@ static void test_server_shutdown_sends_going_away(void **state)
     pb_server_start(&srv, NULL);
     struct ws_client c;
     ws_open(&srv, &c);
-    subscribe(&c, "balance");
+    ws_client_subscribe(&c, "balance", WAIT_MS);
     pb_server_stop(&srv); /* exit 0 asserted; the hub waits briefly for our answer */
     char reason[64];
     assert_int_equal(ws_client_read_close(&c, WAIT_MS, reason, sizeof(reason)), 1001);

@@ -207,24 +207,6 @@ static void open_pair(struct ws_hub *hub, struct ws_client *c, const void *extra
     ws_client_attach(c, sv[1]);
 }
 
-static void expect_text(struct ws_client *c, const char *expected)
-{
-    char *text = ws_client_read_text(c, WAIT_MS, NULL);
-    if (!text)
-        fail_msg("no text message, expected %s", expected);
-    assert_string_equal(text, expected);
-    free(text);
-}
-
-static void subscribe(struct ws_client *c, const char *topic)
-{
-    char msg[256], reply[256];
-    snprintf(msg, sizeof(msg), "{\"type\":\"subscribe\",\"topic\":\"%s\"}", topic);
-    snprintf(reply, sizeof(reply), "{\"type\":\"subscribed\",\"topic\":\"%s\"}", topic);
-    assert_int_equal(ws_client_send_text(c, msg), 0);
-    expect_text(c, reply);
-}
-
 static long long metric(struct ws_hub *hub, const char *name)
 {
     struct pb_buf b = PB_BUF_INIT;
@@ -255,15 +237,15 @@ static void test_hub_subscribe_publish_unsubscribe(void **state)
     struct ws_client a, b;
     open_pair(hub, &a, NULL, 0);
     open_pair(hub, &b, NULL, 0);
-    subscribe(&a, "odds");
-    subscribe(&b, "balance");
+    ws_client_subscribe(&a, "odds", WAIT_MS);
+    ws_client_subscribe(&b, "balance", WAIT_MS);
     assert_int_equal(ws_hub_publish(hub, "odds", "{\"p\":1.5}", 9), PB_OK);
-    expect_text(&a, "{\"type\":\"event\",\"topic\":\"odds\",\"data\":{\"p\":1.5}}");
+    ws_client_expect_text(&a, "{\"type\":\"event\",\"topic\":\"odds\",\"data\":{\"p\":1.5}}", WAIT_MS);
     assert_int_equal(ws_client_send_text(&a, "{\"type\":\"unsubscribe\",\"topic\":\"odds\"}"), 0);
-    expect_text(&a, "{\"type\":\"unsubscribed\",\"topic\":\"odds\"}");
+    ws_client_expect_text(&a, "{\"type\":\"unsubscribed\",\"topic\":\"odds\"}", WAIT_MS);
     assert_int_equal(ws_hub_publish(hub, "odds", "{\"p\":2}", 7), PB_OK);
     assert_int_equal(ws_hub_publish(hub, "balance", "{\"b\":3}", 7), PB_OK);
-    expect_text(&b, "{\"type\":\"event\",\"topic\":\"balance\",\"data\":{\"b\":3}}");
+    ws_client_expect_text(&b, "{\"type\":\"event\",\"topic\":\"balance\",\"data\":{\"b\":3}}", WAIT_MS);
     assert_null(ws_client_read_text(&a, 200, NULL)); /* odds after unsubscribing: nothing */
     assert_int_equal(metric(hub, "pitboss_ws_connections"), 2);
     assert_true(metric(hub, "pitboss_ws_messages_received_total") >= 3);
@@ -281,7 +263,7 @@ static void test_hub_answers_ping_message_with_pong(void **state)
     struct ws_client c;
     open_pair(hub, &c, NULL, 0);
     assert_int_equal(ws_client_send_text(&c, "{\"type\":\"ping\"}"), 0);
-    expect_text(&c, "{\"type\":\"pong\"}");
+    ws_client_expect_text(&c, "{\"type\":\"pong\"}", WAIT_MS);
     assert_int_equal(ws_client_send(&c, WS_OP_PING, "hi", 2), 0); /* protocol-level ping */
     struct ws_frame f;
     assert_int_equal(ws_client_read_frame(&c, &f, WAIT_MS), 1);
@@ -310,7 +292,7 @@ static void test_hub_reports_bad_messages_and_stays_open(void **state)
     assert_non_null(strstr(text, "\"code\":\"unknown_field\""));
     assert_non_null(strstr(text, "\"field\":\"x\""));
     free(text);
-    subscribe(&c, "still-usable");
+    ws_client_subscribe(&c, "still-usable", WAIT_MS);
     ws_client_close(&c);
     ws_hub_free(hub);
 }
@@ -324,9 +306,9 @@ static void test_hub_limits_topics_per_connection(void **state)
     char topic[32];
     for (int i = 0; i < PB_WS_TOPICS_PER_CONNECTION_MAX; i++) {
         snprintf(topic, sizeof(topic), "t%d", i);
-        subscribe(&c, topic);
+        ws_client_subscribe(&c, topic, WAIT_MS);
     }
-    subscribe(&c, "t0"); /* already subscribed: fine */
+    ws_client_subscribe(&c, "t0", WAIT_MS); /* already subscribed: fine */
     const char *one_more = "{\"type\":\"subscribe\",\"topic\":\"one-more\"}";
     assert_int_equal(ws_client_send_text(&c, one_more), 0);
     char *text = ws_client_read_text(&c, WAIT_MS, NULL);
@@ -355,7 +337,7 @@ static void test_hub_reads_bytes_mhd_already_received(void **state)
 
     struct ws_client c;
     open_pair(hub, &c, frame, (size_t)n);
-    expect_text(&c, "{\"type\":\"subscribed\",\"topic\":\"x\"}");
+    ws_client_expect_text(&c, "{\"type\":\"subscribed\",\"topic\":\"x\"}", WAIT_MS);
     ws_client_close(&c);
     ws_hub_free(hub);
 }
@@ -429,7 +411,7 @@ static void test_hub_evicts_slow_consumer(void **state)
     struct ws_client slow, fast;
     open_pair(hub, &slow, NULL, 0);
     open_pair(hub, &fast, NULL, 0);
-    subscribe(&slow, "firehose");
+    ws_client_subscribe(&slow, "firehose", WAIT_MS);
     static char data[8192 + 3];
     data[0] = '"';
     memset(data + 1, 'x', 8192);
@@ -446,7 +428,7 @@ static void test_hub_evicts_slow_consumer(void **state)
     assert_int_equal(ws_client_read_close(&slow, 10000, NULL, 0), 1008);
     assert_int_equal(ws_client_send_close(&slow, 1008, ""), 0);
     assert_true(ws_client_wait_eof(&slow, WAIT_MS));
-    subscribe(&fast, "unaffected"); /* the other connection is untouched */
+    ws_client_subscribe(&fast, "unaffected", WAIT_MS); /* the other connection is untouched */
     ws_client_close(&slow);
     ws_client_close(&fast);
     ws_hub_free(hub);
@@ -488,7 +470,7 @@ static void test_hub_closes_idle_connection_and_keeps_responsive_one(void **stat
     }
     assert_true(live.pings_seen >= 2);
     assert_int_equal(ws_client_send_text(&live, "{\"type\":\"ping\"}"), 0);
-    expect_text(&live, "{\"type\":\"pong\"}");
+    ws_client_expect_text(&live, "{\"type\":\"pong\"}", WAIT_MS);
     ws_client_close(&silent);
     ws_client_close(&live);
     ws_hub_free(hub);
@@ -503,7 +485,7 @@ static void test_hub_refuses_connections_beyond_capacity(void **state)
     assert_int_equal(ws__hub_admit(hub), PB_OK);
     struct ws_client a, b;
     open_pair(hub, &a, NULL, 0);
-    subscribe(&a, "x");
+    ws_client_subscribe(&a, "x", WAIT_MS);
     assert_int_equal(ws__hub_admit(hub), PB_ERR_FULL);
     open_pair(hub, &b, NULL, 0); /* past the soft check: the hub closes it */
     assert_int_equal(ws_client_read_close(&b, WAIT_MS, NULL, 0), 1013);
@@ -545,7 +527,7 @@ static void test_hub_stop_sends_going_away(void **state)
     struct ws_hub *hub = start_hub(&base_config);
     struct ws_client c;
     open_pair(hub, &c, NULL, 0);
-    subscribe(&c, "x");
+    ws_client_subscribe(&c, "x", WAIT_MS);
     ws_hub_stop(hub); /* waits at most PB_WS_STOP_WAIT_MS for our close, then drops us */
     assert_int_equal(ws_client_read_close(&c, WAIT_MS, NULL, 0), 1001);
     assert_true(ws_client_wait_eof(&c, WAIT_MS));

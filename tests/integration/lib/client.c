@@ -22,7 +22,7 @@
 #include <curl/curl.h>
 #include <libpq-fe.h>
 
-static void sleep_ms(int ms)
+void pb_sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
@@ -129,7 +129,7 @@ static int wait_listening(struct pb_server *srv)
             if (p)
                 return atoi(p + strlen("listening on http://127.0.0.1:"));
         }
-        sleep_ms(50);
+        pb_sleep_ms(50);
     }
     return -1;
 }
@@ -170,7 +170,7 @@ static int wait_exit(pid_t pid, int timeout_ms)
         pid_t r = waitpid(pid, &status, WNOHANG);
         if (r == pid)
             return status;
-        sleep_ms(10);
+        pb_sleep_ms(10);
     }
     return -1;
 }
@@ -287,4 +287,32 @@ int pb_connect(int port)
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
     return fd;
+}
+
+void pb_assert_problem(const struct pb_response *r, long status, const char *code)
+{
+    char ct[128], needle[96];
+    assert_int_equal(r->status, status);
+    assert_true(pb_response_header(r, "Content-Type", ct, sizeof(ct)));
+    assert_string_equal(ct, "application/problem+json");
+    snprintf(needle, sizeof(needle), "\"code\":\"%s\"", code);
+    if (!strstr(r->body, needle))
+        fail_msg("expected %s in %s", needle, r->body);
+}
+
+long long pb_metric(const struct pb_server *srv, const char *name)
+{
+    struct pb_response r;
+    pb_request(srv, "GET", "/metrics", NULL, NULL, 0, NULL, &r);
+    assert_int_equal(r.status, 200);
+    long long v = -1;
+    size_t n = strlen(name);
+    for (const char *p = r.body; (p = strstr(p, name)); p += n) {
+        if ((p == r.body || p[-1] == '\n') && p[n] == ' ') {
+            v = atoll(p + n + 1);
+            break;
+        }
+    }
+    pb_response_release(&r);
+    return v;
 }

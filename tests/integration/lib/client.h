@@ -53,4 +53,10 @@ void pb_response_release(struct pb_response *r);
 /* Connects a TCP socket to 127.0.0.1:port (blocking); returns the fd (asserts success). */
 int pb_connect(int port);
 
+/* Asserts a problem+json response with this status and code. */
+void pb_assert_problem(const struct pb_response *r, long status, const char *code);
+/* The value of the first metric line "name value" at /metrics, or -1 when absent. */
+long long pb_metric(const struct pb_server *srv, const char *name);
+void pb_sleep_ms(int ms);
+
 #endif

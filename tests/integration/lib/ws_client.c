@@ -1,6 +1,12 @@
 /* ws_client.c: a small blocking WebSocket client for tests (ws_client.h). */
 #include "ws_client.h"
 
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -383,4 +389,22 @@ bool ws_client_wait_eof(struct ws_client *c, int timeout_ms)
         if (rc == 0 && now_ms() >= deadline)
             return false;
     }
+}
+
+void ws_client_expect_text(struct ws_client *c, const char *expected, int timeout_ms)
+{
+    char *text = ws_client_read_text(c, timeout_ms, NULL);
+    if (!text)
+        fail_msg("no text message, expected %s", expected);
+    assert_string_equal(text, expected);
+    free(text);
+}
+
+void ws_client_subscribe(struct ws_client *c, const char *topic, int timeout_ms)
+{
+    char msg[256], reply[256];
+    snprintf(msg, sizeof(msg), "{\"type\":\"subscribe\",\"topic\":\"%s\"}", topic);
+    snprintf(reply, sizeof(reply), "{\"type\":\"subscribed\",\"topic\":\"%s\"}", topic);
+    assert_int_equal(ws_client_send_text(c, msg), 0);
+    ws_client_expect_text(c, reply, timeout_ms);
 }

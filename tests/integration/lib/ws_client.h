@@ -79,4 +79,9 @@ int ws_client_read_close(struct ws_client *c, int timeout_ms, char *reason, size
 /* Reads and discards until EOF: true if the peer closed the connection within timeout_ms. */
 bool ws_client_wait_eof(struct ws_client *c, int timeout_ms);
 
+/* Test assertions (cmocka): the next message is the text expected; subscribing to topic is
+ * acknowledged. */
+void ws_client_expect_text(struct ws_client *c, const char *expected, int timeout_ms);
+void ws_client_subscribe(struct ws_client *c, const char *topic, int timeout_ms);
+
 #endif
