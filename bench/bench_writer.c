@@ -134,7 +134,7 @@ int main(int argc, char **argv)
     char err[256];
     if (store_open(url, &tx, err, sizeof(err)) != PB_OK)
         return 1;
-    struct writer_config cfg = {batch_max, 0, clients * 2};
+    struct writer_config cfg = {batch_max, 0, clients * 2, url};
     PB_ASSERT(writer_start(&cfg, tx, NULL, &b.w) == PB_OK);
     struct client_cmd *cs = pb_calloc((size_t)clients, sizeof(*cs));
     b.started_ns = pb_mono_ns();

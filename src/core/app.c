@@ -273,7 +273,7 @@ static int start_storage(struct pb_app *app)
     }
     app->outbox = outbox_new(cfg->node);
     struct writer_config wc = {(int)cfg->writer_batch_max, (int)cfg->writer_wait_us,
-                               (int)cfg->writer_queue_max};
+                               (int)cfg->writer_queue_max, app->cfg.db_url};
     if (writer_start(&wc, tx, app->outbox, &app->writer) != PB_OK) {
         store_close(tx);
         return PB_ERR_IO;

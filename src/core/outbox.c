@@ -54,6 +54,7 @@ struct outbox {
     pthread_cond_t wake;
     bool pending;  /* guarded by lock: a batch with events committed since the last look */
     bool stopping; /* guarded by lock */
+    bool cursor_loaded;          /* relay thread only */
     int64_t delivered_seq;       /* relay thread only */
     uint64_t cursor_submitted_ns; /* relay thread only */
     struct cursor_cmd cursor;    /* owned by the relay; in flight while cursor_busy */
@@ -218,13 +219,12 @@ static int relay_turn(struct outbox *ob)
     int rc = store_pool_acquire(ob->readers, 5000, &s);
     if (rc != PB_OK)
         return rc;
-    if (ob->cursor.ob == NULL) { /* first turn: where did delivery stop? */
-        ob->cursor.ob = ob;
+    if (!ob->cursor_loaded) { /* first turn: where did delivery stop? */
         if (load_cursor(ob, s) != PB_OK) {
-            ob->cursor.ob = NULL;
             store_pool_release(ob->readers, s);
             return PB_ERR_DB;
         }
+        ob->cursor_loaded = true;
     }
     struct store_stmt *st;
     int n = 0;

@@ -152,6 +152,36 @@ static bool run_batch(struct writer *w, struct writer_cmd *first, int n)
     return committed;
 }
 
+static bool stopping(struct writer *w)
+{
+    pthread_mutex_lock(&w->lock);
+    bool s = w->stopping;
+    pthread_mutex_unlock(&w->lock);
+    return s;
+}
+
+/* The connection broke (the database server restarted or the network failed): reopen it,
+ * once a second, until it works or the writer stops. Commands queued meanwhile wait; callers
+ * beyond the queue's bound get PB_ERR_FULL. */
+static void reconnect(struct writer *w)
+{
+    char err[256];
+    pb_log(PB_LOG_ERROR, "writer connection lost; reconnecting", NULL);
+    for (int attempt = 1; !stopping(w); attempt++) {
+        struct store *fresh;
+        if (store_open(w->cfg.url, &fresh, err, sizeof(err)) == PB_OK) {
+            store_close(w->tx);
+            w->tx = fresh;
+            if (!w->outbox || outbox__load_seq(w->outbox, w->tx) == PB_OK) {
+                atomic_fetch_add(&w->stats.reconnects_total, 1);
+                pb_log(PB_LOG_INFO, "writer reconnected", "\"attempts\":%d", attempt);
+                return;
+            }
+        }
+        nanosleep(&(struct timespec){1, 0}, NULL);
+    }
+}
+
 static void *writer_main(void *arg)
 {
     struct writer *w = arg;
@@ -165,6 +195,8 @@ static void *writer_main(void *arg)
         bool committed = run_batch(w, batch, n);
         if (w->outbox)
             outbox__batch_end(w->outbox, committed);
+        if (!committed && w->cfg.url && store_broken(w->tx))
+            reconnect(w);
         uint64_t now = pb_mono_ns();
         atomic_fetch_add_explicit(&w->stats.commands_total, (uint64_t)n, memory_order_relaxed);
         for (struct writer_cmd *c = batch, *next; c; c = next) {
@@ -249,10 +281,13 @@ void writer_metrics(struct writer *w, struct pb_buf *out)
                   "# TYPE pitboss_writer_rejected_full_total counter\n"
                   "pitboss_writer_rejected_full_total %llu\n"
                   "# TYPE pitboss_writer_queue_depth gauge\n"
-                  "pitboss_writer_queue_depth %lld\n",
+                  "pitboss_writer_queue_depth %lld\n"
+                  "# TYPE pitboss_writer_reconnects_total counter\n"
+                  "pitboss_writer_reconnects_total %llu\n",
                   (unsigned long long)atomic_load(&s->commands_total),
                   (unsigned long long)atomic_load(&s->commands_failed_total),
                   (unsigned long long)atomic_load(&s->commit_failures_total),
                   (unsigned long long)atomic_load(&s->rejected_full_total),
-                  (long long)atomic_load(&s->queue_depth));
+                  (long long)atomic_load(&s->queue_depth),
+                  (unsigned long long)atomic_load(&s->reconnects_total));
 }

@@ -47,6 +47,7 @@ struct writer_config {
     int batch_max;
     int wait_us;
     int queue_max;
+    const char *url; /* to reopen the connection when it breaks (borrowed; may be NULL) */
 };
 
 struct writer_stats {
@@ -58,6 +59,7 @@ struct writer_stats {
     _Atomic uint64_t commit_failures_total;
     _Atomic uint64_t rejected_full_total;
     _Atomic int64_t queue_depth;
+    _Atomic uint64_t reconnects_total;
 };
 
 /* Starts the writer thread over connection tx (ownership passes to the writer; it is closed by

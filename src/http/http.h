@@ -103,7 +103,9 @@ void http_problem_json(struct http_response *resp, const struct pb_json_error *e
 int http_body_json(struct http_request *req, struct http_response *resp, json_t **out);
 
 /* Submits cmd to writer w for req, suspending the connection; finish builds the response once
- * the command has completed. Ownership: cmd is the first member of a struct the handler
+ * the command has completed. The caller sets cmd->run; http_submit sets cmd->done and
+ * cmd->arg (the command's own data lives in the enclosing struct). Ownership: cmd is the
+ * first member of a struct the handler
  * allocated with pb_malloc/pb_calloc; it passes to the server, which frees it when the request
  * ends. Always returns HTTP_SUSPENDED: a full queue answers 503 with Retry-After without
  * calling finish. */

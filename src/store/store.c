@@ -521,9 +521,14 @@ int store_pool_acquire(struct store_pool *p, int timeout_ms, struct store **out)
 }
 
 /* Whether s can serve the next borrower: rolls back what the last one left open. */
+bool store_broken(const struct store *s)
+{
+    return s->backend == STORE_POSTGRES && store__pg_broken(s);
+}
+
 static bool pool_reusable(struct store *s)
 {
-    if (s->backend == STORE_POSTGRES && store__pg_broken(s))
+    if (store_broken(s))
         return false;
     if (store__in_transaction(s)) {
         pb_log(PB_LOG_WARN, "store pool connection returned inside a transaction", NULL);

@@ -41,6 +41,9 @@ int store_open(const char *url, struct store **out, char *err, size_t errlen);
 /* Closes s (NULL is ignored); every statement of s must have been finalized. */
 void store_close(struct store *s);
 enum store_backend store_backend_of(const struct store *s);
+/* True when the connection to the server is lost (PostgreSQL); it must be closed and opened
+ * again. A SQLite connection never breaks this way. */
+bool store_broken(const struct store *s);
 /* The last error message on this connection (borrowed). */
 const char *store_errmsg(const struct store *s);
 

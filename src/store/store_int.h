@@ -204,7 +204,7 @@ size_t store__sqlite_column_bytes(const struct store_stmt *st, int col);
 /* store_pg.c: url is a libpq connection URI. */
 int store__pg_open(struct store *s, const char *url, char *err, size_t errlen);
 void store__pg_close(struct store *s);
-bool store__pg_broken(struct store *s);
+bool store__pg_broken(const struct store *s);
 int store__pg_exec(struct store *s, const char *sql);
 int store__pg_txn(struct store *s, const char *sql);
 bool store__pg_in_transaction(struct store *s);

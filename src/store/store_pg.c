@@ -109,7 +109,7 @@ void store__pg_close(struct store *s)
     g->conn = NULL;
 }
 
-bool store__pg_broken(struct store *s)
+bool store__pg_broken(const struct store *s)
 {
     return PQstatus(s->u.pg.conn) != CONNECTION_OK;
 }

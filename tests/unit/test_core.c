@@ -133,7 +133,7 @@ static void init_cmd(struct test_cmd *c, int64_t key, sem_t *done)
 
 static struct writer *start_writer(int batch_max, int queue_max, struct outbox *ob)
 {
-    struct writer_config cfg = {batch_max, 0, queue_max};
+    struct writer_config cfg = {batch_max, 0, queue_max, db_url};
     struct writer *w;
     assert_int_equal(writer_start(&cfg, open_db(), ob, &w), 0);
     return w;
@@ -394,6 +394,44 @@ static void undelivered_events_delivered_after_restart(bool pg)
     node_stop(&n);
 }
 
+/* The write connection to PostgreSQL is killed server-side: the batch in flight fails, the
+ * writer reconnects, and later commands commit. */
+static void test_postgres_writer_reconnects_after_connection_loss(void **state)
+{
+    (void)state;
+    if (!getenv("PITBOSS_TEST_PG")) {
+        printf("# PITBOSS_TEST_PG is not set: the PostgreSQL test was not run\n");
+        skip();
+    }
+    fresh_database(true);
+    sem_t done;
+    sem_init(&done, 0, 0);
+    struct writer *w = start_writer(8, 64, NULL);
+    struct test_cmd first, second, third;
+    init_cmd(&first, 1, &done);
+    assert_int_equal(writer_submit(w, &first.cmd), 0);
+    wait_all(&done, 1);
+    assert_int_equal(first.cmd.status, 0);
+    /* Kill every other backend of this database: the writer's connection among them. */
+    struct store *admin = open_db();
+    assert_int_equal(store_exec(admin, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                                       " WHERE datname = current_database()"
+                                       " AND pid <> pg_backend_pid()"), 0);
+    store_close(admin);
+    init_cmd(&second, 2, &done);
+    assert_int_equal(writer_submit(w, &second.cmd), 0);
+    wait_all(&done, 1);
+    assert_int_equal(second.cmd.status, PB_ERR_DB);
+    init_cmd(&third, 3, &done);
+    assert_int_equal(writer_submit(w, &third.cmd), 0);
+    wait_all(&done, 1);
+    assert_int_equal(third.cmd.status, 0);
+    assert_int_equal(atomic_load(&writer_stats_of(w)->reconnects_total), 1);
+    assert_int_equal(count_rows("WHERE k IN (1, 3)"), 2);
+    assert_int_equal(count_rows(""), 2);
+    writer_stop(w);
+}
+
 #define BOTH(fn)                                                                               \
     static void test_sqlite_##fn(void **state)                                                 \
     {                                                                                          \
@@ -428,6 +466,7 @@ int main(void)
         PAIR(batches_respect_batch_max),
         PAIR(events_delivered_in_order_after_commit),
         PAIR(undelivered_events_delivered_after_restart),
+        cmocka_unit_test(test_postgres_writer_reconnects_after_connection_loss),
     };
     return cmocka_run_group_tests_name("unit.core", tests, NULL, NULL);
 }
