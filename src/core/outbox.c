@@ -45,6 +45,7 @@ struct outbox {
     /* Writer thread only. */
     int64_t next_seq;
     int64_t batch_start_seq;
+    int64_t command_start_seq;
     /* Relay. */
     struct store_pool *readers;
     struct writer *writer;
@@ -81,8 +82,9 @@ void outbox_subscribe(struct outbox *ob, const char *name, outbox_subscriber_fn 
 
 /* ---- writer side ---- */
 
-int outbox__load_seq(struct outbox *ob, struct store *tx)
+static int load_seq(struct store *tx, void *arg)
 {
+    struct outbox *ob = arg;
     struct store_stmt *st;
     if (store_prepare(tx, "SELECT COALESCE(MAX(seq), 0) FROM outbox WHERE node = ?", &st))
         return PB_ERR_DB;
@@ -126,14 +128,23 @@ int outbox__insert(struct outbox *ob, struct store *tx, const char *type, const 
     return PB_OK;
 }
 
-void outbox__rollback_events(struct outbox *ob, unsigned n)
+static void command_begin(void *arg)
 {
-    PB_ASSERT(ob->next_seq - (int64_t)n >= ob->batch_start_seq);
-    ob->next_seq -= n;
+    struct outbox *ob = arg;
+    ob->command_start_seq = ob->next_seq;
 }
 
-void outbox__batch_end(struct outbox *ob, bool committed)
+static void command_end(bool kept, void *arg)
 {
+    struct outbox *ob = arg;
+    if (!kept) /* the rows went with the savepoint: their seqs are reused, no gap */
+        ob->next_seq = ob->command_start_seq;
+    PB_ASSERT(ob->next_seq - ob->command_start_seq <= PB_WRITER_EVENTS_PER_COMMAND_MAX);
+}
+
+static void batch_end(bool committed, void *arg)
+{
+    struct outbox *ob = arg;
     if (!committed) {
         ob->next_seq = ob->batch_start_seq;
         return;
@@ -147,6 +158,13 @@ void outbox__batch_end(struct outbox *ob, bool committed)
     ob->pending = true;
     pthread_cond_signal(&ob->wake);
     pthread_mutex_unlock(&ob->lock);
+}
+
+struct writer_participant outbox_participant(struct outbox *ob)
+{
+    return (struct writer_participant){.arg = ob, .load = load_seq,
+                                       .command_begin = command_begin,
+                                       .command_end = command_end, .batch_end = batch_end};
 }
 
 /* ---- relay ---- */

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "base/buf.h"
+#include "core/writer.h"
 #include "store/store.h"
 
 struct writer;
@@ -50,16 +51,12 @@ void outbox_stop(struct outbox *ob);
 /* Frees the outbox; after outbox_stop and after the writer has stopped. */
 void outbox_free(struct outbox *ob);
 
-/* Writer side (called by the writer only). */
-/* Loads the next seq for the node from tx. */
-int outbox__load_seq(struct outbox *ob, struct store *tx);
+/* Writer side. The outbox is a writer participant (its sequence follows savepoints and
+ * batches); outbox__insert is called through writer_emit. */
+struct writer_participant outbox_participant(struct outbox *ob);
 /* Inserts one event row; returns 0, PB_ERR_INVALID (text with NUL) or PB_ERR_DB. */
 int outbox__insert(struct outbox *ob, struct store *tx, const char *type, const char *subject,
                    const char *data_json);
-/* The batch committed (true) or rolled back (false): wakes the relay / rewinds seq. */
-void outbox__batch_end(struct outbox *ob, bool committed);
-/* A savepoint holding n events was rolled back (their seqs are reused). */
-void outbox__rollback_events(struct outbox *ob, unsigned n);
 
 /* Renders an event envelope as JSON into out. */
 void outbox_envelope(const struct pb_event *ev, struct pb_buf *out);

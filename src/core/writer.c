@@ -2,6 +2,7 @@
 #include "core/writer.h"
 
 #include <errno.h>
+#include <string.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <time.h>
@@ -30,7 +31,6 @@ int writer_submit(struct writer *w, struct writer_cmd *cmd)
     PB_ASSERT(cmd->run && cmd->done);
     cmd->writer = w;
     cmd->next = NULL;
-    cmd->nevents = 0;
     cmd->submitted_ns = pb_mono_ns();
     pthread_mutex_lock(&w->lock);
     int rc = PB_OK;
@@ -103,23 +103,47 @@ static int next_batch(struct writer *w, struct writer_cmd **first)
     return n;
 }
 
+#define EACH_PARTICIPANT(w, p)                                                                 \
+    for (const struct writer_participant *p = (w)->cfg.participants;                          \
+         p < (w)->cfg.participants + (w)->cfg.nparticipants; p++)
+
 static int run_one(struct writer *w, struct writer_cmd *cmd)
 {
     if (store_savepoint(w->tx, "cmd") != PB_OK)
         return PB_ERR_DB;
+    EACH_PARTICIPANT(w, p) if (p->command_begin) p->command_begin(p->arg);
     int status = cmd->run(w->tx, cmd);
     PB_ASSERT(status <= 0);
-    if (status == PB_OK && store_release(w->tx, "cmd") == PB_OK)
+    if (status == PB_OK && store_release(w->tx, "cmd") == PB_OK) {
+        EACH_PARTICIPANT(w, p) if (p->command_end) p->command_end(true, p->arg);
         return PB_OK;
+    }
     if (status == PB_OK)
         status = PB_ERR_DB;
     /* Undo this command only; the batch goes on. */
     if (store_rollback_to(w->tx, "cmd") != PB_OK || store_release(w->tx, "cmd") != PB_OK)
         pb_log(PB_LOG_ERROR, "writer savepoint rollback failed", "\"error\":\"%s\"",
                store_errmsg(w->tx));
-    if (w->outbox && cmd->nevents)
-        outbox__rollback_events(w->outbox, cmd->nevents);
+    EACH_PARTICIPANT(w, p) if (p->command_end) p->command_end(false, p->arg);
     return status;
+}
+
+static int before_commit(struct writer *w)
+{
+    EACH_PARTICIPANT(w, p) {
+        if (p->before_commit && p->before_commit(w->tx, p->arg) != PB_OK)
+            return PB_ERR_DB;
+    }
+    return PB_OK;
+}
+
+static int load_participants(struct writer *w)
+{
+    EACH_PARTICIPANT(w, p) {
+        if (p->load && p->load(w->tx, p->arg) != PB_OK)
+            return PB_ERR_DB;
+    }
+    return PB_OK;
 }
 
 static bool run_batch(struct writer *w, struct writer_cmd *first, int n)
@@ -137,7 +161,7 @@ static bool run_batch(struct writer *w, struct writer_cmd *first, int n)
             atomic_fetch_add_explicit(&w->stats.commands_failed_total, 1, memory_order_relaxed);
     }
     uint64_t t0 = pb_mono_ns();
-    if (store_commit(w->tx) == PB_OK) {
+    if (before_commit(w) == PB_OK && store_commit(w->tx) == PB_OK) {
         committed = true;
     } else {
         pb_log(PB_LOG_ERROR, "writer commit failed", "\"error\":\"%s\",\"commands\":%d",
@@ -172,7 +196,7 @@ static void reconnect(struct writer *w)
         if (store_open(w->cfg.url, &fresh, err, sizeof(err)) == PB_OK) {
             store_close(w->tx);
             w->tx = fresh;
-            if (!w->outbox || outbox__load_seq(w->outbox, w->tx) == PB_OK) {
+            if (load_participants(w) == PB_OK) {
                 atomic_fetch_add(&w->stats.reconnects_total, 1);
                 pb_log(PB_LOG_INFO, "writer reconnected", "\"attempts\":%d", attempt);
                 return;
@@ -185,16 +209,16 @@ static void reconnect(struct writer *w)
 static void *writer_main(void *arg)
 {
     struct writer *w = arg;
-    if (w->outbox && outbox__load_seq(w->outbox, w->tx) != PB_OK)
-        pb_log(PB_LOG_ERROR, "writer cannot read the outbox sequence", NULL);
+    if (load_participants(w) != PB_OK)
+        pb_log(PB_LOG_ERROR, "writer cannot load its state", "\"error\":\"%s\"",
+               store_errmsg(w->tx));
     for (;;) {
         struct writer_cmd *batch;
         int n = next_batch(w, &batch);
         if (n == 0)
             break;
         bool committed = run_batch(w, batch, n);
-        if (w->outbox)
-            outbox__batch_end(w->outbox, committed);
+        EACH_PARTICIPANT(w, p) if (p->batch_end) p->batch_end(committed, p->arg);
         if (!committed && w->cfg.url && store_broken(w->tx))
             reconnect(w);
         uint64_t now = pb_mono_ns();
@@ -216,6 +240,14 @@ int writer_start(const struct writer_config *cfg, struct store *tx, struct outbo
     w->cfg = *cfg;
     w->tx = tx;
     w->outbox = outbox;
+    if (outbox) {
+        PB_ASSERT(w->cfg.nparticipants < WRITER_PARTICIPANTS_MAX);
+        /* First, so its state is loaded before modules that emit events. */
+        memmove(&w->cfg.participants[1], &w->cfg.participants[0],
+                sizeof(w->cfg.participants[0]) * (size_t)w->cfg.nparticipants);
+        w->cfg.participants[0] = outbox_participant(outbox);
+        w->cfg.nparticipants++;
+    }
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->nonempty, NULL);
     pb_histogram_init_size(&w->stats.batch_size);
@@ -250,11 +282,7 @@ int writer_emit(struct store *tx, struct writer_cmd *cmd, const char *type, cons
 {
     struct writer *w = cmd->writer;
     PB_ASSERT(w && w->outbox && tx == w->tx);
-    PB_ASSERT(cmd->nevents < PB_WRITER_EVENTS_PER_COMMAND_MAX);
-    int rc = outbox__insert(w->outbox, tx, type, subject, data_json);
-    if (rc == PB_OK)
-        cmd->nevents++;
-    return rc;
+    return outbox__insert(w->outbox, tx, type, subject, data_json);
 }
 
 struct writer_stats *writer_stats_of(struct writer *w)

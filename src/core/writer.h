@@ -16,6 +16,7 @@
 #ifndef PB_WRITER_H
 #define PB_WRITER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "base/buf.h"
@@ -40,14 +41,35 @@ struct writer_cmd {
     struct writer *writer;
     struct writer_cmd *next;
     uint64_t submitted_ns;
-    unsigned nevents;   /* events emitted by this command (for outbox rollback accounting) */
 };
+
+/* A module that keeps writer-thread state alongside the transaction (the outbox's sequence,
+ * the ledger's hash chain and hot-account deltas) joins the writer as a participant. Every
+ * callback runs on the writer thread; any may be NULL.
+ *   load:           at start and after a reconnect: read the state from tx;
+ *   command_begin:  before each command's run (remember where the command starts);
+ *   command_end:    after it: kept=false means its savepoint was rolled back (undo its state);
+ *   before_commit:  after the batch's last command, inside the transaction (flush batch-level
+ *                   changes); an error fails and rolls back the whole batch;
+ *   batch_end:      after COMMIT: committed=false means the batch was rolled back. */
+struct writer_participant {
+    void *arg;
+    int (*load)(struct store *tx, void *arg);
+    void (*command_begin)(void *arg);
+    void (*command_end)(bool kept, void *arg);
+    int (*before_commit)(struct store *tx, void *arg);
+    void (*batch_end)(bool committed, void *arg);
+};
+
+#define WRITER_PARTICIPANTS_MAX 8
 
 struct writer_config {
     int batch_max;
     int wait_us;
     int queue_max;
     const char *url; /* to reopen the connection when it breaks (borrowed; may be NULL) */
+    struct writer_participant participants[WRITER_PARTICIPANTS_MAX];
+    int nparticipants;
 };
 
 struct writer_stats {
@@ -63,7 +85,7 @@ struct writer_stats {
 };
 
 /* Starts the writer thread over connection tx (ownership passes to the writer; it is closed by
- * writer_stop). outbox may be NULL (no events). */
+ * writer_stop). outbox may be NULL (no events); when given, it is added as a participant. */
 int writer_start(const struct writer_config *cfg, struct store *tx, struct outbox *outbox,
                  struct writer **out);
 /* Completes every queued command, then stops the thread and closes the connection. */
