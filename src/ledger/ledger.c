@@ -1,0 +1,775 @@
+/* ledger.c: the ledger's writer side: state and snapshots (a writer participant), accounts,
+ * linked transfers with two-phase and no-overdraft rules, the hash chain, hot-account deltas
+ * and expiry. Design notes: ledger_int.h; contract: ledger.h. */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/base.h"
+#include "base/log.h"
+#include "ledger/ledger_int.h"
+
+static const char zero_hash[LEDGER_HASH_HEX + 1] =
+    "0000000000000000000000000000000000000000000000000000000000000000";
+
+int64_t ledger_posted_balance(const struct ledger_account *a)
+{
+    return a->credits_posted - a->debits_posted;
+}
+
+int64_t ledger_available(const struct ledger_account *a)
+{
+    return a->credits_posted - a->debits_posted - a->debits_pending;
+}
+
+const char *ledger_error_name(enum ledger_error e)
+{
+    static const char *const names[] = {
+        "ok", "invalid", "account_not_found", "currency_mismatch", "insufficient_funds",
+        "overflow", "pending_not_found", "pending_resolved", "pending_expired",
+        "post_exceeds_pending",
+    };
+    PB_ASSERT((size_t)e < PB_ARRAY_LEN(names));
+    return names[e];
+}
+
+void ledger__transfer_hash(const char *prev_hash_hex, const struct ledger__row *r,
+                           char out[LEDGER_HASH_HEX + 1])
+{
+    char head[512];
+    int n = snprintf(head, sizeof(head), "v1|%lld|%lld|%d|%lld|%lld|%lld|%s|%d|%lld|%lld|%lld|",
+                     (long long)r->id, (long long)r->ts_ns, r->kind,
+                     (long long)r->debit_account, (long long)r->credit_account,
+                     (long long)r->amount, r->currency, r->code, (long long)r->pending_id,
+                     (long long)r->expires_ns, (long long)r->group_id);
+    PB_ASSERT(n > 0 && (size_t)n < sizeof(head));
+    crypto_hash_sha256_state st;
+    crypto_hash_sha256_init(&st);
+    crypto_hash_sha256_update(&st, (const unsigned char *)prev_hash_hex, LEDGER_HASH_HEX);
+    crypto_hash_sha256_update(&st, (const unsigned char *)head, (size_t)n);
+    /* Variable-length fields carry their length, so no separator can be forged inside one. */
+    const char *vars[] = {r->idem, r->reference, r->metadata};
+    for (size_t i = 0; i < PB_ARRAY_LEN(vars); i++) {
+        char len[24];
+        int m = snprintf(len, sizeof(len), "%zu:", strlen(vars[i]));
+        crypto_hash_sha256_update(&st, (const unsigned char *)len, (size_t)m);
+        crypto_hash_sha256_update(&st, (const unsigned char *)vars[i], strlen(vars[i]));
+    }
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256_final(&st, digest);
+    sodium_bin2hex(out, LEDGER_HASH_HEX + 1, digest, sizeof(digest));
+}
+
+/* ---- state and the writer participant ---- */
+
+struct ledger *ledger_new(void)
+{
+    struct ledger *lg = pb_calloc(1, sizeof(*lg));
+    lg->meta = pb_calloc(LEDGER_META_CACHE_MAX, sizeof(*lg->meta));
+    return lg;
+}
+
+void ledger_free(struct ledger *lg)
+{
+    if (!lg)
+        return;
+    pb_free(lg->deltas);
+    pb_free(lg->meta);
+    pb_free(lg);
+}
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int load_max(struct store *tx, const char *sql, int64_t *out)
+{
+    struct store_stmt *st;
+    if (store_prepare(tx, sql, &st) != PB_OK)
+        return PB_ERR_DB;
+    int rc = store_step(st);
+    *out = rc == STORE_ROW ? store_column_int64(st, 0) : 0;
+    store_finalize(st);
+    return rc == STORE_ROW ? PB_OK : PB_ERR_DB;
+}
+
+static int load_state(struct store *tx, void *arg)
+{
+    struct ledger *lg = arg;
+    struct ledger__state s = {0};
+    int64_t max_transfer, max_account;
+    if (load_max(tx, "SELECT COALESCE(MAX(id), 0) FROM ledger_transfers", &max_transfer) ||
+        load_max(tx, "SELECT COALESCE(MAX(id), 0) FROM ledger_accounts", &max_account) ||
+        load_max(tx, "SELECT COALESCE(MAX(ts_ns), 0) FROM ledger_transfers", &s.last_ts_ns))
+        return PB_ERR_DB;
+    s.next_transfer_id = max_transfer + 1;
+    s.next_account_id = max_account + 1;
+    pb_strlcpy(s.head_hash, zero_hash, sizeof(s.head_hash));
+    if (max_transfer > 0) {
+        struct store_stmt *st;
+        if (store_prepare(tx, "SELECT hash FROM ledger_transfers WHERE id = ?", &st))
+            return PB_ERR_DB;
+        store_bind_int64(st, 1, max_transfer);
+        int rc = store_step(st);
+        if (rc == STORE_ROW)
+            pb_strlcpy(s.head_hash, store_column_text(st, 0), sizeof(s.head_hash));
+        store_finalize(st);
+        if (rc != STORE_ROW)
+            return PB_ERR_DB;
+    }
+    lg->cur = lg->cmd_start = lg->batch_start = s;
+    memset(lg->meta, 0, sizeof(*lg->meta) * LEDGER_META_CACHE_MAX);
+    lg->nmeta = 0;
+    lg->loaded = true;
+    return PB_OK;
+}
+
+/* Returns to a snapshot; accounts opened since are gone, so their cached metadata goes too. */
+static void restore(struct ledger *lg, const struct ledger__state *snap)
+{
+    if (lg->cur.next_account_id != snap->next_account_id) {
+        memset(lg->meta, 0, sizeof(*lg->meta) * LEDGER_META_CACHE_MAX);
+        lg->nmeta = 0;
+    }
+    lg->cur = *snap;
+}
+
+static void command_begin(void *arg)
+{
+    struct ledger *lg = arg;
+    lg->cmd_start = lg->cur;
+}
+
+static void command_end(bool kept, void *arg)
+{
+    struct ledger *lg = arg;
+    if (!kept)
+        restore(lg, &lg->cmd_start);
+}
+
+static int by_account(const void *a, const void *b)
+{
+    const struct ledger__delta *x = a, *y = b;
+    return x->account < y->account ? -1 : x->account > y->account;
+}
+
+/* Sums the delta log per account (sorted, so runs are adjacent) and writes each hot account
+ * once. The log is discarded after the batch either way, so sorting it in place is fine. */
+static int flush_deltas(struct store *tx, void *arg)
+{
+    struct ledger *lg = arg;
+    size_t n = lg->cur.ndeltas;
+    qsort(lg->deltas, n, sizeof(*lg->deltas), by_account);
+    int rc = PB_OK;
+    struct store_stmt *st = NULL;
+    for (size_t i = 0; i < n && rc == PB_OK;) {
+        struct ledger__delta sum = lg->deltas[i++];
+        for (; i < n && lg->deltas[i].account == sum.account && rc == PB_OK; i++) {
+            const struct ledger__delta *d = &lg->deltas[i];
+            if (ledger_add(sum.debits_posted, d->debits_posted, &sum.debits_posted) ||
+                ledger_add(sum.credits_posted, d->credits_posted, &sum.credits_posted) ||
+                ledger_add(sum.debits_pending, d->debits_pending, &sum.debits_pending) ||
+                ledger_add(sum.credits_pending, d->credits_pending, &sum.credits_pending))
+                rc = PB_ERR_DB;
+        }
+        if (rc == PB_OK && ledger__update_totals(tx, &st, &sum, false, 0) != PB_OK)
+            rc = PB_ERR_DB; /* 1: a bound refused it, a house total would overflow */
+    }
+    store_finalize(st);
+    if (rc != PB_OK)
+        pb_log(PB_LOG_ERROR, "ledger cannot write hot account totals", NULL);
+    return rc;
+}
+
+static void batch_end(bool committed, void *arg)
+{
+    struct ledger *lg = arg;
+    if (committed) {
+        lg->cur.ndeltas = 0;
+        lg->batch_start = lg->cur;
+    } else {
+        restore(lg, &lg->batch_start);
+    }
+    lg->cmd_start = lg->cur;
+}
+
+struct writer_participant ledger_participant(struct ledger *lg)
+{
+    return (struct writer_participant){.arg = lg, .load = load_state,
+                                       .command_begin = command_begin,
+                                       .command_end = command_end,
+                                       .before_commit = flush_deltas, .batch_end = batch_end};
+}
+
+/* ---- account totals ---- */
+
+static void bounds(int64_t delta, int64_t *lo, int64_t *hi)
+{
+    *lo = delta < 0 ? -delta : 0;
+    *hi = delta > 0 ? INT64_MAX - delta : INT64_MAX;
+}
+
+int ledger__update_totals(struct store *tx, struct store_stmt **cached,
+                          const struct ledger__delta *d, bool no_overdraft, int64_t need)
+{
+    if (!*cached &&
+        store_prepare(tx, "UPDATE ledger_accounts SET debits_posted = debits_posted + ?,"
+                          " credits_posted = credits_posted + ?,"
+                          " debits_pending = debits_pending + ?,"
+                          " credits_pending = credits_pending + ?"
+                          " WHERE id = ? AND debits_posted BETWEEN ? AND ?"
+                          " AND credits_posted BETWEEN ? AND ?"
+                          " AND debits_pending BETWEEN ? AND ?"
+                          " AND credits_pending BETWEEN ? AND ?"
+                          " AND (? = 0 OR credits_posted - debits_posted - debits_pending >= ?)",
+                      cached) != PB_OK)
+        return PB_ERR_DB;
+    struct store_stmt *st = *cached;
+    const int64_t deltas[4] = {d->debits_posted, d->credits_posted, d->debits_pending,
+                               d->credits_pending};
+    int idx = 1, rc = PB_OK;
+    for (int i = 0; i < 4 && rc == PB_OK; i++)
+        rc = store_bind_int64(st, idx++, deltas[i]);
+    rc = rc ? rc : store_bind_int64(st, idx++, d->account);
+    for (int i = 0; i < 4 && rc == PB_OK; i++) {
+        int64_t lo, hi;
+        bounds(deltas[i], &lo, &hi);
+        rc = store_bind_int64(st, idx++, lo);
+        rc = rc ? rc : store_bind_int64(st, idx++, hi);
+    }
+    rc = rc ? rc : store_bind_int64(st, idx++, no_overdraft ? 1 : 0);
+    rc = rc ? rc : store_bind_int64(st, idx++, need);
+    if (rc == PB_OK)
+        rc = store_step(st) == STORE_DONE ? PB_OK : PB_ERR_DB;
+    int64_t changed = rc == PB_OK ? store_changes(st) : 0;
+    store_reset(st);
+    if (rc != PB_OK)
+        return PB_ERR_DB;
+    PB_ASSERT(changed == 0 || changed == 1);
+    return changed == 1 ? 0 : 1;
+}
+
+/* ---- account metadata ---- */
+
+static size_t meta_slot(int64_t id)
+{
+    uint64_t h = (uint64_t)id * UINT64_C(0x9E3779B97F4A7C15);
+    return (size_t)(h >> 20) % LEDGER_META_CACHE_MAX;
+}
+
+static void meta_put(struct ledger *lg, const struct ledger__meta *m)
+{
+    if (lg->nmeta >= LEDGER_META_CACHE_MAX / 2) { /* keep probes short: start over */
+        memset(lg->meta, 0, sizeof(*lg->meta) * LEDGER_META_CACHE_MAX);
+        lg->nmeta = 0;
+    }
+    size_t i = meta_slot(m->id);
+    while (lg->meta[i].id != 0 && lg->meta[i].id != m->id)
+        i = (i + 1) % LEDGER_META_CACHE_MAX;
+    if (lg->meta[i].id == 0)
+        lg->nmeta++;
+    lg->meta[i] = *m;
+}
+
+/* Finds account id's metadata (cache, then database). 0, PB_ERR_NOT_FOUND or PB_ERR_DB. */
+static int meta_get(struct ledger *lg, struct store *tx, int64_t id, struct ledger__meta *out)
+{
+    if (id <= 0)
+        return PB_ERR_NOT_FOUND;
+    for (size_t i = meta_slot(id); lg->meta[i].id != 0; i = (i + 1) % LEDGER_META_CACHE_MAX) {
+        if (lg->meta[i].id == id) {
+            *out = lg->meta[i];
+            return PB_OK;
+        }
+    }
+    struct store_stmt *st;
+    if (store_prepare(tx, "SELECT currency, code, flags, owner FROM ledger_accounts WHERE id = ?",
+                      &st) != PB_OK)
+        return PB_ERR_DB;
+    store_bind_int64(st, 1, id);
+    int rc = store_step(st);
+    if (rc == STORE_ROW) {
+        out->id = id;
+        pb_strlcpy(out->currency, store_column_text(st, 0), sizeof(out->currency));
+        out->code = (int)store_column_int64(st, 1);
+        out->flags = (uint32_t)store_column_int64(st, 2);
+        pb_strlcpy(out->owner, store_column_text(st, 3), sizeof(out->owner));
+        meta_put(lg, out);
+    }
+    store_finalize(st);
+    return rc == STORE_ROW ? PB_OK : rc == STORE_DONE ? PB_ERR_NOT_FOUND : PB_ERR_DB;
+}
+
+/* ---- opening accounts ---- */
+
+static bool owner_ok(const char *owner)
+{
+    size_t n = strlen(owner);
+    if (n == 0 || n > LEDGER_OWNER_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)owner[i] <= ' ' || (unsigned char)owner[i] >= 0x7f)
+            return false;
+    return true;
+}
+
+static int find_account(struct store *tx, const char *owner, int code, const char *currency,
+                        int64_t *id_out)
+{
+    struct store_stmt *st;
+    if (store_prepare(tx, "SELECT id FROM ledger_accounts WHERE owner = ? AND code = ?"
+                          " AND currency = ?", &st) != PB_OK)
+        return PB_ERR_DB;
+    store_bind_text(st, 1, owner, strlen(owner));
+    store_bind_int64(st, 2, code);
+    store_bind_text(st, 3, currency, strlen(currency));
+    int rc = store_step(st);
+    if (rc == STORE_ROW)
+        *id_out = store_column_int64(st, 0);
+    store_finalize(st);
+    return rc == STORE_ROW ? PB_OK : rc == STORE_DONE ? PB_ERR_NOT_FOUND : PB_ERR_DB;
+}
+
+int ledger_open_account(struct ledger *lg, struct store *tx, const char *owner, int code,
+                        const char *currency, int64_t *id_out)
+{
+    PB_ASSERT(lg->loaded);
+    if (!owner_ok(owner) || !ledger_account_code_name(code) || !ledger_currency_find(currency))
+        return PB_ERR_INVALID;
+    int rc = find_account(tx, owner, code, currency, id_out);
+    if (rc != PB_ERR_NOT_FOUND)
+        return rc;
+    bool player = code == LEDGER_ACC_PLAYER_CASH || code == LEDGER_ACC_PLAYER_BONUS ||
+                  code == LEDGER_ACC_PLAYER_LOCKED;
+    struct ledger__meta m = {.id = lg->cur.next_account_id, .code = code,
+                             .flags = player ? LEDGER_FLAG_NO_OVERDRAFT : LEDGER_FLAG_HOT};
+    pb_strlcpy(m.currency, currency, sizeof(m.currency));
+    pb_strlcpy(m.owner, owner, sizeof(m.owner));
+    struct store_stmt *st;
+    if (store_prepare(tx, "INSERT INTO ledger_accounts (id, currency, code, owner, flags,"
+                          " debits_posted, credits_posted, debits_pending, credits_pending,"
+                          " created_ns) VALUES (?, ?, ?, ?, ?, 0, 0, 0, 0, ?)", &st) != PB_OK)
+        return PB_ERR_DB;
+    store_bind_int64(st, 1, m.id);
+    store_bind_text(st, 2, currency, strlen(currency));
+    store_bind_int64(st, 3, code);
+    store_bind_text(st, 4, owner, strlen(owner));
+    store_bind_int64(st, 5, m.flags);
+    store_bind_int64(st, 6, now_ns());
+    rc = store_step(st) == STORE_DONE ? PB_OK : PB_ERR_DB;
+    store_finalize(st);
+    if (rc != PB_OK)
+        return rc;
+    lg->cur.next_account_id++;
+    meta_put(lg, &m);
+    *id_out = m.id;
+    return PB_OK;
+}
+
+int ledger_open_player_accounts(struct ledger *lg, struct store *tx, const char *player_id,
+                                const char *currency, int64_t ids_out[3])
+{
+    char owner[LEDGER_OWNER_MAX + 1];
+    if (snprintf(owner, sizeof(owner), "player:%s", player_id) >= (int)sizeof(owner))
+        return PB_ERR_INVALID;
+    static const int codes[3] = {LEDGER_ACC_PLAYER_CASH, LEDGER_ACC_PLAYER_BONUS,
+                                 LEDGER_ACC_PLAYER_LOCKED};
+    for (int i = 0; i < 3; i++) {
+        int rc = ledger_open_account(lg, tx, owner, codes[i], currency, &ids_out[i]);
+        if (rc != PB_OK)
+            return rc;
+    }
+    return PB_OK;
+}
+
+/* ---- applying transfers ---- */
+
+/* Statements reused across the transfers of one group. */
+struct group {
+    struct store_stmt *update;
+    int64_t group_id;
+    const char *idem;
+    int64_t touched[2 * LEDGER_LINKED_MAX]; /* non-hot accounts, for the event */
+    size_t ntouched;
+};
+
+struct pending {
+    int64_t debit, credit, amount, expires_ns;
+    char currency[LEDGER_CURRENCY_MAX + 1];
+    int code;
+};
+
+static enum ledger_error check_static(const struct ledger_transfer *t)
+{
+    size_t rlen = t->reference ? strlen(t->reference) : 0;
+    size_t mlen = t->metadata ? strlen(t->metadata) : 2;
+    if (rlen == 0 || rlen > LEDGER_REFERENCE_MAX || mlen > LEDGER_METADATA_MAX ||
+        (t->metadata && t->metadata[0] != '{') || !ledger_transfer_code_name(t->code))
+        return LEDGER_E_INVALID;
+    switch (t->kind) {
+    case LEDGER_POSTED:
+    case LEDGER_PENDING:
+        if (t->amount <= 0 || t->debit_account == t->credit_account || t->pending_id != 0)
+            return LEDGER_E_INVALID;
+        if ((t->kind == LEDGER_PENDING) != (t->timeout_ms > 0))
+            return LEDGER_E_INVALID;
+        return LEDGER_OK;
+    case LEDGER_POST:
+    case LEDGER_VOID:
+        if (t->pending_id <= 0 || t->amount < 0 || t->timeout_ms != 0 ||
+            (t->kind == LEDGER_VOID && t->amount != 0))
+            return LEDGER_E_INVALID;
+        return LEDGER_OK;
+    }
+    return LEDGER_E_INVALID;
+}
+
+/* Loads pending transfer id, refusing one that is not pending or already resolved. */
+static int load_pending(struct store *tx, int64_t id, struct pending *p, enum ledger_error *err)
+{
+    struct store_stmt *st;
+    if (store_prepare(tx, "SELECT p.kind, p.debit_account, p.credit_account, p.amount,"
+                          " p.currency, p.code, p.expires_ns,"
+                          " (SELECT COUNT(*) FROM ledger_transfers r WHERE r.pending_id = p.id)"
+                          " FROM ledger_transfers p WHERE p.id = ?", &st) != PB_OK)
+        return PB_ERR_DB;
+    store_bind_int64(st, 1, id);
+    int rc = store_step(st);
+    if (rc == STORE_ROW) {
+        if (store_column_int64(st, 0) != LEDGER_PENDING)
+            *err = LEDGER_E_PENDING_NOT_FOUND;
+        else if (store_column_int64(st, 7) != 0)
+            *err = LEDGER_E_PENDING_RESOLVED;
+        p->debit = store_column_int64(st, 1);
+        p->credit = store_column_int64(st, 2);
+        p->amount = store_column_int64(st, 3);
+        pb_strlcpy(p->currency, store_column_text(st, 4), sizeof(p->currency));
+        p->code = (int)store_column_int64(st, 5);
+        p->expires_ns = store_column_int64(st, 6);
+    } else if (rc == STORE_DONE) {
+        *err = LEDGER_E_PENDING_NOT_FOUND;
+    }
+    store_finalize(st);
+    return rc < 0 ? PB_ERR_DB : PB_OK;
+}
+
+/* Why update_totals refused account id: a bound (overflow) or the balance. */
+static int refusal_reason(struct store *tx, int64_t id, const struct ledger__delta *d,
+                          enum ledger_error *err)
+{
+    struct ledger_account a;
+    int rc = ledger_account_get(tx, id, &a);
+    if (rc != PB_OK)
+        return PB_ERR_DB;
+    const int64_t totals[4] = {a.debits_posted, a.credits_posted, a.debits_pending,
+                               a.credits_pending};
+    const int64_t deltas[4] = {d->debits_posted, d->credits_posted, d->debits_pending,
+                               d->credits_pending};
+    *err = LEDGER_E_INSUFFICIENT_FUNDS;
+    for (int i = 0; i < 4; i++) {
+        int64_t sum;
+        if (ledger_add(totals[i], deltas[i], &sum) != PB_OK || sum < 0)
+            *err = LEDGER_E_OVERFLOW;
+    }
+    return PB_OK;
+}
+
+/* Applies delta d to one side's account (meta m): hot accounts to the batch's log, others now. */
+static int apply_side(struct ledger *lg, struct store *tx, struct group *g,
+                      const struct ledger__meta *m, const struct ledger__delta *d,
+                      enum ledger_error *err)
+{
+    PB_ASSERT(d->account == m->id);
+    if (m->flags & LEDGER_FLAG_HOT) {
+        PB_ASSERT(lg->cur.ndeltas < LEDGER_DELTA_LOG_MAX);
+        if (lg->cur.ndeltas == lg->deltas_cap) {
+            lg->deltas_cap = lg->deltas_cap ? 2 * lg->deltas_cap : 1024;
+            lg->deltas = pb_realloc(lg->deltas, lg->deltas_cap * sizeof(*lg->deltas));
+        }
+        lg->deltas[lg->cur.ndeltas++] = *d;
+        return PB_OK;
+    }
+    int64_t need = 0;
+    bool no_overdraft = (m->flags & LEDGER_FLAG_NO_OVERDRAFT) != 0;
+    if (ledger_add(d->debits_posted, d->debits_pending, &need) != PB_OK ||
+        ledger_sub(need, d->credits_posted, &need) != PB_OK) {
+        *err = LEDGER_E_OVERFLOW;
+        return PB_OK;
+    }
+    int rc = ledger__update_totals(tx, &g->update, d, no_overdraft, need);
+    if (rc == 1)
+        return refusal_reason(tx, m->id, d, err);
+    if (rc == PB_OK && g->ntouched < PB_ARRAY_LEN(g->touched)) {
+        bool seen = false;
+        for (size_t i = 0; i < g->ntouched; i++)
+            seen = seen || g->touched[i] == m->id;
+        if (!seen)
+            g->touched[g->ntouched++] = m->id;
+    }
+    return rc;
+}
+
+static int insert_row(struct ledger *lg, struct store *tx, const struct ledger__row *r,
+                      char hash[LEDGER_HASH_HEX + 1])
+{
+    ledger__transfer_hash(lg->cur.head_hash, r, hash);
+    struct store_stmt *st;
+    if (store_prepare(tx, "INSERT INTO ledger_transfers (id, ts_ns, kind, debit_account,"
+                          " credit_account, amount, currency, code, pending_id, expires_ns,"
+                          " group_id, idem, reference, metadata, prev_hash, hash)"
+                          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                      &st) != PB_OK)
+        return PB_ERR_DB;
+    int i = 1, rc = PB_OK;
+    const int64_t ints[] = {r->id, r->ts_ns, r->kind, r->debit_account, r->credit_account,
+                            r->amount};
+    for (size_t k = 0; k < PB_ARRAY_LEN(ints) && rc == PB_OK; k++)
+        rc = store_bind_int64(st, i++, ints[k]);
+    rc = rc ? rc : store_bind_text(st, i++, r->currency, strlen(r->currency));
+    rc = rc ? rc : store_bind_int64(st, i++, r->code);
+    rc = rc ? rc : (r->pending_id ? store_bind_int64(st, i, r->pending_id) : store_bind_null(st, i));
+    i++;
+    rc = rc ? rc : (r->expires_ns ? store_bind_int64(st, i, r->expires_ns) : store_bind_null(st, i));
+    i++;
+    rc = rc ? rc : store_bind_int64(st, i++, r->group_id);
+    rc = rc ? rc : (r->idem[0] ? store_bind_text(st, i, r->idem, strlen(r->idem))
+                               : store_bind_null(st, i));
+    i++;
+    const char *texts[] = {r->reference, r->metadata, lg->cur.head_hash, hash};
+    for (size_t k = 0; k < PB_ARRAY_LEN(texts) && rc == PB_OK; k++)
+        rc = store_bind_text(st, i++, texts[k], strlen(texts[k]));
+    if (rc == PB_OK)
+        rc = store_step(st);
+    store_finalize(st);
+    if (rc == STORE_DONE) {
+        pb_strlcpy(lg->cur.head_hash, hash, sizeof(lg->cur.head_hash));
+        return PB_OK;
+    }
+    return rc == PB_ERR_CONFLICT ? PB_ERR_CONFLICT : PB_ERR_DB;
+}
+
+/* The four deltas of each side for transfer t (pending p for POST/VOID) and amount a. */
+static void side_deltas(const struct ledger_transfer *t, const struct pending *p, int64_t a,
+                        struct ledger__delta *dr, struct ledger__delta *cr)
+{
+    switch (t->kind) {
+    case LEDGER_POSTED:
+        dr->debits_posted = a;
+        cr->credits_posted = a;
+        break;
+    case LEDGER_PENDING:
+        dr->debits_pending = a;
+        cr->credits_pending = a;
+        break;
+    case LEDGER_POST:
+        dr->debits_pending = -p->amount;
+        dr->debits_posted = a;
+        cr->credits_pending = -p->amount;
+        cr->credits_posted = a;
+        break;
+    case LEDGER_VOID:
+        dr->debits_pending = -p->amount;
+        cr->credits_pending = -p->amount;
+        break;
+    }
+}
+
+/* Fills the row's accounts, amount and currency from t (and p); refuses by *err. */
+static int resolve(struct ledger *lg, struct store *tx, const struct ledger_transfer *t,
+                   int64_t ts, struct ledger__row *r, struct pending *p, struct ledger__meta m[2],
+                   enum ledger_error *err)
+{
+    if (t->kind == LEDGER_POST || t->kind == LEDGER_VOID) {
+        if (load_pending(tx, t->pending_id, p, err) != PB_OK)
+            return PB_ERR_DB;
+        if (*err != LEDGER_OK)
+            return PB_OK;
+        if (t->kind == LEDGER_POST && ts > p->expires_ns)
+            *err = LEDGER_E_PENDING_EXPIRED;
+        else if (t->amount > p->amount)
+            *err = LEDGER_E_POST_EXCEEDS_PENDING;
+        r->debit_account = p->debit;
+        r->credit_account = p->credit;
+        r->amount = t->kind == LEDGER_VOID ? p->amount : t->amount ? t->amount : p->amount;
+        r->pending_id = t->pending_id;
+    } else {
+        r->debit_account = t->debit_account;
+        r->credit_account = t->credit_account;
+        r->amount = t->amount;
+        if (t->kind == LEDGER_PENDING &&
+            (ledger_add(ts, t->timeout_ms * 1000000, &r->expires_ns) != PB_OK ||
+             t->timeout_ms > INT64_MAX / 1000000))
+            *err = LEDGER_E_OVERFLOW;
+    }
+    for (int i = 0; i < 2 && *err == LEDGER_OK; i++) {
+        int rc = meta_get(lg, tx, i ? r->credit_account : r->debit_account, &m[i]);
+        if (rc == PB_ERR_NOT_FOUND)
+            *err = LEDGER_E_ACCOUNT_NOT_FOUND;
+        else if (rc != PB_OK)
+            return rc;
+    }
+    if (*err == LEDGER_OK && strcmp(m[0].currency, m[1].currency) != 0)
+        *err = LEDGER_E_CURRENCY_MISMATCH;
+    return PB_OK;
+}
+
+static int apply_one(struct ledger *lg, struct store *tx, struct group *g,
+                     const struct ledger_transfer *t, struct ledger_applied *out,
+                     enum ledger_error *err)
+{
+    *err = check_static(t);
+    if (*err != LEDGER_OK)
+        return PB_OK;
+    int64_t ts = now_ns();
+    if (ts <= lg->cur.last_ts_ns)
+        ts = lg->cur.last_ts_ns + 1;
+    struct ledger__row r = {.id = lg->cur.next_transfer_id, .ts_ns = ts, .kind = t->kind,
+                            .code = t->code, .group_id = g->group_id ? g->group_id
+                                                                     : lg->cur.next_transfer_id,
+                            .idem = g->idem ? g->idem : "", .reference = t->reference,
+                            .metadata = t->metadata ? t->metadata : "{}"};
+    struct pending p = {0};
+    struct ledger__meta m[2];
+    int rc = resolve(lg, tx, t, ts, &r, &p, m, err);
+    if (rc != PB_OK || *err != LEDGER_OK)
+        return rc;
+    r.currency = m[0].currency;
+    if (t->kind == LEDGER_POST || t->kind == LEDGER_VOID)
+        r.code = p.code; /* a resolution keeps the pending transfer's code */
+    struct ledger__delta dr = {.account = m[0].id}, cr = {.account = m[1].id};
+    side_deltas(t, &p, r.amount, &dr, &cr);
+    rc = apply_side(lg, tx, g, &m[0], &dr, err);
+    if (rc == PB_OK && *err == LEDGER_OK)
+        rc = apply_side(lg, tx, g, &m[1], &cr, err);
+    if (rc != PB_OK || *err != LEDGER_OK)
+        return rc;
+    rc = insert_row(lg, tx, &r, out->hash);
+    if (rc == PB_ERR_CONFLICT) { /* the resolution index: resolved meanwhile */
+        *err = LEDGER_E_PENDING_RESOLVED;
+        return PB_OK;
+    }
+    if (rc != PB_OK)
+        return rc;
+    g->group_id = r.group_id;
+    lg->cur.next_transfer_id++;
+    lg->cur.last_ts_ns = ts;
+    *out = (struct ledger_applied){r.id, ts, r.amount, r.debit_account, r.credit_account, ""};
+    pb_strlcpy(out->hash, lg->cur.head_hash, sizeof(out->hash));
+    return PB_OK;
+}
+
+static const char *const kind_names[] = {"posted", "pending", "post", "void"};
+
+/* The "ledger.transfers" event: the transfers and the touched accounts' new balances. */
+static int emit_event(struct store *tx, struct writer_cmd *cmd, const struct group *g,
+                      const struct ledger_transfer *t, const struct ledger_outcome *out)
+{
+    struct pb_buf b = PB_BUF_INIT;
+    char subject[LEDGER_OWNER_MAX + 1] = "house";
+    pb_buf_puts(&b, "{\"transfers\":[");
+    for (size_t i = 0; i < out->n; i++) {
+        const struct ledger_applied *a = &out->applied[i];
+        pb_buf_printf(&b, "%s{\"id\":%lld,\"kind\":\"%s\",\"debit_account\":%lld,"
+                          "\"credit_account\":%lld,\"amount_minor\":%lld,\"reference\":",
+                      i ? "," : "", (long long)a->id, kind_names[t[i].kind],
+                      (long long)a->debit_account, (long long)a->credit_account,
+                      (long long)a->amount);
+        pb_buf_json_string(&b, t[i].reference, strlen(t[i].reference));
+        pb_buf_putc(&b, '}');
+    }
+    pb_buf_puts(&b, "],\"balances\":[");
+    int rc = PB_OK;
+    for (size_t i = 0; i < g->ntouched && rc == PB_OK; i++) {
+        struct ledger_account a;
+        rc = ledger_account_get(tx, g->touched[i], &a);
+        if (rc != PB_OK)
+            break;
+        if (i == 0)
+            pb_strlcpy(subject, a.owner, sizeof(subject));
+        pb_buf_printf(&b, "%s{\"account_id\":%lld,\"owner\":", i ? "," : "", (long long)a.id);
+        pb_buf_json_string(&b, a.owner, strlen(a.owner));
+        pb_buf_printf(&b, ",\"type\":\"%s\",\"currency\":\"%s\",\"posted_minor\":%lld,"
+                          "\"available_minor\":%lld,\"pending_debits_minor\":%lld,"
+                          "\"pending_credits_minor\":%lld}",
+                      ledger_account_code_name(a.code), a.currency,
+                      (long long)ledger_posted_balance(&a), (long long)ledger_available(&a),
+                      (long long)a.debits_pending, (long long)a.credits_pending);
+    }
+    pb_buf_puts(&b, "]}");
+    if (rc == PB_OK)
+        rc = writer_emit(tx, cmd, "ledger.transfers", subject, b.data);
+    pb_buf_release(&b);
+    return rc == PB_OK ? PB_OK : PB_ERR_DB;
+}
+
+int ledger_apply(struct ledger *lg, struct store *tx, struct writer_cmd *cmd,
+                 const char *idem, const struct ledger_transfer *t, size_t n,
+                 struct ledger_outcome *out)
+{
+    PB_ASSERT(lg->loaded && n >= 1 && n <= LEDGER_LINKED_MAX);
+    memset(out, 0, sizeof(*out));
+    out->failed_index = -1;
+    struct ledger__state snap = lg->cur;
+    struct group g = {.idem = idem};
+    if (store_savepoint(tx, "grp") != PB_OK)
+        return PB_ERR_DB;
+    int rc = PB_OK;
+    enum ledger_error err = LEDGER_OK;
+    size_t i = 0;
+    for (; i < n && rc == PB_OK && err == LEDGER_OK; i++)
+        rc = apply_one(lg, tx, &g, &t[i], &out->applied[i], &err);
+    store_finalize(g.update);
+    if (rc == PB_OK && err == LEDGER_OK) {
+        out->n = n;
+        if (store_release(tx, "grp") != PB_OK)
+            rc = PB_ERR_DB;
+        else if (cmd)
+            rc = emit_event(tx, cmd, &g, t, out);
+        return rc;
+    }
+    /* Refused (or failed): nothing of the group stays. */
+    if (store_rollback_to(tx, "grp") != PB_OK || store_release(tx, "grp") != PB_OK)
+        rc = PB_ERR_DB;
+    restore(lg, &snap);
+    memset(out->applied, 0, sizeof(out->applied));
+    out->error = err;
+    out->failed_index = err != LEDGER_OK ? (int)i - 1 : -1;
+    return rc;
+}
+
+int ledger_expire(struct ledger *lg, struct store *tx, struct writer_cmd *cmd, int64_t now,
+                  int max, int *voided)
+{
+    *voided = 0;
+    struct store_stmt *st;
+    if (store_prepare(tx, "SELECT p.id FROM ledger_transfers p WHERE p.kind = 1"
+                          " AND p.expires_ns < ? AND NOT EXISTS (SELECT 1 FROM"
+                          " ledger_transfers r WHERE r.pending_id = p.id)"
+                          " ORDER BY p.expires_ns LIMIT ?", &st) != PB_OK)
+        return PB_ERR_DB;
+    store_bind_int64(st, 1, now);
+    store_bind_int64(st, 2, max);
+    int64_t ids[256];
+    int n = 0, rc;
+    while (n < (int)PB_ARRAY_LEN(ids) && (rc = store_step(st)) == STORE_ROW)
+        ids[n++] = store_column_int64(st, 0);
+    store_finalize(st);
+    for (int i = 0; i < n; i++) {
+        char reference[32];
+        snprintf(reference, sizeof(reference), "expiry:%lld", (long long)ids[i]);
+        struct ledger_transfer v = {.kind = LEDGER_VOID, .pending_id = ids[i],
+                                    .code = LEDGER_TX_HOLD, .reference = reference,
+                                    .metadata = "{\"reason\":\"expired\"}"};
+        struct ledger_outcome out;
+        rc = ledger_apply(lg, tx, cmd, NULL, &v, 1, &out);
+        if (rc != PB_OK)
+            return rc;
+        *voided += out.error == LEDGER_OK;
+    }
+    return PB_OK;
+}

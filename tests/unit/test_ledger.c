@@ -1,0 +1,538 @@
+/* test_ledger.c: the ledger's rules, one behaviour per test, on SQLite and (PITBOSS_TEST_PG)
+ * PostgreSQL: accounts, posted/pending/post/void, linked groups, no-overdraft, overflow,
+ * expiry, the hash chain, hot house accounts, idempotency and history. */
+#include <semaphore.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <libpq-fe.h>
+
+#include "base/base.h"
+#include "core/outbox.h"
+#include "core/writer.h"
+#include "ledger/ledger.h"
+#include "ledger/ledger_int.h"
+#include "store/store.h"
+
+static char db_url[600];
+static struct ledger *lg;
+static struct writer *w;
+
+static void fresh_database(bool postgres)
+{
+    static int counter;
+    if (postgres) {
+        const char *base = getenv("PITBOSS_TEST_PG");
+        PGconn *c = PQconnectdb(base);
+        assert_int_equal(PQstatus(c), CONNECTION_OK);
+        char name[64], sql[128];
+        snprintf(name, sizeof(name), "pb_ledger_%d_%d", (int)getpid(), ++counter);
+        snprintf(sql, sizeof(sql), "CREATE DATABASE %s", name);
+        PQclear(PQexec(c, sql));
+        PQfinish(c);
+        const char *slash = strrchr(base, '/');
+        snprintf(db_url, sizeof(db_url), "%.*s/%s", (int)(slash - base), base, name);
+    } else {
+        const char *tmp = getenv("PITBOSS_TEST_TMP");
+        char dir[400];
+        snprintf(dir, sizeof(dir), "%s", tmp && tmp[0] ? tmp : "/tmp");
+        mkdir(dir, 0755);
+        snprintf(db_url, sizeof(db_url), "sqlite:%s/ledger_%d_%d.db", dir, (int)getpid(),
+                 ++counter);
+    }
+    struct store *s;
+    char err[256];
+    assert_int_equal(store_open(db_url, &s, err, sizeof(err)), 0);
+    assert_int_equal(store_migrate(s, outbox_migrations, outbox_migrations_count, NULL), 0);
+    assert_int_equal(store_migrate(s, ledger_migrations, ledger_migrations_count, NULL), 0);
+    store_close(s);
+}
+
+static void start(bool pg)
+{
+    fresh_database(pg);
+    lg = ledger_new();
+    struct writer_config cfg = {64, 0, 1024, db_url, {ledger_participant(lg)}, 1};
+    struct store *tx;
+    char err[256];
+    assert_int_equal(store_open(db_url, &tx, err, sizeof(err)), 0);
+    assert_int_equal(writer_start(&cfg, tx, NULL, &w), 0);
+}
+
+static void stop(void)
+{
+    writer_stop(w);
+    ledger_free(lg);
+}
+
+/* Runs fn(tx, arg) as one writer command and waits; returns the command's status. */
+typedef int (*step_fn)(struct store *tx, void *arg);
+struct step_cmd {
+    struct writer_cmd cmd;
+    step_fn fn;
+    void *arg;
+    sem_t done;
+};
+
+static int step_run(struct store *tx, struct writer_cmd *cmd)
+{
+    struct step_cmd *c = (struct step_cmd *)cmd;
+    return c->fn(tx, c->arg);
+}
+
+static void step_done(struct writer_cmd *cmd)
+{
+    sem_post(&((struct step_cmd *)cmd)->done);
+}
+
+static int run(step_fn fn, void *arg)
+{
+    struct step_cmd c = {.cmd = {.run = step_run, .done = step_done}, .fn = fn, .arg = arg};
+    sem_init(&c.done, 0, 0);
+    assert_int_equal(writer_submit(w, &c.cmd), 0);
+    sem_wait(&c.done);
+    sem_destroy(&c.done);
+    return c.cmd.status;
+}
+
+/* ---- steps ---- */
+
+struct open_args {
+    const char *player;
+    const char *currency;
+    int64_t ids[3];
+    int64_t house;
+};
+
+static int open_step(struct store *tx, void *arg)
+{
+    struct open_args *a = arg;
+    int rc = ledger_open_player_accounts(lg, tx, a->player, a->currency, a->ids);
+    if (rc == PB_OK)
+        rc = ledger_open_account(lg, tx, "house", LEDGER_ACC_HOUSE_CASINO, a->currency,
+                                 &a->house);
+    return rc;
+}
+
+struct apply_args {
+    const struct ledger_transfer *t;
+    size_t n;
+    const char *idem;
+    struct ledger_outcome out;
+    int fail_after; /* return this after applying (to test the command's savepoint) */
+};
+
+static int apply_step(struct store *tx, void *arg)
+{
+    struct apply_args *a = arg;
+    int rc = ledger_apply(lg, tx, NULL, a->idem, a->t, a->n, &a->out);
+    return rc ? rc : a->fail_after;
+}
+
+static struct ledger_outcome apply(const struct ledger_transfer *t, size_t n)
+{
+    struct apply_args a = {t, n, NULL, {0}, 0};
+    assert_int_equal(run(apply_step, &a), 0);
+    return a.out;
+}
+
+static struct ledger_account account(int64_t id)
+{
+    struct store *s;
+    char err[256];
+    assert_int_equal(store_open(db_url, &s, err, sizeof(err)), 0);
+    struct ledger_account a;
+    assert_int_equal(ledger_account_get(s, id, &a), 0);
+    store_close(s);
+    return a;
+}
+
+static struct ledger_transfer posted(int64_t from, int64_t to, int64_t amount, int code)
+{
+    return (struct ledger_transfer){.kind = LEDGER_POSTED, .debit_account = from,
+                                    .credit_account = to, .amount = amount, .code = code,
+                                    .reference = "round:1"};
+}
+
+/* A player with cash funded by amount from the house. */
+static struct open_args funded(const char *player, const char *currency, int64_t amount)
+{
+    struct open_args o = {.player = player, .currency = currency};
+    assert_int_equal(run(open_step, &o), 0);
+    if (amount > 0) {
+        struct ledger_transfer t = posted(o.house, o.ids[0], amount, LEDGER_TX_DEPOSIT);
+        assert_int_equal(apply(&t, 1).error, LEDGER_OK);
+    }
+    return o;
+}
+
+/* ---- behaviours ---- */
+
+static void accounts_open_once_with_flags(bool pg)
+{
+    start(pg);
+    struct open_args a = funded("42", "EUR", 0), b = funded("42", "EUR", 0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(a.ids[i], b.ids[i]);
+    assert_int_equal(a.house, b.house);
+    struct ledger_account cash = account(a.ids[0]), house = account(a.house);
+    assert_int_equal(cash.code, LEDGER_ACC_PLAYER_CASH);
+    assert_string_equal(cash.owner, "player:42");
+    assert_true(cash.flags & LEDGER_FLAG_NO_OVERDRAFT);
+    assert_true(house.flags & LEDGER_FLAG_HOT);
+    struct open_args bad = {.player = "42", .currency = "XXX"};
+    assert_int_equal(run(open_step, &bad), PB_ERR_INVALID);
+    stop();
+}
+
+static void posted_transfer_moves_money_and_chains(bool pg)
+{
+    start(pg);
+    struct open_args p = funded("1", "EUR", 1000);
+    struct ledger_transfer bet = posted(p.ids[0], p.house, 250, LEDGER_TX_BET);
+    struct ledger_outcome o = apply(&bet, 1);
+    assert_int_equal(o.error, LEDGER_OK);
+    assert_int_equal(o.n, 1);
+    assert_int_equal(o.applied[0].id, 2); /* the deposit was 1 */
+    struct ledger_account cash = account(p.ids[0]), house = account(p.house);
+    assert_int_equal(ledger_available(&cash), 750);
+    assert_int_equal(house.debits_posted, 1000); /* hot: exact after the commit */
+    assert_int_equal(house.credits_posted, 250);
+    /* The chain: row 2's prev_hash is row 1's hash, and both recompute. */
+    struct store *s;
+    char err[256];
+    assert_int_equal(store_open(db_url, &s, err, sizeof(err)), 0);
+    struct store_stmt *st;
+    assert_int_equal(store_prepare(s, "SELECT prev_hash, hash, ts_ns FROM ledger_transfers"
+                                      " ORDER BY id", &st), 0);
+    char prev[65] = "0000000000000000000000000000000000000000000000000000000000000000";
+    int64_t last_ts = 0;
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(store_step(st), STORE_ROW);
+        assert_string_equal(store_column_text(st, 0), prev);
+        snprintf(prev, sizeof(prev), "%s", store_column_text(st, 1));
+        assert_true(store_column_int64(st, 2) > last_ts);
+        last_ts = store_column_int64(st, 2);
+    }
+    assert_string_equal(prev, o.applied[0].hash);
+    store_finalize(st);
+    store_close(s);
+    stop();
+}
+
+static void refusals_change_nothing(bool pg)
+{
+    start(pg);
+    struct open_args p = funded("1", "EUR", 100), q = funded("2", "USD", 100);
+    struct { struct ledger_transfer t; enum ledger_error want; } cases[] = {
+        {posted(p.ids[0], p.house, 101, LEDGER_TX_BET), LEDGER_E_INSUFFICIENT_FUNDS},
+        {posted(p.ids[0], 999, 1, LEDGER_TX_BET), LEDGER_E_ACCOUNT_NOT_FOUND},
+        {posted(p.ids[0], q.house, 1, LEDGER_TX_BET), LEDGER_E_CURRENCY_MISMATCH},
+        {posted(p.ids[0], p.ids[0], 1, LEDGER_TX_BET), LEDGER_E_INVALID},
+        {posted(p.ids[0], p.house, 0, LEDGER_TX_BET), LEDGER_E_INVALID},
+        {posted(p.ids[0], p.house, -5, LEDGER_TX_BET), LEDGER_E_INVALID},
+        {posted(p.ids[0], p.house, 1, 999), LEDGER_E_INVALID},
+    };
+    for (size_t i = 0; i < PB_ARRAY_LEN(cases); i++) {
+        struct ledger_outcome o = apply(&cases[i].t, 1);
+        assert_int_equal(o.error, cases[i].want);
+        assert_int_equal(o.failed_index, 0);
+    }
+    struct ledger_account cash = account(p.ids[0]);
+    assert_int_equal(ledger_available(&cash), 100);
+    /* Ids were not consumed by the refusals: the next transfer is 3 (after two deposits). */
+    struct ledger_transfer ok = posted(p.ids[0], p.house, 1, LEDGER_TX_BET);
+    assert_int_equal(apply(&ok, 1).applied[0].id, 3);
+    stop();
+}
+
+static void linked_group_is_all_or_nothing(bool pg)
+{
+    start(pg);
+    struct open_args p = funded("1", "EUR", 100);
+    struct ledger_transfer group[2] = {posted(p.ids[0], p.house, 60, LEDGER_TX_BET),
+                                       posted(p.ids[0], p.house, 60, LEDGER_TX_BET)};
+    struct ledger_outcome o = apply(group, 2);
+    assert_int_equal(o.error, LEDGER_E_INSUFFICIENT_FUNDS);
+    assert_int_equal(o.failed_index, 1);
+    struct ledger_account cash = account(p.ids[0]), house = account(p.house);
+    assert_int_equal(ledger_available(&cash), 100);
+    assert_int_equal(house.credits_posted, 0);
+    /* bet + win in one group: both apply. */
+    struct ledger_transfer betwin[2] = {posted(p.ids[0], p.house, 60, LEDGER_TX_BET),
+                                        posted(p.house, p.ids[0], 90, LEDGER_TX_WIN)};
+    o = apply(betwin, 2);
+    assert_int_equal(o.error, LEDGER_OK);
+    assert_int_equal(o.applied[1].id, o.applied[0].id + 1);
+    cash = account(p.ids[0]);
+    assert_int_equal(ledger_available(&cash), 130);
+    stop();
+}
+
+static void command_rollback_undoes_applied_group(bool pg)
+{
+    start(pg);
+    struct open_args p = funded("1", "EUR", 100);
+    struct ledger_transfer bet = posted(p.ids[0], p.house, 10, LEDGER_TX_BET);
+    struct apply_args a = {&bet, 1, NULL, {0}, PB_ERR_INVALID};
+    assert_int_equal(run(apply_step, &a), PB_ERR_INVALID);
+    struct ledger_account cash = account(p.ids[0]), house = account(p.house);
+    assert_int_equal(ledger_available(&cash), 100);
+    assert_int_equal(house.credits_posted, 0);
+    assert_int_equal(apply(&bet, 1).applied[0].id, 2); /* id 2 was not burnt */
+    stop();
+}
+
+static struct ledger_transfer pending(int64_t from, int64_t to, int64_t amount, int64_t ms)
+{
+    struct ledger_transfer t = posted(from, to, amount, LEDGER_TX_HOLD);
+    t.kind = LEDGER_PENDING;
+    t.timeout_ms = ms;
+    return t;
+}
+
+static struct ledger_transfer resolve_t(enum ledger_kind kind, int64_t pending_id, int64_t amount)
+{
+    return (struct ledger_transfer){.kind = kind, .pending_id = pending_id, .amount = amount,
+                                    .code = LEDGER_TX_HOLD, .reference = "withdrawal:1"};
+}
+
+static void two_phase_post_partial_and_void(bool pg)
+{
+    start(pg);
+    struct open_args p = funded("1", "EUR", 100);
+    struct ledger_transfer hold = pending(p.ids[0], p.ids[2], 80, 60000);
+    struct ledger_outcome o = apply(&hold, 1);
+    assert_int_equal(o.error, LEDGER_OK);
+    int64_t pid = o.applied[0].id;
+    struct ledger_account cash = account(p.ids[0]);
+    assert_int_equal(ledger_available(&cash), 20);
+    assert_int_equal(cash.debits_pending, 80);
+    /* More than is available while held: refused. */
+    struct ledger_transfer bet = posted(p.ids[0], p.house, 21, LEDGER_TX_BET);
+    assert_int_equal(apply(&bet, 1).error, LEDGER_E_INSUFFICIENT_FUNDS);
+    struct ledger_transfer too_much = resolve_t(LEDGER_POST, pid, 81);
+    assert_int_equal(apply(&too_much, 1).error, LEDGER_E_POST_EXCEEDS_PENDING);
+    struct ledger_transfer post = resolve_t(LEDGER_POST, pid, 50);
+    o = apply(&post, 1);
+    assert_int_equal(o.error, LEDGER_OK);
+    assert_int_equal(o.applied[0].amount, 50);
+    cash = account(p.ids[0]);
+    struct ledger_account locked = account(p.ids[2]);
+    assert_int_equal(cash.debits_pending, 0);
+    assert_int_equal(ledger_available(&cash), 50); /* 30 released */
+    assert_int_equal(ledger_posted_balance(&locked), 50);
+    assert_int_equal(locked.credits_pending, 0);
+    /* Resolved once only. */
+    struct ledger_transfer again = resolve_t(LEDGER_VOID, pid, 0);
+    assert_int_equal(apply(&again, 1).error, LEDGER_E_PENDING_RESOLVED);
+    struct ledger_transfer not_pending = resolve_t(LEDGER_VOID, o.applied[0].id, 0);
+    assert_int_equal(apply(&not_pending, 1).error, LEDGER_E_PENDING_NOT_FOUND);
+    struct ledger_transfer missing = resolve_t(LEDGER_POST, 9999, 0);
+    assert_int_equal(apply(&missing, 1).error, LEDGER_E_PENDING_NOT_FOUND);
+    /* Void releases everything. */
+    hold.amount = 40;
+    int64_t pid2 = apply(&hold, 1).applied[0].id;
+    struct ledger_transfer v = resolve_t(LEDGER_VOID, pid2, 0);
+    assert_int_equal(apply(&v, 1).error, LEDGER_OK);
+    cash = account(p.ids[0]);
+    assert_int_equal(ledger_available(&cash), 50);
+    assert_int_equal(cash.debits_pending, 0);
+    stop();
+}
+
+struct expire_args {
+    int64_t now;
+    int voided;
+};
+
+static int expire_step(struct store *tx, void *arg)
+{
+    struct expire_args *a = arg;
+    return ledger_expire(lg, tx, NULL, a->now, 100, &a->voided);
+}
+
+static void expired_pending_cannot_post_and_is_voided(bool pg)
+{
+    start(pg);
+    struct open_args p = funded("1", "EUR", 100);
+    struct ledger_transfer hold = pending(p.ids[0], p.ids[2], 70, 1);
+    int64_t pid = apply(&hold, 1).applied[0].id;
+    nanosleep(&(struct timespec){0, 5000000}, NULL);
+    struct ledger_transfer post = resolve_t(LEDGER_POST, pid, 0);
+    assert_int_equal(apply(&post, 1).error, LEDGER_E_PENDING_EXPIRED);
+    struct expire_args e = {INT64_MAX, 0};
+    assert_int_equal(run(expire_step, &e), 0);
+    assert_int_equal(e.voided, 1);
+    assert_int_equal(run(expire_step, &e), 0);
+    assert_int_equal(e.voided, 0); /* nothing twice */
+    struct ledger_account cash = account(p.ids[0]);
+    assert_int_equal(ledger_available(&cash), 100);
+    assert_int_equal(cash.debits_pending, 0);
+    stop();
+}
+
+static void overflow_is_refused(bool pg)
+{
+    start(pg);
+    struct open_args p = funded("1", "EUR", INT64_MAX - 10);
+    struct ledger_transfer more = posted(p.house, p.ids[0], 11, LEDGER_TX_DEPOSIT);
+    assert_int_equal(apply(&more, 1).error, LEDGER_E_OVERFLOW);
+    more.amount = 10;
+    assert_int_equal(apply(&more, 1).error, LEDGER_OK);
+    struct ledger_account cash = account(p.ids[0]);
+    assert_int_equal(cash.credits_posted, INT64_MAX);
+    struct ledger_transfer hold = pending(p.ids[0], p.ids[2], INT64_MAX, INT64_MAX / 1000000);
+    assert_int_equal(apply(&hold, 1).error, LEDGER_E_OVERFLOW); /* the expiry time overflows */
+    stop();
+}
+
+static void hot_house_account_takes_batch_net_delta(bool pg)
+{
+    start(pg);
+    struct open_args p = funded("1", "EUR", 1000);
+    struct ledger_transfer t[2] = {posted(p.ids[0], p.house, 30, LEDGER_TX_BET),
+                                   posted(p.house, p.ids[0], 20, LEDGER_TX_WIN)};
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(apply(t, 2).error, LEDGER_OK);
+    struct ledger_account house = account(p.house), cash = account(p.ids[0]);
+    assert_int_equal(house.credits_posted, 300);
+    assert_int_equal(house.debits_posted, 1000 + 200);
+    assert_int_equal(ledger_available(&cash), 1000 - 100);
+    stop();
+}
+
+struct idem_args {
+    const char *key, *request;
+    enum ledger_idem_state state;
+    struct ledger_idem_hit hit;
+    int record_status;
+};
+
+static int idem_step(struct store *tx, void *arg)
+{
+    struct idem_args *a = arg;
+    int rc = ledger_idem_check(tx, "test", a->key, a->request, &a->state, &a->hit);
+    if (rc == PB_OK && a->state == LEDGER_IDEM_NEW)
+        rc = ledger_idem_record(tx, "test", a->key, a->request, a->record_status, "{\"r\":1}");
+    return rc;
+}
+
+static void idempotency_replays_and_names_conflicting_field(bool pg)
+{
+    start(pg);
+    struct idem_args a = {"k1", "{\"amount\":5,\"currency\":\"EUR\"}", 0, {0}, 201};
+    assert_int_equal(run(idem_step, &a), 0);
+    assert_int_equal(a.state, LEDGER_IDEM_NEW);
+    assert_int_equal(run(idem_step, &a), 0);
+    assert_int_equal(a.state, LEDGER_IDEM_REPLAY);
+    assert_int_equal(a.hit.status, 201);
+    assert_string_equal(a.hit.body, "{\"r\":1}");
+    pb_free(a.hit.body);
+    struct idem_args b = {"k1", "{\"amount\":6,\"currency\":\"EUR\"}", 0, {0}, 201};
+    assert_int_equal(run(idem_step, &b), 0);
+    assert_int_equal(b.state, LEDGER_IDEM_CONFLICT);
+    assert_string_equal(b.hit.field, "amount");
+    struct idem_args c = {"k2", "{\"amount\":6}", 0, {0}, 422};
+    assert_int_equal(run(idem_step, &c), 0);
+    assert_int_equal(run(idem_step, &c), 0);
+    assert_int_equal(c.state, LEDGER_IDEM_REPLAY);
+    assert_int_equal(c.hit.status, 422); /* a refusal stays refused */
+    pb_free(c.hit.body);
+    stop();
+}
+
+static void history_pages_newest_first_with_filters(bool pg)
+{
+    start(pg);
+    struct open_args p = funded("1", "EUR", 1000);
+    for (int i = 0; i < 7; i++) {
+        struct ledger_transfer t = posted(p.ids[0], p.house, 1 + i, LEDGER_TX_BET);
+        assert_int_equal(apply(&t, 1).error, LEDGER_OK);
+    }
+    struct store *s;
+    char err[256];
+    assert_int_equal(store_open(db_url, &s, err, sizeof(err)), 0);
+    struct ledger_history_filter f = {.owner = "player:1", .limit = 3};
+    struct ledger_history_row rows[3];
+    size_t n, total = 0;
+    int64_t next, last_id = INT64_MAX;
+    do {
+        assert_int_equal(ledger_history(s, &f, rows, &n, &next), 0);
+        for (size_t i = 0; i < n; i++) {
+            assert_true(rows[i].id < last_id);
+            last_id = rows[i].id;
+            pb_free(rows[i].metadata);
+        }
+        total += n;
+        f.before_id = next;
+    } while (next != 0);
+    assert_int_equal(total, 8); /* the deposit and 7 bets */
+    f = (struct ledger_history_filter){.owner = "player:1", .limit = 50, .code = LEDGER_TX_DEPOSIT};
+    struct ledger_history_row all[50];
+    assert_int_equal(ledger_history(s, &f, all, &n, &next), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(all[0].amount, 1000);
+    pb_free(all[0].metadata);
+    f.code = 0;
+    f.currency = "USD";
+    assert_int_equal(ledger_history(s, &f, all, &n, &next), 0);
+    assert_int_equal(n, 0);
+    store_close(s);
+    stop();
+}
+
+#define BOTH(fn)                                                                               \
+    static void test_sqlite_##fn(void **state)                                                 \
+    {                                                                                          \
+        (void)state;                                                                           \
+        fn(false);                                                                             \
+    }                                                                                          \
+    static void test_postgres_##fn(void **state)                                               \
+    {                                                                                          \
+        (void)state;                                                                           \
+        if (!getenv("PITBOSS_TEST_PG")) {                                                      \
+            printf("# PITBOSS_TEST_PG is not set: the PostgreSQL half was not run\n");          \
+            skip();                                                                            \
+        }                                                                                      \
+        fn(true);                                                                              \
+    }
+#define PAIR(fn) cmocka_unit_test(test_sqlite_##fn), cmocka_unit_test(test_postgres_##fn)
+
+BOTH(accounts_open_once_with_flags)
+BOTH(posted_transfer_moves_money_and_chains)
+BOTH(refusals_change_nothing)
+BOTH(linked_group_is_all_or_nothing)
+BOTH(command_rollback_undoes_applied_group)
+BOTH(two_phase_post_partial_and_void)
+BOTH(expired_pending_cannot_post_and_is_voided)
+BOTH(overflow_is_refused)
+BOTH(hot_house_account_takes_batch_net_delta)
+BOTH(idempotency_replays_and_names_conflicting_field)
+BOTH(history_pages_newest_first_with_filters)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        PAIR(accounts_open_once_with_flags),
+        PAIR(posted_transfer_moves_money_and_chains),
+        PAIR(refusals_change_nothing),
+        PAIR(linked_group_is_all_or_nothing),
+        PAIR(command_rollback_undoes_applied_group),
+        PAIR(two_phase_post_partial_and_void),
+        PAIR(expired_pending_cannot_post_and_is_voided),
+        PAIR(overflow_is_refused),
+        PAIR(hot_house_account_takes_batch_net_delta),
+        PAIR(idempotency_replays_and_names_conflicting_field),
+        PAIR(history_pages_newest_first_with_filters),
+    };
+    return cmocka_run_group_tests_name("unit.ledger", tests, NULL, NULL);
+}
