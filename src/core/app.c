@@ -2,14 +2,18 @@
  * the WebSocket endpoint and the diagnostic routes used by tests and benchmarks. */
 #include "core/app.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "base/base.h"
 #include "base/log.h"
 #include "core/outbox.h"
+#include "core/scheduler.h"
 #include "core/writer.h"
 #include "http/http.h"
 #include "http/ws.h"
+#include "ledger/ledger.h"
 
 static void log_failure(const char *msg, const char *detail)
 {
@@ -19,10 +23,34 @@ static void log_failure(const char *msg, const char *detail)
     pb_buf_release(&esc);
 }
 
+/* Every module's migrations, in dependency order. */
+static const struct {
+    const struct store_migration *list;
+    const size_t *count;
+} module_migrations[] = {
+    {outbox_migrations, &outbox_migrations_count},
+    {ledger_migrations, &ledger_migrations_count},
+};
+
+static struct store_migration all_migrations[128];
+static size_t all_migrations_count;
+static pthread_once_t migrations_once = PTHREAD_ONCE_INIT;
+
+static void concat_migrations(void)
+{
+    for (size_t m = 0; m < PB_ARRAY_LEN(module_migrations); m++) {
+        for (size_t i = 0; i < *module_migrations[m].count; i++) {
+            PB_ASSERT(all_migrations_count < PB_ARRAY_LEN(all_migrations));
+            all_migrations[all_migrations_count++] = module_migrations[m].list[i];
+        }
+    }
+}
+
 const struct store_migration *app_migrations(size_t *count)
 {
-    *count = outbox_migrations_count;
-    return outbox_migrations;
+    pthread_once(&migrations_once, concat_migrations);
+    *count = all_migrations_count;
+    return all_migrations;
 }
 
 int app_migrate(const struct pb_config *cfg, int *applied_out)
@@ -216,6 +244,54 @@ static void events_to_hub(const struct pb_event *ev, void *arg)
     pb_buf_release(&env);
 }
 
+/* ---- periodic tasks ---- */
+
+#define EXPIRY_INTERVAL_MS 1000 /* pending transfers are voided within this of their timeout */
+#define EXPIRY_BATCH_MAX 256    /* voided per command; the next tick takes the rest */
+
+struct app_expiry {
+    struct writer_cmd cmd;
+    struct pb_app *app;
+    atomic_bool busy;
+};
+
+static int expiry_run(struct store *tx, struct writer_cmd *cmd)
+{
+    struct app_expiry *e = (struct app_expiry *)cmd;
+    int voided = 0;
+    int rc = ledger_expire(e->app->ledger, tx, cmd, pb_wall_ms() * 1000000, EXPIRY_BATCH_MAX,
+                           &voided);
+    if (rc == PB_OK && voided > 0)
+        pb_log(PB_LOG_INFO, "expired pending transfers voided", "\"count\":%d", voided);
+    return rc;
+}
+
+static void expiry_done(struct writer_cmd *cmd)
+{
+    atomic_store(&((struct app_expiry *)cmd)->busy, false);
+}
+
+/* Scheduler task: one expiry command at a time. */
+static void expiry_tick(void *arg)
+{
+    struct app_expiry *e = arg;
+    if (atomic_exchange(&e->busy, true))
+        return;
+    e->cmd = (struct writer_cmd){.run = expiry_run, .done = expiry_done};
+    if (writer_submit(e->app->writer, &e->cmd) != PB_OK)
+        atomic_store(&e->busy, false);
+}
+
+static int start_scheduler(struct pb_app *app)
+{
+    app->expiry = pb_calloc(1, sizeof(*app->expiry));
+    app->expiry->app = app;
+    app->scheduler = scheduler_new();
+    scheduler_every(app->scheduler, "ledger.expiry", EXPIRY_INTERVAL_MS, expiry_tick,
+                    app->expiry);
+    return scheduler_start(app->scheduler);
+}
+
 /* The HTTP server with every module's routes, not yet listening. */
 static void new_http_server(const struct pb_config *cfg, void *app, struct http_server **out)
 {
@@ -272,8 +348,10 @@ static int start_storage(struct pb_app *app)
         return PB_ERR_DB;
     }
     app->outbox = outbox_new(cfg->node);
+    app->ledger = ledger_new();
     struct writer_config wc = {(int)cfg->writer_batch_max, (int)cfg->writer_wait_us,
-                               (int)cfg->writer_queue_max, app->cfg.db_url};
+                               (int)cfg->writer_queue_max, app->cfg.db_url,
+                               {ledger_participant(app->ledger)}, 1};
     if (writer_start(&wc, tx, app->outbox, &app->writer) != PB_OK) {
         store_close(tx);
         return PB_ERR_IO;
@@ -308,6 +386,8 @@ int app_start(struct pb_app *app, const struct pb_config *cfg)
     int rc = start_storage(app);
     if (rc == PB_OK)
         rc = start_network(app);
+    if (rc == PB_OK)
+        rc = start_scheduler(app);
     if (rc != PB_OK)
         app_stop(app);
     return rc;
@@ -315,6 +395,7 @@ int app_start(struct pb_app *app, const struct pb_config *cfg)
 
 void app_stop(struct pb_app *app)
 {
+    scheduler_free(app->scheduler); /* no new periodic commands */
     /* The hub hands its upgraded sockets back while MHD still runs; MHD then frees the
      * upgrade handles; the hub itself is freed once no upgrade callback can reach it. */
     if (app->hub)
@@ -323,6 +404,8 @@ void app_stop(struct pb_app *app)
     outbox_stop(app->outbox);
     writer_stop(app->writer);
     outbox_free(app->outbox);
+    ledger_free(app->ledger);
+    pb_free(app->expiry); /* its command, if any, completed before the writer stopped */
     if (app->hub)
         ws_hub_free(app->hub);
     store_pool_close(app->readers);

@@ -1,7 +1,8 @@
 /* app.h: the running pitboss process: configuration, store, writer, event outbox, WebSocket
  * hub and HTTP server, started and stopped in dependency order. DESIGN.md section 2.
  *
- * Start order: readers -> migrations check -> writer -> outbox relay -> WebSocket hub -> HTTP.
+ * Start order: readers -> migrations check -> writer (with the outbox and ledger as
+ * participants) -> WebSocket hub -> outbox relay -> HTTP -> scheduler.
  * Stop order is the reverse, so in-flight requests finish through a still-running writer. */
 #ifndef PB_APP_H
 #define PB_APP_H
@@ -17,8 +18,11 @@ struct pb_app {
     struct store_pool *readers;
     struct writer *writer;
     struct outbox *outbox;
+    struct ledger *ledger;
+    struct scheduler *scheduler;
     struct ws_hub *hub;
     struct http_server *http;
+    struct app_expiry *expiry; /* the pending-transfer expiry task's command */
 };
 
 /* Every module's migrations, in one list (for pitboss migrate and --migrate). */
