@@ -17,6 +17,7 @@ PACKAGES=(
   libcurl4-openssl-dev                    # HTTP client for black-box tests
   postgresql                              # the real server the PostgreSQL suite starts
   wrk                                     # HTTP load generator for bench/
+  argon2 oathtool                         # reference tools the password and TOTP tests check against
   python3                                 # small helper scripts
 )
 

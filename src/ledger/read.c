@@ -43,7 +43,7 @@ int ledger_balances(struct store *s, const char *owner, struct ledger_account *o
                          " ORDER BY currency, code", &st))
         return PB_ERR_DB;
     store_bind_text(st, 1, owner, strlen(owner));
-    int rc;
+    int rc = STORE_DONE;
     while (*n < max && (rc = store_step(st)) == STORE_ROW)
         account_from_row(st, &out[(*n)++]);
     store_finalize(st);
