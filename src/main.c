@@ -1,4 +1,4 @@
-/* main.c: the pitboss program: subcommands serve, migrate, version, help.
+/* main.c: the pitboss program: subcommands serve, migrate, routes, ledger verify, version, help.
  * Configuration: --config FILE (JSON) then PITBOSS_* environment overrides (base/config.h).
  * A bad configuration names the key and what is wrong and exits with status 2. */
 #include <pthread.h>
@@ -14,6 +14,8 @@
 #include "base/log.h"
 #include "core/app.h"
 #include "http/http.h"
+#include "ledger/ledger.h"
+#include "store/store.h"
 
 extern char **environ;
 
@@ -26,6 +28,8 @@ static const char usage[] =
     "  serve [--migrate]   run the server (--migrate: apply pending migrations first)\n"
     "  migrate             apply pending database migrations and exit\n"
     "  routes              print the HTTP routes serve offers (METHOD PATTERN)\n"
+    "  ledger verify       check the ledger's invariants (hash chain, debits = credits,\n"
+    "                      balances = replay of transfers, ...); exit 0 if all hold, else 1\n"
     "  version             print the version\n"
     "  help                print this text\n"
     "\n"
@@ -35,6 +39,7 @@ static const char usage[] =
 struct args {
     const char *config_path;
     const char *command;
+    const char *subcommand; /* ledger's: "verify" */
     bool migrate;
 };
 
@@ -54,6 +59,8 @@ static int parse_args(int argc, char **argv, struct args *a)
             a->command = "help";
         } else if (argv[i][0] != '-' && !a->command) {
             a->command = argv[i];
+        } else if (argv[i][0] != '-' && strcmp(a->command, "ledger") == 0 && !a->subcommand) {
+            a->subcommand = argv[i];
         } else {
             fprintf(stderr, "pitboss: unknown argument '%s'\n%s", argv[i], usage);
             return EXIT_CONFIG;
@@ -88,6 +95,31 @@ static int cmd_migrate(const struct pb_config *cfg)
         return 1;
     printf("migrations applied: %d\n", applied);
     return 0;
+}
+
+/* ledger verify: reads the database named by cfg in one transaction and prints the report;
+ * 0 when every invariant holds, 1 when one does not or the ledger cannot be read. */
+static int cmd_ledger_verify(const struct pb_config *cfg)
+{
+    struct store *s;
+    char err[256];
+    if (store_open(cfg->db_url, &s, err, sizeof(err)) != PB_OK) {
+        fprintf(stderr, "pitboss: cannot open the database: %s\n", err);
+        return 1;
+    }
+    const struct store_migration *first;
+    if (store_migrations_pending(s, ledger_migrations, ledger_migrations_count, &first) > 0) {
+        fprintf(stderr, "pitboss: the database has no ledger (migration %s/%d is pending;"
+                        " run pitboss migrate)\n", first->module, first->version);
+        store_close(s);
+        return 1;
+    }
+    struct pb_buf report = PB_BUF_INIT;
+    int rc = ledger_verify(s, &report);
+    store_close(s);
+    fputs(pb_buf_str(&report), rc == PB_ERR_DB ? stderr : stdout);
+    pb_buf_release(&report);
+    return rc == PB_OK ? 0 : 1;
 }
 
 static int cmd_serve(const struct pb_config *cfg, bool migrate)
@@ -140,8 +172,13 @@ int main(int argc, char **argv)
     }
     struct pb_config cfg;
     if (strcmp(a.command, "serve") != 0 && strcmp(a.command, "migrate") != 0 &&
-        strcmp(a.command, "routes") != 0) {
+        strcmp(a.command, "routes") != 0 && strcmp(a.command, "ledger") != 0) {
         fprintf(stderr, "pitboss: unknown command '%s'\n%s", a.command, usage);
+        return EXIT_CONFIG;
+    }
+    bool verify = a.subcommand && strcmp(a.subcommand, "verify") == 0;
+    if (strcmp(a.command, "ledger") == 0 && !verify) {
+        fprintf(stderr, "pitboss: ledger needs a command: verify\n%s", usage);
         return EXIT_CONFIG;
     }
     rc = load_config(&a, &cfg);
@@ -149,6 +186,8 @@ int main(int argc, char **argv)
         return rc;
     if (strcmp(a.command, "migrate") == 0)
         return cmd_migrate(&cfg);
+    if (strcmp(a.command, "ledger") == 0)
+        return cmd_ledger_verify(&cfg);
     if (strcmp(a.command, "routes") == 0) {
         struct pb_buf out = PB_BUF_INIT;
         app_routes(&cfg, &out);

@@ -131,6 +131,25 @@ static int set_int(struct pb_config *cfg, const struct int_key *k, int64_t v, co
     return PB_OK;
 }
 
+/* The staff token: PB_CONFIG_STAFF_TOKEN_MIN..MAX characters, each printable ASCII other than
+ * space (what fits in "Authorization: Bearer TOKEN" without quoting). */
+static int set_staff_token(struct pb_config *cfg, const char *value, const char *key,
+                           struct pb_config_error *err)
+{
+    size_t n = strnlen(value, PB_CONFIG_STAFF_TOKEN_MAX + 1);
+    if (n < PB_CONFIG_STAFF_TOKEN_MIN || n > PB_CONFIG_STAFF_TOKEN_MAX) {
+        char detail[96];
+        snprintf(detail, sizeof(detail), "must be %d to %d characters long",
+                 PB_CONFIG_STAFF_TOKEN_MIN, PB_CONFIG_STAFF_TOKEN_MAX);
+        return fail(err, key, detail);
+    }
+    for (size_t i = 0; i < n; i++)
+        if (value[i] < '!' || value[i] > '~')
+            return fail(err, key, "must be printable ASCII characters without spaces");
+    memcpy(cfg->staff_token, value, n + 1);
+    return PB_OK;
+}
+
 static int set_log_level(struct pb_config *cfg, const char *value, const char *key,
                          struct pb_config_error *err)
 {
@@ -151,6 +170,11 @@ static int file_top_level(struct pb_config *cfg, const char *key, json_t *v,
         if (key[0] == 'd')
             return set_string(cfg->db_url, sizeof(cfg->db_url), s, key, err);
         return set_string(cfg->node, sizeof(cfg->node), s, key, err);
+    }
+    if (strcmp(key, "staff_token") == 0) {
+        if (!json_is_string(v))
+            return fail(err, key, "must be a string");
+        return set_staff_token(cfg, json_string_value(v), key, err);
     }
     if (strcmp(key, "diagnostics") == 0) {
         if (!json_is_boolean(v))
@@ -284,6 +308,8 @@ static int env_one(struct pb_config *cfg, const char *name, const char *value,
         return set_string(cfg->db_url, sizeof(cfg->db_url), value, name, err);
     if (strcmp(name, "PITBOSS_NODE") == 0)
         return set_string(cfg->node, sizeof(cfg->node), value, name, err);
+    if (strcmp(name, "PITBOSS_STAFF_TOKEN") == 0)
+        return set_staff_token(cfg, value, name, err);
     if (strcmp(name, "PITBOSS_LOG_LEVEL") == 0)
         return set_log_level(cfg, value, name, err);
     if (strcmp(name, "PITBOSS_ACCESS_LOG") == 0)

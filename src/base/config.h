@@ -4,6 +4,7 @@
  *
  * File layout (every key optional; unknown keys are refused):
  *   {"listen": "127.0.0.1:8080", "db": "sqlite:var/pitboss.db", "node": "n1",
+ *    "staff_token": "16 to 256 printable ASCII characters, no spaces",
  *    "log": {"level": "info", "access": true}, "diagnostics": false,
  *    "http": {"threads": 2, "connection_limit": 4096, "per_ip_connection_limit": 0,
  *             "connection_timeout_s": 60, "body_max": 65536},
@@ -11,7 +12,7 @@
  *    "writer": {"batch_max": 512, "wait_us": 0, "queue_max": 16384},
  *    "ws": {"message_max": 16384, "send_queue_max": 262144, "connections_max": 10000,
  *           "ping_interval_s": 20, "idle_timeout_s": 60}}
- * Environment: PITBOSS_LISTEN, PITBOSS_DB, PITBOSS_NODE, PITBOSS_LOG_LEVEL,
+ * Environment: PITBOSS_LISTEN, PITBOSS_DB, PITBOSS_NODE, PITBOSS_STAFF_TOKEN, PITBOSS_LOG_LEVEL,
  * PITBOSS_ACCESS_LOG, PITBOSS_DIAGNOSTICS, PITBOSS_HTTP_THREADS, PITBOSS_HTTP_CONNECTION_LIMIT,
  * PITBOSS_HTTP_PER_IP_CONNECTION_LIMIT, PITBOSS_HTTP_CONNECTION_TIMEOUT_S, PITBOSS_HTTP_BODY_MAX,
  * PITBOSS_STORE_READERS, PITBOSS_WRITER_BATCH_MAX, PITBOSS_WRITER_WAIT_US,
@@ -26,6 +27,9 @@
 
 #include "base/log.h"
 
+#define PB_CONFIG_STAFF_TOKEN_MIN 16  /* shorter tokens can be guessed */
+#define PB_CONFIG_STAFF_TOKEN_MAX 256 /* fits one Authorization header with room to spare */
+
 struct pb_config {
     char listen_host[64];
     int listen_port;
@@ -34,6 +38,9 @@ struct pb_config {
     enum pb_log_level log_level;
     bool access_log;
     bool diagnostics; /* enables /api/v1/diagnostics/... (tests and benchmarks only) */
+    /* Bearer token of the staff (back-office) routes; "" (the default): no staff access, those
+     * routes answer 401. PB_CONFIG_STAFF_TOKEN_MIN..MAX characters of '!'..'~'. */
+    char staff_token[PB_CONFIG_STAFF_TOKEN_MAX + 1];
     int64_t http_threads;
     int64_t http_connection_limit;
     int64_t http_per_ip_connection_limit;

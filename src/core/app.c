@@ -13,7 +13,9 @@
 #include "core/writer.h"
 #include "http/http.h"
 #include "http/ws.h"
+#include "ledger/audit.h"
 #include "ledger/ledger.h"
+#include "ledger/ledger_http.h"
 
 static void log_failure(const char *msg, const char *detail)
 {
@@ -30,6 +32,7 @@ static const struct {
 } module_migrations[] = {
     {outbox_migrations, &outbox_migrations_count},
     {ledger_migrations, &ledger_migrations_count},
+    {audit_migrations, &audit_migrations_count},
 };
 
 static struct store_migration all_migrations[128];
@@ -68,9 +71,30 @@ int app_migrate(const struct pb_config *cfg, int *applied_out)
     return rc;
 }
 
+/* Accessors for modules' handlers (declared in their headers); app is req->app. */
 struct ws_hub *ws_hub_of(void *app)
 {
     return ((struct pb_app *)app)->hub;
+}
+
+struct ledger *app_ledger(void *app)
+{
+    return ((struct pb_app *)app)->ledger;
+}
+
+struct writer *app_writer(void *app)
+{
+    return ((struct pb_app *)app)->writer;
+}
+
+struct store_pool *app_readers(void *app)
+{
+    return ((struct pb_app *)app)->readers;
+}
+
+const char *app_staff_token(void *app)
+{
+    return ((struct pb_app *)app)->cfg.staff_token;
 }
 
 /* ---- system routes ---- */
@@ -231,7 +255,8 @@ static const struct http_route diagnostic_routes[] = {
 
 /* ---- start and stop ---- */
 
-/* Every committed domain event goes to WebSocket topic "events" as its envelope. */
+/* Every committed domain event goes to WebSocket topic "events" as its envelope
+ * (diagnostics only). */
 static void events_to_hub(const struct pb_event *ev, void *arg)
 {
     struct pb_app *app = arg;
@@ -302,6 +327,7 @@ static void new_http_server(const struct pb_config *cfg, void *app, struct http_
                                     (size_t)cfg->http_body_max, cfg->access_log};
     http_server_new(&hs, app, out);
     http_server_add_routes(*out, system_routes, PB_ARRAY_LEN(system_routes));
+    http_server_add_routes(*out, ledger_routes, ledger_routes_count);
     if (cfg->diagnostics)
         http_server_add_routes(*out, diagnostic_routes, PB_ARRAY_LEN(diagnostic_routes));
 }
@@ -367,7 +393,11 @@ static int start_network(struct pb_app *app)
                                (int)cfg->ws_idle_timeout_s};
     if (ws_hub_start(&hc, &app->hub) != PB_OK)
         return PB_ERR_IO;
-    outbox_subscribe(app->outbox, "websocket", events_to_hub, app);
+    /* The firehose of every event (topic "events") is for diagnostics: WebSocket topics are
+     * not yet authorised per subscriber (that arrives with player sessions). */
+    if (cfg->diagnostics)
+        outbox_subscribe(app->outbox, "websocket", events_to_hub, app);
+    outbox_subscribe(app->outbox, "ledger.balances", ledger_http_on_event, app);
     if (outbox_start(app->outbox, app->readers, app->writer) != PB_OK)
         return PB_ERR_IO;
     new_http_server(cfg, app, &app->http);

@@ -164,6 +164,8 @@ static int flush_deltas(struct store *tx, void *arg)
 {
     struct ledger *lg = arg;
     size_t n = lg->cur.ndeltas;
+    if (n == 0)
+        return PB_OK;
     qsort(lg->deltas, n, sizeof(*lg->deltas), by_account);
     int rc = PB_OK;
     struct store_stmt *st = NULL;

@@ -31,7 +31,7 @@
 #include "store/store.h"
 
 #define LEDGER_CURRENCY_MAX 8     /* "USDT" etc.; codes are upper-case letters and digits */
-#define LEDGER_OWNER_MAX 64       /* "player:123", "house" */
+#define LEDGER_OWNER_MAX 72       /* "player:" + a 64-character player id, "house" */
 #define LEDGER_REFERENCE_MAX 128  /* "round:123", "payment:abc" */
 #define LEDGER_METADATA_MAX 2048  /* JSON object text */
 #define LEDGER_LINKED_MAX 16      /* transfers in one linked group */

@@ -194,6 +194,9 @@ static void test_config_errors_name_the_key(void **state)
     expect_config_error("{\"log\":{\"level\":\"loud\"}}", "log.level");
     expect_config_error("{\"ws\":[]}", "ws");
     expect_config_error("not json", "--config");
+    expect_config_error("{\"staff_token\":\"fifteen-chars-x\"}", "staff_token");
+    expect_config_error("{\"staff_token\":\"has a space in the middle\"}", "staff_token");
+    expect_config_error("{\"staff_token\":16}", "staff_token");
     struct pb_config cfg;
     struct pb_config_error err;
     pb_config_defaults(&cfg);
@@ -203,6 +206,24 @@ static void test_config_errors_name_the_key(void **state)
     char *env2[] = {"PITBOSS_DIAGNOSTICS=maybe", NULL};
     assert_int_equal(pb_config_apply_env(&cfg, env2, &err), PB_ERR_INVALID);
     assert_string_equal(err.key, "PITBOSS_DIAGNOSTICS");
+    char *env3[] = {"PITBOSS_STAFF_TOKEN=short", NULL};
+    assert_int_equal(pb_config_apply_env(&cfg, env3, &err), PB_ERR_INVALID);
+    assert_string_equal(err.key, "PITBOSS_STAFF_TOKEN");
+}
+
+static void test_config_staff_token_from_file_and_environment(void **state)
+{
+    (void)state;
+    struct pb_config cfg;
+    struct pb_config_error err;
+    pb_config_defaults(&cfg);
+    assert_string_equal(cfg.staff_token, ""); /* none by default: staff routes answer 401 */
+    const char *text = "{\"staff_token\":\"0123456789abcdef\"}";
+    assert_int_equal(pb_config_load_text(&cfg, text, strlen(text), &err), 0);
+    assert_string_equal(cfg.staff_token, "0123456789abcdef");
+    char *env[] = {"PITBOSS_STAFF_TOKEN=env-token-with-25-chars!!", NULL};
+    assert_int_equal(pb_config_apply_env(&cfg, env, &err), 0);
+    assert_string_equal(cfg.staff_token, "env-token-with-25-chars!!");
 }
 
 static void test_histogram_buckets_and_quantiles(void **state)
@@ -234,6 +255,7 @@ int main(void)
         cmocka_unit_test(test_json_nested_prefix_in_field_path),
         cmocka_unit_test(test_config_file_then_environment),
         cmocka_unit_test(test_config_errors_name_the_key),
+        cmocka_unit_test(test_config_staff_token_from_file_and_environment),
         cmocka_unit_test(test_histogram_buckets_and_quantiles),
     };
     return cmocka_run_group_tests_name("unit.base", tests, NULL, NULL);

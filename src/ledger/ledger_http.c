@@ -1,0 +1,1339 @@
+/* ledger_http.c: the ledger's staff HTTP API and the balance push over WebSocket
+ * (ledger_http.h; money model and semantics in docs/ledger.md, schemas in docs/openapi.yaml).
+ *
+ * Pipeline per request: staff token (401) -> path and query (400) -> Idempotency-Key (400) ->
+ * strict body decoding (400, the field named) -> one writer command or a reader connection.
+ *
+ * A money-moving command is one allocation: the struct (its writer_cmd first, so the HTTP
+ * server's pb_free of the command frees everything, also when the queue was full and finish
+ * never ran), then the canonical request, the strings the transfers point to, and room for
+ * the answer. Inside the writer: ledger_idem_check -> REPLAY (the recorded answer), CONFLICT
+ * (409, not recorded) or NEW -> apply -> ledger_idem_record(answer). Answers are built in
+ * the writer from structs read in the same transaction, so what is recorded is what is sent.
+ *
+ * The canonical request is a flat JSON object, one key per decoded field with defaults made
+ * explicit ("transfers[0].amount_minor"), keys sorted: the idempotency conflict then names
+ * the exact field that differs. */
+#include "ledger/ledger_http.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "base/base.h"
+#include "base/log.h"
+#include "core/writer.h"
+#include "http/ws.h"
+#include "ledger/audit.h"
+#include "ledger/ledger.h"
+#include "store/store.h"
+
+#define PLAYER_PREFIX "player:"
+#define PLAYER_PREFIX_LEN (sizeof(PLAYER_PREFIX) - 1)
+#define PLAYER_ID_MAX 64 /* the API's limit; the ledger's owner holds "player:" + 64 */
+_Static_assert(PLAYER_PREFIX_LEN + PLAYER_ID_MAX <= LEDGER_OWNER_MAX, "owner too short");
+#define TIME_TEXT_MAX 40 /* "2026-11-20T23:59:01.123456789Z" */
+#define ALNUM "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+#define HOUSE_OWNER "house"
+#define STAFF_ACTOR "staff"
+
+/* ---- common pieces ---- */
+
+static bool token_equal(const char *given, const char *want)
+{
+    size_t n = strlen(want);
+    if (strlen(given) != n)
+        return false;
+    unsigned char diff = 0; /* constant time in the token's content */
+    for (size_t i = 0; i < n; i++)
+        diff |= (unsigned char)(given[i] ^ want[i]);
+    return diff == 0;
+}
+
+/* The authenticate step: true, or false with a 401 in resp. */
+static bool staff_ok(struct http_request *req, struct http_response *resp)
+{
+    const char *want = app_staff_token(req->app);
+    const char *auth = http_header(req, "Authorization");
+    const char *detail = NULL;
+    if (!want || !want[0])
+        detail = "no staff token is configured (staff_token)";
+    else if (!auth || strncasecmp(auth, "Bearer ", 7) != 0)
+        detail = "an Authorization: Bearer token is required";
+    else if (!token_equal(auth + 7, want))
+        detail = "the token is not valid";
+    if (!detail)
+        return true;
+    http_problem(resp, 401, "unauthorized", "Unauthorized", detail, NULL);
+    http_header_add(resp, "WWW-Authenticate", "Bearer");
+    return false;
+}
+
+static bool player_id_ok(const char *id)
+{
+    size_t n = strlen(id);
+    return n >= 1 && n <= PLAYER_ID_MAX && strspn(id, ALNUM "_-") == n;
+}
+
+static void player_id_problem(struct http_response *resp)
+{
+    char detail[96];
+    snprintf(detail, sizeof(detail), "must be 1 to %d characters of A-Z, a-z, 0-9, _ and -",
+             (int)PLAYER_ID_MAX);
+    http_problem(resp, 400, "validation_failed", "The request is not valid", detail,
+                 "player_id");
+}
+
+/* The owner of {player_id} ("player:42"), or false with a 400 in resp. */
+static bool player_owner(struct http_request *req, struct http_response *resp,
+                         char owner[LEDGER_OWNER_MAX + 1])
+{
+    PB_ASSERT(req->nparams == 1);
+    if (!player_id_ok(req->params[0])) {
+        player_id_problem(resp);
+        return false;
+    }
+    snprintf(owner, LEDGER_OWNER_MAX + 1, PLAYER_PREFIX "%s", req->params[0]);
+    return true;
+}
+
+/* The Idempotency-Key header, or NULL with a 400 in resp. */
+static const char *idempotency_key(struct http_request *req, struct http_response *resp)
+{
+    const char *key = http_header(req, "Idempotency-Key");
+    size_t n = key ? strlen(key) : 0;
+    if (n >= 1 && n <= LEDGER_HTTP_IDEM_KEY_MAX && strspn(key, ALNUM "._:-") == n)
+        return key;
+    http_problem(resp, 400, "validation_failed", "The request is not valid",
+                 key ? "must be 1 to 128 characters of A-Z, a-z, 0-9, '.', '_', ':' and '-'"
+                     : "this request moves money: an Idempotency-Key header is required",
+                 "Idempotency-Key");
+    return NULL;
+}
+
+static void internal_error(struct http_response *resp, int err)
+{
+    http_problem(resp, 500, "internal_error", "Internal error", pb_err_name(err), NULL);
+}
+
+/* A reader connection, or false with a 503 in resp. */
+static bool reader_acquire(struct http_request *req, struct http_response *resp,
+                           struct store **s)
+{
+    if (store_pool_acquire(app_readers(req->app), LEDGER_HTTP_READER_WAIT_MS, s) == PB_OK)
+        return true;
+    http_problem(resp, 503, "overloaded", "Service unavailable",
+                 "no database connection is free; retry shortly", NULL);
+    http_header_add(resp, "Retry-After", "1");
+    return false;
+}
+
+/* ---- time ---- */
+
+/* RFC 3339 UTC with nanoseconds. */
+static void format_time_ns(int64_t ns, char out[TIME_TEXT_MAX])
+{
+    PB_ASSERT(ns >= 0);
+    time_t secs = (time_t)(ns / 1000000000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    size_t n = strftime(out, TIME_TEXT_MAX, "%Y-%m-%dT%H:%M:%S", &tm);
+    PB_ASSERT(n == 19); /* years 1970..2262: four digits */
+    snprintf(out + n, TIME_TEXT_MAX - n, ".%09dZ", (int)(ns % 1000000000));
+}
+
+static bool digits(const char *s, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static int days_in_month(int y, int m)
+{
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m == 2 && leap ? 29 : days[m - 1];
+}
+
+/* The fraction after the seconds (".123" -> 123000000 ns) and the zone (Z or +hh:mm). */
+static bool parse_time_tail(const char *p, int64_t *frac_ns, int *offset_s)
+{
+    *frac_ns = 0;
+    *offset_s = 0;
+    if (*p == '.') {
+        int nd = 0;
+        for (p++; *p >= '0' && *p <= '9'; p++, nd++) {
+            if (nd == 9)
+                return false;
+            *frac_ns = *frac_ns * 10 + (*p - '0');
+        }
+        if (nd == 0)
+            return false;
+        for (; nd < 9; nd++)
+            *frac_ns *= 10;
+    }
+    if (*p == 'Z' || *p == 'z')
+        return p[1] == '\0';
+    int oh, om;
+    if ((*p != '+' && *p != '-') || !digits(p + 1, 2, &oh) || p[3] != ':' ||
+        !digits(p + 4, 2, &om) || p[6] != '\0' || oh > 23 || om > 59)
+        return false;
+    *offset_s = (oh * 3600 + om * 60) * (*p == '-' ? -1 : 1);
+    return true;
+}
+
+/* RFC 3339 ("2026-11-20T23:59:01.5Z", "...+01:00") to ns since the epoch, 1970..2262. */
+static bool parse_time_ns(const char *s, int64_t *out)
+{
+    int y, mo, d, h, mi, se, offset_s;
+    int64_t frac;
+    if (strnlen(s, 20) < 20 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) ||
+        s[7] != '-' || !digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') ||
+        !digits(s + 11, 2, &h) || s[13] != ':' || !digits(s + 14, 2, &mi) || s[16] != ':' ||
+        !digits(s + 17, 2, &se) || !parse_time_tail(s + 19, &frac, &offset_s))
+        return false;
+    if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || se > 59)
+        return false;
+    int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - offset_s;
+    if (secs < 0 || secs >= INT64_MAX / 1000000000)
+        return false;
+    *out = secs * 1000000000 + frac;
+    return true;
+}
+
+/* ---- encoding from structs ---- */
+
+/* "cash", "bonus", "locked" for player accounts; the code's name for others. */
+static const char *account_type(int code)
+{
+    switch (code) {
+    case LEDGER_ACC_PLAYER_CASH: return "cash";
+    case LEDGER_ACC_PLAYER_BONUS: return "bonus";
+    case LEDGER_ACC_PLAYER_LOCKED: return "locked";
+    default: break;
+    }
+    const char *name = ledger_account_code_name(code);
+    PB_ASSERT(name != NULL);
+    return name;
+}
+
+static json_t *balance_json(const struct ledger_account *a)
+{
+    const struct ledger_currency *c = ledger_currency_find(a->currency);
+    PB_ASSERT(c != NULL && a->id > 0);
+    return json_pack("{s:I,s:s,s:s,s:i,s:I,s:I,s:I,s:I}", "account_id", (json_int_t)a->id,
+                     "type", account_type(a->code), "currency", a->currency, "exponent",
+                     c->exponent, "posted_minor", (json_int_t)ledger_posted_balance(a),
+                     "available_minor", (json_int_t)ledger_available(a),
+                     "pending_debits_minor", (json_int_t)a->debits_pending,
+                     "pending_credits_minor", (json_int_t)a->credits_pending);
+}
+
+static json_t *cursor_json(int64_t next_before_id)
+{
+    if (next_before_id <= 0)
+        return json_null();
+    char text[24];
+    snprintf(text, sizeof(text), "%lld", (long long)next_before_id);
+    return json_string(text);
+}
+
+/* ---- query parameters ---- */
+
+static bool query_problem(struct http_response *resp, const char *field, const char *detail)
+{
+    http_problem(resp, 400, "validation_failed", "The request is not valid", detail, field);
+    return false;
+}
+
+/* A positive decimal integer up to max; absent: *out unchanged. */
+static bool query_int(struct http_request *req, struct http_response *resp, const char *name,
+                      int64_t max, int64_t *out)
+{
+    const char *v = http_query(req, name);
+    if (!v)
+        return true;
+    char *end;
+    long long x = strtoll(v, &end, 10);
+    if (v[0] < '1' || v[0] > '9' || *end || x < 1 || x > max) {
+        char detail[96];
+        snprintf(detail, sizeof(detail), "must be an integer from 1 to %lld", (long long)max);
+        return query_problem(resp, name, detail);
+    }
+    *out = x;
+    return true;
+}
+
+/* limit (1..max, default LEDGER_HTTP_PAGE_DEFAULT) and cursor (opaque: the id to go below). */
+static bool query_page(struct http_request *req, struct http_response *resp, int max,
+                       int *limit, int64_t *before_id)
+{
+    int64_t l = LEDGER_HTTP_PAGE_DEFAULT;
+    *before_id = 0;
+    if (!query_int(req, resp, "limit", max, &l))
+        return false;
+    *limit = (int)l;
+    if (!query_int(req, resp, "cursor", INT64_MAX, before_id))
+        return query_problem(resp, "cursor", "is not a cursor this API returned");
+    return true;
+}
+
+/* ---- GET /api/v1/players/{player_id}/balances ---- */
+
+/* The owner's accounts (pb_calloc'ed array *out, *n of them; caller frees). */
+static int owner_accounts(struct store *s, const char *owner, struct ledger_account **out,
+                          size_t *n)
+{
+    *out = pb_calloc(LEDGER_HTTP_ACCOUNTS_MAX, sizeof(**out));
+    return ledger_balances(s, owner, *out, LEDGER_HTTP_ACCOUNTS_MAX, n);
+}
+
+static void no_wallet_problem(struct http_response *resp, const char *owner)
+{
+    char detail[LEDGER_OWNER_MAX + 64];
+    snprintf(detail, sizeof(detail), "%s has no wallet", owner);
+    http_problem(resp, 404, "not_found", "Not found", detail, "player_id");
+}
+
+static enum http_result get_balances(struct http_request *req, struct http_response *resp)
+{
+    char owner[LEDGER_OWNER_MAX + 1];
+    struct store *s;
+    if (!staff_ok(req, resp) || !player_owner(req, resp, owner) || !reader_acquire(req, resp, &s))
+        return HTTP_DONE;
+    struct ledger_account *acc;
+    size_t n;
+    int rc = owner_accounts(s, owner, &acc, &n);
+    store_pool_release(app_readers(req->app), s);
+    if (rc != PB_OK) {
+        internal_error(resp, rc);
+    } else if (n == 0) {
+        no_wallet_problem(resp, owner);
+    } else {
+        json_t *list = json_array();
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(list, balance_json(&acc[i]));
+        http_json(resp, 200, json_pack("{s:s,s:o}", "player_id", req->params[0], "balances",
+                                       list));
+    }
+    pb_free(acc);
+    return HTTP_DONE;
+}
+
+/* ---- GET /api/v1/players/{player_id}/transactions ---- */
+
+struct history_query {
+    struct ledger_history_filter f;
+    char currency[LEDGER_CURRENCY_MAX + 1];
+};
+
+static bool query_time(struct http_request *req, struct http_response *resp, const char *name,
+                       int64_t *out)
+{
+    const char *v = http_query(req, name);
+    if (v && !parse_time_ns(v, out))
+        return query_problem(resp, name, "must be an RFC 3339 time such as "
+                                         "2026-11-20T23:59:01Z (1970 to 2262)");
+    return true;
+}
+
+static bool history_query(struct http_request *req, struct http_response *resp,
+                          struct history_query *q)
+{
+    memset(q, 0, sizeof(*q));
+    const char *currency = http_query(req, "currency");
+    if (currency) {
+        if (!ledger_currency_find(currency))
+            return query_problem(resp, "currency", "is not a known currency code");
+        pb_strlcpy(q->currency, currency, sizeof(q->currency));
+        q->f.currency = q->currency;
+    }
+    const char *code = http_query(req, "code");
+    if (code && ledger_transfer_code_parse(code, &q->f.code) != PB_OK)
+        return query_problem(resp, "code", "is not a known transfer code (bet, win, refund, "
+                                           "deposit, withdrawal, bonus_grant, ...)");
+    if (!query_time(req, resp, "from", &q->f.from_ns) ||
+        !query_time(req, resp, "to", &q->f.to_ns))
+        return false;
+    if (http_query(req, "to") && q->f.to_ns <= q->f.from_ns)
+        return query_problem(resp, "to", "must be later than from");
+    return query_page(req, resp, LEDGER_HISTORY_PAGE_MAX, &q->f.limit, &q->f.before_id);
+}
+
+/* The owner's accounts as read (acc, n), or any account of owner (looked up when the list
+ * was cut at LEDGER_HTTP_ACCOUNTS_MAX). */
+struct player_view {
+    struct store *s;
+    const char *owner;
+    const struct ledger_account *acc;
+    size_t n;
+};
+
+static bool owns(const struct player_view *o, int64_t id)
+{
+    for (size_t i = 0; i < o->n; i++)
+        if (o->acc[i].id == id)
+            return true;
+    struct ledger_account a;
+    return o->n == LEDGER_HTTP_ACCOUNTS_MAX && ledger_account_get(o->s, id, &a) == PB_OK &&
+           strcmp(a.owner, o->owner) == 0;
+}
+
+/* One history row from the player's side: a transfer between two of the player's own
+ * accounts is shown as a debit of the debit account. */
+static json_t *history_row_json(const struct ledger_history_row *r,
+                                const struct player_view *o)
+{
+    static const char *const kinds[] = {"posted", "pending", "post", "void"};
+    PB_ASSERT((size_t)r->kind < PB_ARRAY_LEN(kinds));
+    bool debit = owns(o, r->debit_account);
+    PB_ASSERT(debit || owns(o, r->credit_account)); /* ledger_history selects by owner */
+    char when[TIME_TEXT_MAX];
+    format_time_ns(r->timestamp_ns, when);
+    json_t *metadata = json_loads(r->metadata, 0, NULL);
+    PB_ASSERT(json_is_object(metadata)); /* the ledger stores objects only */
+    const char *code = ledger_transfer_code_name(r->code);
+    PB_ASSERT(code != NULL);
+    return json_pack("{s:I,s:s,s:s,s:s,s:s,s:I,s:s,s:I,s:I,s:o,s:s,s:o}", "id",
+                     (json_int_t)r->id, "time", when, "kind", kinds[r->kind], "code", code,
+                     "currency", r->currency, "amount_minor", (json_int_t)r->amount,
+                     "direction", debit ? "debit" : "credit", "account_id",
+                     (json_int_t)(debit ? r->debit_account : r->credit_account),
+                     "counterparty_account_id",
+                     (json_int_t)(debit ? r->credit_account : r->debit_account), "pending_id",
+                     r->pending_id ? json_integer(r->pending_id) : json_null(), "reference",
+                     r->reference, "metadata", metadata);
+}
+
+static int read_history(struct store *s, struct history_query *q, struct http_response *resp,
+                        const char *player_id)
+{
+    struct ledger_account *acc;
+    size_t nacc, n = 0;
+    int64_t next = 0;
+    struct ledger_history_row *rows = pb_calloc((size_t)q->f.limit, sizeof(*rows));
+    int rc = owner_accounts(s, q->f.owner, &acc, &nacc);
+    if (rc == PB_OK && nacc > 0)
+        rc = ledger_history(s, &q->f, rows, &n, &next);
+    if (rc == PB_OK && nacc == 0) {
+        no_wallet_problem(resp, q->f.owner);
+    } else if (rc == PB_OK) {
+        struct player_view o = {s, q->f.owner, acc, nacc};
+        json_t *list = json_array();
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(list, history_row_json(&rows[i], &o));
+        http_json(resp, 200, json_pack("{s:s,s:o,s:o}", "player_id", player_id,
+                                       "transactions", list, "next_cursor", cursor_json(next)));
+    }
+    for (size_t i = 0; i < n; i++)
+        pb_free(rows[i].metadata);
+    pb_free(rows);
+    pb_free(acc);
+    return rc;
+}
+
+static enum http_result get_transactions(struct http_request *req, struct http_response *resp)
+{
+    char owner[LEDGER_OWNER_MAX + 1];
+    struct history_query q;
+    struct store *s;
+    if (!staff_ok(req, resp) || !player_owner(req, resp, owner) ||
+        !history_query(req, resp, &q) || !reader_acquire(req, resp, &s))
+        return HTTP_DONE;
+    q.f.owner = owner;
+    int rc = read_history(s, &q, resp, req->params[0]);
+    store_pool_release(app_readers(req->app), s);
+    if (rc != PB_OK)
+        internal_error(resp, rc);
+    return HTTP_DONE;
+}
+
+/* ---- POST /api/v1/players/{player_id}/wallets ---- */
+
+struct wallet_cmd {
+    struct writer_cmd cmd; /* first: the server frees the struct */
+    struct ledger *lg;
+    char player_id[PLAYER_ID_MAX + 1];
+    char currency[LEDGER_CURRENCY_MAX + 1];
+    bool existed;
+    int64_t ids[3];
+};
+
+static int wallet_run(struct store *tx, struct writer_cmd *cmd)
+{
+    struct wallet_cmd *c = (struct wallet_cmd *)cmd;
+    char owner[LEDGER_OWNER_MAX + 1];
+    snprintf(owner, sizeof(owner), PLAYER_PREFIX "%s", c->player_id);
+    struct ledger_account *acc;
+    size_t n;
+    int rc = owner_accounts(tx, owner, &acc, &n);
+    for (size_t i = 0; rc == PB_OK && i < n; i++)
+        c->existed = c->existed || (acc[i].code == LEDGER_ACC_PLAYER_CASH &&
+                                    strcmp(acc[i].currency, c->currency) == 0);
+    pb_free(acc);
+    if (rc == PB_OK)
+        rc = ledger_open_player_accounts(c->lg, tx, c->player_id, c->currency, c->ids);
+    PB_ASSERT(rc != PB_ERR_INVALID); /* player id and currency were checked by the handler */
+    return rc;
+}
+
+static void wallet_finish(struct http_request *req, struct writer_cmd *cmd,
+                          struct http_response *resp)
+{
+    PB_UNUSED(req);
+    struct wallet_cmd *c = (struct wallet_cmd *)cmd;
+    if (cmd->status != PB_OK) {
+        internal_error(resp, cmd->status);
+        return;
+    }
+    static const int codes[3] = {LEDGER_ACC_PLAYER_CASH, LEDGER_ACC_PLAYER_BONUS,
+                                 LEDGER_ACC_PLAYER_LOCKED};
+    json_t *list = json_array();
+    for (int i = 0; i < 3; i++) {
+        PB_ASSERT(c->ids[i] > 0);
+        json_array_append_new(list, json_pack("{s:I,s:s}", "account_id", (json_int_t)c->ids[i],
+                                              "type", account_type(codes[i])));
+    }
+    http_json(resp, c->existed ? 200 : 201,
+              json_pack("{s:s,s:s,s:o}", "player_id", c->player_id, "currency", c->currency,
+                        "accounts", list));
+}
+
+struct wallet_body {
+    const char *currency;
+};
+
+static enum http_result post_wallet(struct http_request *req, struct http_response *resp)
+{
+    char owner[LEDGER_OWNER_MAX + 1];
+    if (!staff_ok(req, resp) || !player_owner(req, resp, owner))
+        return HTTP_DONE;
+    static const struct pb_json_field fields[] = {
+        PB_JSON_STR(struct wallet_body, currency, PB_JSON_REQUIRED, 1, LEDGER_CURRENCY_MAX),
+    };
+    json_t *root;
+    if (http_body_json(req, resp, &root) != PB_OK)
+        return HTTP_DONE;
+    struct wallet_body in = {0};
+    struct pb_json_error err;
+    struct wallet_cmd *c = NULL;
+    if (pb_json_decode(root, "", fields, PB_ARRAY_LEN(fields), &in, &err) != PB_OK) {
+        http_problem_json(resp, &err);
+    } else if (!ledger_currency_find(in.currency)) {
+        http_problem(resp, 400, "validation_failed", "The request is not valid",
+                     "is not a known currency code", "currency");
+    } else {
+        c = pb_calloc(1, sizeof(*c));
+        c->cmd.run = wallet_run;
+        c->lg = app_ledger(req->app);
+        pb_strlcpy(c->player_id, req->params[0], sizeof(c->player_id));
+        pb_strlcpy(c->currency, in.currency, sizeof(c->currency));
+    }
+    json_decref(root);
+    if (!c)
+        return HTTP_DONE;
+    return http_submit(req, app_writer(req->app), &c->cmd, wallet_finish);
+}
+
+/* ---- idempotent money-moving commands ---- */
+
+struct idem_cmd;
+/* Runs a request whose key is new; sets the answer (answer_json / answer_problem). Returns 0,
+ * or PB_ERR_DB to fail the command (nothing of it stays). */
+typedef int (*idem_apply_fn)(struct store *tx, struct idem_cmd *c);
+
+struct idem_cmd {
+    struct writer_cmd cmd; /* first: the server frees the whole allocation */
+    struct ledger *lg;
+    const char *scope;     /* "http:transfers", "http:adjustments" (static) */
+    char key[LEDGER_HTTP_IDEM_KEY_MAX + 1];
+    const char *request_json; /* canonical request, inside the allocation */
+    idem_apply_fn apply;
+    /* The answer: */
+    int status;
+    bool replayed;
+    char conflict_field[64];
+    char *body; /* inside the allocation, body_cap bytes */
+    size_t body_len, body_cap;
+};
+
+/* Space after the struct for the canonical request, strings and the answer. */
+struct idem_space {
+    char *next;
+    char *end;
+};
+
+static char *space_copy(struct idem_space *sp, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    PB_ASSERT((size_t)(sp->end - sp->next) >= n);
+    char *out = memcpy(sp->next, s, n);
+    sp->next += n;
+    return out;
+}
+
+/* Allocates a command of struct size size (an idem_cmd first) followed by room for extra
+ * bytes of strings and the answer; sp tracks the strings' room. */
+static void *idem_cmd_new(size_t size, size_t extra, const char *scope, const char *key,
+                          const char *request_json, idem_apply_fn apply, struct ledger *lg,
+                          struct idem_space *sp)
+{
+    size_t strings = extra + strlen(request_json) + 1;
+    char *block = pb_calloc(1, size + strings + LEDGER_HTTP_RESULT_MAX);
+    struct idem_cmd *c = (struct idem_cmd *)block;
+    sp->next = block + size;
+    sp->end = block + size + strings;
+    c->lg = lg;
+    c->scope = scope;
+    pb_strlcpy(c->key, key, sizeof(c->key));
+    c->request_json = space_copy(sp, request_json);
+    c->apply = apply;
+    c->body = sp->end;
+    c->body_cap = LEDGER_HTTP_RESULT_MAX;
+    return block;
+}
+
+static int answer_set(struct idem_cmd *c, int status, const char *text, size_t len)
+{
+    if (len >= c->body_cap)
+        return PB_ERR_TOO_LARGE;
+    memcpy(c->body, text, len);
+    c->body[len] = '\0';
+    c->body_len = len;
+    c->status = status;
+    return PB_OK;
+}
+
+/* The answer status + doc (reference stolen); answers built here always fit. */
+static void answer_json(struct idem_cmd *c, int status, json_t *doc)
+{
+    char *text = json_dumps(doc, JSON_COMPACT);
+    PB_ASSERT(text != NULL);
+    json_decref(doc);
+    PB_ASSERT(answer_set(c, status, text, strlen(text)) == PB_OK);
+    free(text);
+}
+
+static void answer_problem(struct idem_cmd *c, int status, const char *code, const char *title,
+                           const char *detail, const char *field)
+{
+    struct http_response tmp;
+    memset(&tmp, 0, sizeof(tmp));
+    http_problem(&tmp, status, code, title, detail, field);
+    PB_ASSERT(answer_set(c, status, tmp.body.data, tmp.body.len) == PB_OK);
+    pb_buf_release(&tmp.body);
+}
+
+/* A refusal by a ledger rule: 422 with the rule's stable name. */
+static void answer_refusal(struct idem_cmd *c, enum ledger_error e, const char *field)
+{
+    PB_ASSERT(e != LEDGER_OK);
+    char detail[160];
+    snprintf(detail, sizeof(detail), "refused by the ledger (%s); nothing was applied, and a "
+             "retry with this Idempotency-Key gets this answer again", ledger_error_name(e));
+    answer_problem(c, 422, ledger_error_name(e), "Refused by a ledger rule", detail, field);
+}
+
+static int idem_run(struct store *tx, struct writer_cmd *cmd)
+{
+    struct idem_cmd *c = (struct idem_cmd *)cmd;
+    enum ledger_idem_state state;
+    struct ledger_idem_hit hit;
+    int rc = ledger_idem_check(tx, c->scope, c->key, c->request_json, &state, &hit);
+    if (rc != PB_OK)
+        return PB_ERR_DB;
+    if (state == LEDGER_IDEM_REPLAY) {
+        PB_ASSERT(hit.body != NULL && hit.status >= 200 && hit.status <= 599);
+        rc = answer_set(c, hit.status, hit.body, strlen(hit.body));
+        c->replayed = true;
+        pb_free(hit.body);
+        if (rc != PB_OK)
+            pb_log(PB_LOG_ERROR, "recorded answer larger than LEDGER_HTTP_RESULT_MAX", NULL);
+        return rc == PB_OK ? PB_OK : PB_ERR_DB;
+    }
+    if (state == LEDGER_IDEM_CONFLICT) {
+        c->status = 409;
+        pb_strlcpy(c->conflict_field, hit.field, sizeof(c->conflict_field));
+        return PB_OK;
+    }
+    rc = c->apply(tx, c);
+    if (rc != PB_OK)
+        return rc;
+    PB_ASSERT(c->status != 0 && c->body_len > 0);
+    return ledger_idem_record(tx, c->scope, c->key, c->request_json, c->status, c->body);
+}
+
+static void idem_finish(struct http_request *req, struct writer_cmd *cmd,
+                        struct http_response *resp)
+{
+    PB_UNUSED(req);
+    struct idem_cmd *c = (struct idem_cmd *)cmd;
+    if (cmd->status != PB_OK) {
+        internal_error(resp, cmd->status);
+        return;
+    }
+    if (c->status == 409) {
+        http_problem(resp, 409, "idempotency_conflict", "Idempotency key reused",
+                     "this Idempotency-Key was used with a different request", c->conflict_field);
+        return;
+    }
+    pb_buf_reset(&resp->body);
+    pb_buf_append(&resp->body, c->body, c->body_len);
+    resp->status = c->status;
+    resp->content_type = c->status >= 400 ? "application/problem+json" : "application/json";
+    if (c->replayed)
+        http_header_add(resp, "Idempotent-Replayed", "true");
+}
+
+/* The canonical text of a flat request object (keys sorted, compact); caller frees. */
+static char *canonical_text(json_t *flat)
+{
+    char *text = json_dumps(flat, JSON_COMPACT | JSON_SORT_KEYS);
+    PB_ASSERT(text != NULL);
+    json_decref(flat);
+    return text;
+}
+
+/* ---- POST /api/v1/ledger/transfers ---- */
+
+struct transfer_in {
+    const char *kind, *code, *reference;
+    int64_t debit_account, credit_account, amount_minor, pending_id, timeout_ms;
+    json_t *metadata;
+    bool has_kind, has_debit_account, has_credit_account, has_amount_minor, has_code,
+        has_pending_id, has_timeout_ms;
+};
+
+/* Optional fields record their presence in has_<name>: which ones a kind takes is checked
+ * after decoding (check_kind_fields). */
+#define TF(name, kind, lo, hi)                                                                 \
+    {#name, kind, PB_JSON_OPTIONAL, offsetof(struct transfer_in, name),                       \
+     offsetof(struct transfer_in, has_##name), lo, hi}
+static const struct pb_json_field transfer_fields[] = {
+    TF(kind, PB_JSON_KIND_STRING, 1, 16),
+    TF(debit_account, PB_JSON_KIND_INT, 1, INT64_MAX),
+    TF(credit_account, PB_JSON_KIND_INT, 1, INT64_MAX),
+    TF(amount_minor, PB_JSON_KIND_INT, 1, INT64_MAX),
+    TF(code, PB_JSON_KIND_STRING, 1, 32),
+    TF(pending_id, PB_JSON_KIND_INT, 1, INT64_MAX),
+    TF(timeout_ms, PB_JSON_KIND_INT, 1, LEDGER_HTTP_TIMEOUT_MS_MAX),
+    PB_JSON_STR(struct transfer_in, reference, PB_JSON_REQUIRED, 1, LEDGER_REFERENCE_MAX),
+    PB_JSON_OBJ(struct transfer_in, metadata, PB_JSON_OPTIONAL),
+};
+#undef TF
+
+/* Which fields each kind takes: required ones must be there, forbidden ones must not. */
+enum { F_ACCOUNTS = 1, F_AMOUNT = 2, F_CODE = 4, F_PENDING = 8, F_TIMEOUT = 16 };
+static const struct kind_rule {
+    const char *name;
+    enum ledger_kind kind;
+    unsigned required, forbidden;
+} kind_rules[] = {
+    {"posted", LEDGER_POSTED, F_ACCOUNTS | F_AMOUNT | F_CODE, F_PENDING | F_TIMEOUT},
+    {"pending", LEDGER_PENDING, F_ACCOUNTS | F_AMOUNT | F_CODE | F_TIMEOUT, F_PENDING},
+    {"post", LEDGER_POST, F_PENDING, F_ACCOUNTS | F_CODE | F_TIMEOUT},
+    {"void", LEDGER_VOID, F_PENDING, F_ACCOUNTS | F_AMOUNT | F_CODE | F_TIMEOUT},
+};
+
+static int field_error(struct pb_json_error *err, const char *code, const char *prefix,
+                       const char *name, const char *detail)
+{
+    err->code = code;
+    snprintf(err->field, sizeof(err->field), "%s.%s", prefix, name);
+    pb_strlcpy(err->detail, detail, sizeof(err->detail));
+    return PB_ERR_INVALID;
+}
+
+/* Checks that the fields present fit the kind. */
+static int check_kind_fields(const struct transfer_in *in, const struct kind_rule *rule,
+                             const char *prefix, struct pb_json_error *err)
+{
+    const struct {
+        const char *name;
+        unsigned flag;
+        bool present;
+    } f[] = {
+        {"debit_account", F_ACCOUNTS, in->has_debit_account},
+        {"credit_account", F_ACCOUNTS, in->has_credit_account},
+        {"amount_minor", F_AMOUNT, in->has_amount_minor},
+        {"code", F_CODE, in->has_code},
+        {"pending_id", F_PENDING, in->has_pending_id},
+        {"timeout_ms", F_TIMEOUT, in->has_timeout_ms},
+    };
+    char detail[96];
+    for (size_t i = 0; i < PB_ARRAY_LEN(f); i++) {
+        if ((rule->required & f[i].flag) && !f[i].present) {
+            snprintf(detail, sizeof(detail), "is required for kind %s", rule->name);
+            return field_error(err, "missing_field", prefix, f[i].name, detail);
+        }
+        if ((rule->forbidden & f[i].flag) && f[i].present) {
+            snprintf(detail, sizeof(detail), "is not allowed for kind %s", rule->name);
+            return field_error(err, "not_allowed", prefix, f[i].name, detail);
+        }
+    }
+    return PB_OK;
+}
+
+/* One decoded transfer: t gets the ledger's view (reference and metadata borrowed from the
+ * json tree and *metadata_text, which the caller frees). */
+static int transfer_decode(const json_t *item, const char *prefix, struct ledger_transfer *t,
+                           char **metadata_text, struct pb_json_error *err)
+{
+    struct transfer_in in = {0};
+    *metadata_text = NULL;
+    if (!json_is_object(item)) {
+        err->code = "wrong_type";
+        pb_strlcpy(err->field, prefix, sizeof(err->field));
+        pb_strlcpy(err->detail, "must be an object", sizeof(err->detail));
+        return PB_ERR_INVALID;
+    }
+    if (pb_json_decode(item, prefix, transfer_fields, PB_ARRAY_LEN(transfer_fields), &in, err))
+        return PB_ERR_INVALID;
+    const struct kind_rule *rule = NULL;
+    for (size_t i = 0; i < PB_ARRAY_LEN(kind_rules) && !rule; i++)
+        if (strcmp(in.has_kind ? in.kind : "posted", kind_rules[i].name) == 0)
+            rule = &kind_rules[i];
+    if (!rule)
+        return field_error(err, "out_of_range", prefix, "kind",
+                           "must be one of posted, pending, post, void");
+    if (check_kind_fields(&in, rule, prefix, err) != PB_OK)
+        return PB_ERR_INVALID;
+    /* A post or void keeps its pending transfer's code; the ledger still wants a valid one. */
+    *t = (struct ledger_transfer){.kind = rule->kind, .debit_account = in.debit_account,
+                                  .credit_account = in.credit_account,
+                                  .amount = in.amount_minor, .code = LEDGER_TX_HOLD,
+                                  .pending_id = in.pending_id, .timeout_ms = in.timeout_ms,
+                                  .reference = in.reference};
+    if (in.has_code && ledger_transfer_code_parse(in.code, &t->code) != PB_OK)
+        return field_error(err, "out_of_range", prefix, "code",
+                           "is not a known transfer code (bet, win, refund, deposit, "
+                           "withdrawal, bonus_grant, bonus_conversion, ...)");
+    if (in.metadata) {
+        *metadata_text = json_dumps(in.metadata, JSON_COMPACT | JSON_SORT_KEYS);
+        PB_ASSERT(*metadata_text != NULL);
+        if (strlen(*metadata_text) > LEDGER_METADATA_MAX)
+            return field_error(err, "out_of_range", prefix, "metadata",
+                               "is larger than 2048 bytes as compact JSON");
+        t->metadata = *metadata_text;
+    }
+    return PB_OK;
+}
+
+/* The decoded body of POST /api/v1/ledger/transfers. */
+struct transfers_request {
+    json_t *root; /* the strings of t[] point into it */
+    size_t n;
+    struct ledger_transfer t[LEDGER_LINKED_MAX];
+    char *metadata[LEDGER_LINKED_MAX]; /* canonical metadata text (free()), or NULL */
+};
+
+static void transfers_request_release(struct transfers_request *r)
+{
+    for (size_t i = 0; i < LEDGER_LINKED_MAX; i++)
+        free(r->metadata[i]);
+    json_decref(r->root);
+}
+
+struct transfers_body {
+    json_t *transfers;
+};
+
+/* Decodes the body into r (released by the caller either way); false with a 400 in resp. */
+static bool transfers_decode(struct http_request *req, struct http_response *resp,
+                             struct transfers_request *r)
+{
+    memset(r, 0, sizeof(*r));
+    if (http_body_json(req, resp, &r->root) != PB_OK)
+        return false;
+    static const struct pb_json_field fields[] = {
+        PB_JSON_ARR(struct transfers_body, transfers, PB_JSON_REQUIRED),
+    };
+    struct transfers_body in = {0};
+    struct pb_json_error err;
+    int rc = pb_json_decode(r->root, "", fields, PB_ARRAY_LEN(fields), &in, &err);
+    size_t n = rc == PB_OK ? json_array_size(in.transfers) : 0;
+    if (rc == PB_OK && (n < 1 || n > LEDGER_LINKED_MAX)) {
+        err.code = "out_of_range";
+        pb_strlcpy(err.field, "transfers", sizeof(err.field));
+        snprintf(err.detail, sizeof(err.detail), "must hold 1 to %d linked transfers",
+                 LEDGER_LINKED_MAX);
+        rc = PB_ERR_INVALID;
+    }
+    for (size_t i = 0; rc == PB_OK && i < n; i++) {
+        char prefix[32];
+        snprintf(prefix, sizeof(prefix), "transfers[%zu]", i);
+        rc = transfer_decode(json_array_get(in.transfers, i), prefix, &r->t[i], &r->metadata[i],
+                             &err);
+    }
+    if (rc != PB_OK) {
+        http_problem_json(resp, &err);
+        return false;
+    }
+    r->n = n;
+    return true;
+}
+
+static json_t *int_or_null(int64_t v)
+{
+    return v ? json_integer((json_int_t)v) : json_null();
+}
+
+static void flat_set(json_t *flat, size_t i, const char *name, json_t *value)
+{
+    char key[64];
+    snprintf(key, sizeof(key), "transfers[%zu].%s", i, name);
+    PB_ASSERT(value != NULL);
+    json_object_set_new(flat, key, value);
+}
+
+/* The canonical request: every field of every transfer, defaults explicit; caller frees. */
+static char *transfers_canonical(const struct transfers_request *r)
+{
+    json_t *flat = json_object();
+    json_object_set_new(flat, "transfers", json_integer((json_int_t)r->n));
+    for (size_t i = 0; i < r->n; i++) {
+        const struct ledger_transfer *t = &r->t[i];
+        PB_ASSERT(kind_rules[t->kind].kind == t->kind);
+        bool has_code = t->kind == LEDGER_POSTED || t->kind == LEDGER_PENDING;
+        flat_set(flat, i, "kind", json_string(kind_rules[t->kind].name));
+        flat_set(flat, i, "debit_account", int_or_null(t->debit_account));
+        flat_set(flat, i, "credit_account", int_or_null(t->credit_account));
+        flat_set(flat, i, "amount_minor", int_or_null(t->amount));
+        flat_set(flat, i, "code", has_code ? json_string(ledger_transfer_code_name(t->code))
+                                           : json_null());
+        flat_set(flat, i, "pending_id", int_or_null(t->pending_id));
+        flat_set(flat, i, "timeout_ms", int_or_null(t->timeout_ms));
+        flat_set(flat, i, "reference", json_string(t->reference));
+        flat_set(flat, i, "metadata", t->metadata ? json_loads(t->metadata, 0, NULL)
+                                                  : json_object());
+    }
+    return canonical_text(flat);
+}
+
+struct transfers_cmd {
+    struct idem_cmd base; /* first */
+    size_t n;
+    struct ledger_transfer t[LEDGER_LINKED_MAX]; /* strings inside the allocation */
+};
+
+/* The new balances of the non-house (non-hot) accounts the applied transfers touched. */
+static int touched_balances(struct store *tx, const struct ledger_outcome *out, json_t **list)
+{
+    int64_t seen[2 * LEDGER_LINKED_MAX];
+    size_t nseen = 0;
+    *list = json_array();
+    for (size_t i = 0; i < 2 * out->n; i++) {
+        const struct ledger_applied *a = &out->applied[i / 2];
+        int64_t id = i % 2 ? a->credit_account : a->debit_account;
+        bool dup = false;
+        for (size_t k = 0; k < nseen; k++)
+            dup = dup || seen[k] == id;
+        if (dup)
+            continue;
+        seen[nseen++] = id;
+        struct ledger_account acc;
+        if (ledger_account_get(tx, id, &acc) != PB_OK) {
+            json_decref(*list);
+            return PB_ERR_DB;
+        }
+        if (!(acc.flags & LEDGER_FLAG_HOT))
+            json_array_append_new(*list, balance_json(&acc));
+    }
+    return PB_OK;
+}
+
+static void idem_scoped_key(const struct idem_cmd *c, char *out, size_t len)
+{
+    int n = snprintf(out, len, "%s:%s", c->scope, c->key);
+    PB_ASSERT(n > 0 && (size_t)n < len);
+}
+
+static int transfers_apply(struct store *tx, struct idem_cmd *base)
+{
+    struct transfers_cmd *c = (struct transfers_cmd *)base;
+    char idem[LEDGER_HTTP_IDEM_KEY_MAX + 64];
+    idem_scoped_key(base, idem, sizeof(idem));
+    struct ledger_outcome out;
+    int rc = ledger_apply(base->lg, tx, &base->cmd, idem, c->t, c->n, &out);
+    if (rc != PB_OK)
+        return PB_ERR_DB;
+    if (out.error != LEDGER_OK) {
+        PB_ASSERT(out.failed_index >= 0 && (size_t)out.failed_index < c->n);
+        char field[32];
+        snprintf(field, sizeof(field), "transfers[%d]", out.failed_index);
+        answer_refusal(base, out.error, field);
+        return PB_OK;
+    }
+    PB_ASSERT(out.n == c->n);
+    json_t *balances, *list = json_array();
+    for (size_t i = 0; i < out.n; i++) {
+        char when[TIME_TEXT_MAX];
+        format_time_ns(out.applied[i].timestamp_ns, when);
+        json_array_append_new(list, json_pack("{s:I,s:s,s:I,s:s}", "id",
+                                              (json_int_t)out.applied[i].id, "time", when,
+                                              "amount_minor", (json_int_t)out.applied[i].amount,
+                                              "hash", out.applied[i].hash));
+    }
+    if (touched_balances(tx, &out, &balances) != PB_OK) {
+        json_decref(list);
+        return PB_ERR_DB;
+    }
+    answer_json(base, 201, json_pack("{s:o,s:o}", "transfers", list, "balances", balances));
+    return PB_OK;
+}
+
+static enum http_result post_transfers(struct http_request *req, struct http_response *resp)
+{
+    const char *key = NULL;
+    struct transfers_request r;
+    if (!staff_ok(req, resp) || !(key = idempotency_key(req, resp)))
+        return HTTP_DONE;
+    if (!transfers_decode(req, resp, &r)) {
+        transfers_request_release(&r);
+        return HTTP_DONE;
+    }
+    char *canonical = transfers_canonical(&r);
+    size_t extra = 0;
+    for (size_t i = 0; i < r.n; i++)
+        extra += strlen(r.t[i].reference) + 1 + (r.t[i].metadata ? strlen(r.t[i].metadata) + 1
+                                                                   : 0);
+    struct idem_space sp;
+    struct transfers_cmd *c = idem_cmd_new(sizeof(*c), extra, "http:transfers", key, canonical,
+                                           transfers_apply, app_ledger(req->app), &sp);
+    c->n = r.n;
+    for (size_t i = 0; i < r.n; i++) {
+        c->t[i] = r.t[i];
+        c->t[i].reference = space_copy(&sp, r.t[i].reference);
+        if (r.t[i].metadata)
+            c->t[i].metadata = space_copy(&sp, r.t[i].metadata);
+    }
+    c->base.cmd.run = idem_run;
+    free(canonical);
+    transfers_request_release(&r);
+    return http_submit(req, app_writer(req->app), &c->base.cmd, idem_finish);
+}
+
+/* ---- POST /api/v1/admin/adjustments ---- */
+
+struct adjustment_body {
+    const char *player_id, *currency, *account, *reason;
+    int64_t amount_minor;
+};
+
+struct adjustment_cmd {
+    struct idem_cmd base; /* first */
+    char player_id[PLAYER_ID_MAX + 1];
+    char currency[LEDGER_CURRENCY_MAX + 1];
+    int code; /* LEDGER_ACC_PLAYER_CASH or _BONUS */
+    int64_t amount; /* > 0 credits the player, < 0 debits */
+    char reason[LEDGER_HTTP_REASON_MAX + 1];
+};
+
+/* The player's account (owner, code, currency) as it is now. 0, PB_ERR_NOT_FOUND, PB_ERR_DB. */
+static int find_player_account(struct store *tx, const char *owner, int code,
+                               const char *currency, struct ledger_account *out)
+{
+    struct ledger_account *acc;
+    size_t n;
+    int rc = owner_accounts(tx, owner, &acc, &n);
+    if (rc == PB_OK)
+        rc = PB_ERR_NOT_FOUND;
+    for (size_t i = 0; rc == PB_ERR_NOT_FOUND && i < n; i++) {
+        if (acc[i].code == code && strcmp(acc[i].currency, currency) == 0) {
+            *out = acc[i];
+            rc = PB_OK;
+        }
+    }
+    pb_free(acc);
+    return rc;
+}
+
+/* After the adjustment's transfer: the audit row (same transaction) and the 201 answer. */
+static int adjustment_record(struct store *tx, struct adjustment_cmd *c, const char *owner,
+                             const struct ledger_account *before,
+                             const struct ledger_applied *applied, int64_t audit_id)
+{
+    struct ledger_account after;
+    if (ledger_account_get(tx, before->id, &after) != PB_OK)
+        return PB_ERR_DB;
+    PB_ASSERT(ledger_posted_balance(&after) - ledger_posted_balance(before) == c->amount);
+    json_t *before_doc = balance_json(before), *after_doc = balance_json(&after);
+    char *before_text = json_dumps(before_doc, JSON_COMPACT | JSON_SORT_KEYS);
+    char *after_text = json_dumps(after_doc, JSON_COMPACT | JSON_SORT_KEYS);
+    char ref[32];
+    snprintf(ref, sizeof(ref), "transfer:%lld", (long long)applied->id);
+    struct audit_record r = {audit_id, applied->timestamp_ns, STAFF_ACTOR, "ledger.adjustment",
+                             owner, c->reason, before_text, after_text, ref};
+    int rc = audit_insert(tx, &r);
+    free(before_text);
+    free(after_text);
+    json_decref(before_doc);
+    if (rc != PB_OK) {
+        json_decref(after_doc);
+        return PB_ERR_DB;
+    }
+    answer_json(&c->base, 201, json_pack("{s:I,s:o,s:I}", "transfer_id", (json_int_t)applied->id,
+                                         "balance", after_doc, "audit_id", (json_int_t)audit_id));
+    return PB_OK;
+}
+
+static int adjustment_apply(struct store *tx, struct idem_cmd *base)
+{
+    struct adjustment_cmd *c = (struct adjustment_cmd *)base;
+    char owner[LEDGER_OWNER_MAX + 1], detail[160];
+    snprintf(owner, sizeof(owner), PLAYER_PREFIX "%s", c->player_id);
+    struct ledger_account before;
+    int rc = find_player_account(tx, owner, c->code, c->currency, &before);
+    if (rc == PB_ERR_NOT_FOUND) {
+        snprintf(detail, sizeof(detail), "%s has no %s %s account", owner, c->currency,
+                 account_type(c->code));
+        answer_problem(base, 404, "not_found", "Not found", detail, "player_id");
+        return PB_OK;
+    }
+    int64_t house, audit_id;
+    if (rc != PB_OK ||
+        ledger_open_account(base->lg, tx, HOUSE_OWNER, LEDGER_ACC_ADJUSTMENTS, c->currency,
+                            &house) != PB_OK ||
+        audit_next_id(tx, &audit_id) != PB_OK)
+        return PB_ERR_DB;
+    char reference[32], metadata[48], idem[LEDGER_HTTP_IDEM_KEY_MAX + 64];
+    snprintf(reference, sizeof(reference), "audit:%lld", (long long)audit_id);
+    snprintf(metadata, sizeof(metadata), "{\"audit_id\":%lld}", (long long)audit_id);
+    idem_scoped_key(base, idem, sizeof(idem));
+    bool credit = c->amount > 0;
+    struct ledger_transfer t = {.kind = LEDGER_POSTED,
+                                .debit_account = credit ? house : before.id,
+                                .credit_account = credit ? before.id : house,
+                                .amount = credit ? c->amount : -c->amount,
+                                .code = LEDGER_TX_ADJUSTMENT, .reference = reference,
+                                .metadata = metadata};
+    struct ledger_outcome out;
+    if (ledger_apply(base->lg, tx, &base->cmd, idem, &t, 1, &out) != PB_OK)
+        return PB_ERR_DB;
+    if (out.error != LEDGER_OK) {
+        answer_refusal(base, out.error, "amount_minor");
+        return PB_OK;
+    }
+    return adjustment_record(tx, c, owner, &before, &out.applied[0], audit_id);
+}
+
+/* Decodes and checks the body; false with a 400 in resp. */
+static bool adjustment_decode(struct http_request *req, struct http_response *resp,
+                              json_t **root, struct adjustment_body *in, int *code)
+{
+    static const struct pb_json_field fields[] = {
+        PB_JSON_STR(struct adjustment_body, player_id, PB_JSON_REQUIRED, 1, 64),
+        PB_JSON_STR(struct adjustment_body, currency, PB_JSON_REQUIRED, 1, LEDGER_CURRENCY_MAX),
+        PB_JSON_STR(struct adjustment_body, account, PB_JSON_REQUIRED, 1, 16),
+        PB_JSON_INT(struct adjustment_body, amount_minor, PB_JSON_REQUIRED, -INT64_MAX,
+                    INT64_MAX),
+        PB_JSON_STR(struct adjustment_body, reason, PB_JSON_REQUIRED, LEDGER_HTTP_REASON_MIN,
+                    LEDGER_HTTP_REASON_MAX),
+    };
+    if (http_body_json(req, resp, root) != PB_OK)
+        return false;
+    struct pb_json_error err;
+    const char *field = NULL, *detail = NULL;
+    if (pb_json_decode(*root, "", fields, PB_ARRAY_LEN(fields), in, &err) != PB_OK) {
+        http_problem_json(resp, &err);
+        return false;
+    }
+    *code = strcmp(in->account, "cash") == 0    ? LEDGER_ACC_PLAYER_CASH
+            : strcmp(in->account, "bonus") == 0 ? LEDGER_ACC_PLAYER_BONUS
+                                                : 0;
+    if (!player_id_ok(in->player_id)) {
+        player_id_problem(resp);
+        return false;
+    }
+    if (!ledger_currency_find(in->currency))
+        field = "currency", detail = "is not a known currency code";
+    else if (*code == 0)
+        field = "account", detail = "must be cash or bonus";
+    else if (in->amount_minor == 0)
+        field = "amount_minor", detail = "must not be zero (positive credits the player)";
+    if (field)
+        http_problem(resp, 400, "validation_failed", "The request is not valid", detail, field);
+    return field == NULL;
+}
+
+static enum http_result post_adjustment(struct http_request *req, struct http_response *resp)
+{
+    const char *key = NULL;
+    if (!staff_ok(req, resp) || !(key = idempotency_key(req, resp)))
+        return HTTP_DONE;
+    json_t *root = NULL;
+    struct adjustment_body in = {0};
+    int code;
+    if (!adjustment_decode(req, resp, &root, &in, &code)) {
+        json_decref(root);
+        return HTTP_DONE;
+    }
+    json_t *flat = json_pack("{s:s,s:I,s:s,s:s,s:s}", "account", in.account, "amount_minor",
+                             (json_int_t)in.amount_minor, "currency", in.currency, "player_id",
+                             in.player_id, "reason", in.reason);
+    PB_ASSERT(flat != NULL);
+    char *canonical = canonical_text(flat);
+    struct idem_space sp;
+    struct adjustment_cmd *c = idem_cmd_new(sizeof(*c), 0, "http:adjustments", key, canonical,
+                                            adjustment_apply, app_ledger(req->app), &sp);
+    pb_strlcpy(c->player_id, in.player_id, sizeof(c->player_id));
+    pb_strlcpy(c->currency, in.currency, sizeof(c->currency));
+    pb_strlcpy(c->reason, in.reason, sizeof(c->reason));
+    c->code = code;
+    c->amount = in.amount_minor;
+    c->base.cmd.run = idem_run;
+    free(canonical);
+    json_decref(root);
+    return http_submit(req, app_writer(req->app), &c->base.cmd, idem_finish);
+}
+
+/* ---- GET /api/v1/admin/audit ---- */
+
+static json_t *audit_row_json(const struct audit_row *r)
+{
+    char when[TIME_TEXT_MAX];
+    format_time_ns(r->time_ns, when);
+    json_t *before = json_loads(r->before_json, 0, NULL), *after = json_loads(r->after_json, 0,
+                                                                             NULL);
+    PB_ASSERT(before != NULL && after != NULL); /* written by audit_insert from json_dumps */
+    json_t *doc = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:s}", "id", (json_int_t)r->id,
+                            "time", when, "actor", r->actor, "action", r->action, "subject",
+                            r->subject, "reason", r->reason, "before", before, "after", after,
+                            "ref", r->ref);
+    PB_ASSERT(doc != NULL);
+    return doc;
+}
+
+static enum http_result get_audit(struct http_request *req, struct http_response *resp)
+{
+    int limit;
+    int64_t before_id, next;
+    struct store *s;
+    if (!staff_ok(req, resp) || !query_page(req, resp, AUDIT_PAGE_MAX, &limit, &before_id) ||
+        !reader_acquire(req, resp, &s))
+        return HTTP_DONE;
+    struct audit_row *rows = pb_calloc((size_t)limit, sizeof(*rows));
+    size_t n;
+    int rc = audit_list(s, before_id, limit, rows, &n, &next);
+    store_pool_release(app_readers(req->app), s);
+    if (rc != PB_OK) {
+        internal_error(resp, rc);
+    } else {
+        json_t *list = json_array();
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(list, audit_row_json(&rows[i]));
+        http_json(resp, 200, json_pack("{s:o,s:o}", "entries", list, "next_cursor",
+                                       cursor_json(next)));
+        for (size_t i = 0; i < n; i++)
+            audit_row_release(&rows[i]);
+    }
+    pb_free(rows);
+    return HTTP_DONE;
+}
+
+/* ---- WebSocket push of balances ---- */
+
+/* A balance of a "ledger.transfers" event in the shape of GET .../balances, or NULL. */
+static json_t *event_balance(json_t *b)
+{
+    const char *currency = json_string_value(json_object_get(b, "currency"));
+    const struct ledger_currency *c = currency ? ledger_currency_find(currency) : NULL;
+    int code;
+    if (!c ||
+        ledger_account_code_parse(json_string_value(json_object_get(b, "type")), &code) != PB_OK)
+        return NULL;
+    return json_pack("{s:O,s:s,s:s,s:i,s:O,s:O,s:O,s:O}", "account_id",
+                     json_object_get(b, "account_id"), "type", account_type(code), "currency",
+                     currency, "exponent", c->exponent, "posted_minor",
+                     json_object_get(b, "posted_minor"), "available_minor",
+                     json_object_get(b, "available_minor"), "pending_debits_minor",
+                     json_object_get(b, "pending_debits_minor"), "pending_credits_minor",
+                     json_object_get(b, "pending_credits_minor"));
+}
+
+static const char *balance_owner(json_t *balances, size_t i)
+{
+    return json_string_value(json_object_get(json_array_get(balances, i), "owner"));
+}
+
+/* Publishes the balances of owner (from index first on) to topic owner. */
+static void publish_player(void *app, const struct pb_event *ev, json_t *balances, size_t first,
+                           const char *owner)
+{
+    json_t *list = json_array();
+    for (size_t j = first; j < json_array_size(balances); j++) {
+        const char *o = balance_owner(balances, j);
+        json_t *b = o && strcmp(o, owner) == 0 ? event_balance(json_array_get(balances, j))
+                                               : NULL;
+        if (b)
+            json_array_append_new(list, b);
+        else if (o && strcmp(o, owner) == 0)
+            pb_log(PB_LOG_WARN, "ledger event balance not understood", "\"event\":\"%s\"",
+                   ev->id);
+    }
+    json_t *data = json_pack("{s:s,s:s,s:o}", "kind", "balances", "player_id",
+                             owner + PLAYER_PREFIX_LEN, "balances", list);
+    PB_ASSERT(data != NULL);
+    char *text = json_dumps(data, JSON_COMPACT);
+    json_decref(data);
+    int rc = ws_hub_publish(ws_hub_of(app), owner, text, strlen(text));
+    if (rc != PB_OK && rc != PB_ERR_CLOSED)
+        pb_log(PB_LOG_WARN, "balances not published to websocket",
+               "\"event\":\"%s\",\"error\":\"%s\"", ev->id, pb_err_name(rc));
+    free(text);
+}
+
+void ledger_http_on_event(const struct pb_event *ev, void *app)
+{
+    if (strcmp(ev->type, "ledger.transfers") != 0)
+        return;
+    json_t *root = json_loads(ev->data, 0, NULL);
+    json_t *balances = json_object_get(root, "balances");
+    if (!json_is_array(balances))
+        pb_log(PB_LOG_WARN, "ledger event without balances", "\"event\":\"%s\"", ev->id);
+    for (size_t i = 0; i < json_array_size(balances); i++) {
+        const char *owner = balance_owner(balances, i);
+        if (!owner || strncmp(owner, PLAYER_PREFIX, PLAYER_PREFIX_LEN) != 0 ||
+            !player_id_ok(owner + PLAYER_PREFIX_LEN))
+            continue;
+        bool seen = false; /* published with an earlier balance of the same owner */
+        for (size_t k = 0; k < i && !seen; k++) {
+            const char *o = balance_owner(balances, k);
+            seen = o && strcmp(o, owner) == 0;
+        }
+        if (!seen)
+            publish_player(app, ev, balances, i, owner);
+    }
+    json_decref(root);
+}
+
+/* ---- routes ---- */
+
+const struct http_route ledger_routes[] = {
+    {HTTP_POST, "/api/v1/players/{player_id}/wallets", post_wallet, HTTP_ROUTE_JSON_BODY},
+    {HTTP_GET, "/api/v1/players/{player_id}/balances", get_balances, 0},
+    {HTTP_GET, "/api/v1/players/{player_id}/transactions", get_transactions, 0},
+    {HTTP_POST, "/api/v1/ledger/transfers", post_transfers, HTTP_ROUTE_JSON_BODY},
+    {HTTP_POST, "/api/v1/admin/adjustments", post_adjustment, HTTP_ROUTE_JSON_BODY},
+    {HTTP_GET, "/api/v1/admin/audit", get_audit, 0},
+};
+const size_t ledger_routes_count = PB_ARRAY_LEN(ledger_routes);
