@@ -133,8 +133,9 @@ static int cmd_serve(const struct pb_config *cfg, bool migrate)
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     struct pb_app app;
-    if (app_start(&app, cfg) != PB_OK)
-        return 1;
+    int rc = app_start(&app, cfg);
+    if (rc != PB_OK)
+        return rc == PB_ERR_INVALID ? EXIT_CONFIG : 1; /* invalid: a configuration error */
     char url[128];
     const char *fmt = strchr(cfg->listen_host, ':') ? "http://[%s]:%d" : "http://%s:%d";
     snprintf(url, sizeof(url), fmt, cfg->listen_host, http_server_port(app.http));

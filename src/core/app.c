@@ -16,6 +16,12 @@
 #include "ledger/audit.h"
 #include "ledger/ledger.h"
 #include "ledger/ledger_http.h"
+#include "pam/pam.h"
+#include "pam/pam_http.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <stdlib.h>
 
 static void log_failure(const char *msg, const char *detail)
 {
@@ -33,6 +39,7 @@ static const struct {
     {outbox_migrations, &outbox_migrations_count},
     {ledger_migrations, &ledger_migrations_count},
     {audit_migrations, &audit_migrations_count},
+    {pam_migrations, &pam_migrations_count},
 };
 
 static struct store_migration all_migrations[128];
@@ -90,6 +97,25 @@ struct writer *app_writer(void *app)
 struct store_pool *app_readers(void *app)
 {
     return ((struct pb_app *)app)->readers;
+}
+
+const struct pam_config *app_pam_config(void *app)
+{
+    return ((struct pb_app *)app)->pam;
+}
+
+void app_peer_address(const struct http_request *req, char *out, size_t outlen)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    const void *addr = NULL;
+    if (sa && sa->sa_family == AF_INET)
+        addr = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+    else if (sa && sa->sa_family == AF_INET6)
+        addr = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+    if (!addr || !inet_ntop(sa->sa_family, addr, out, (socklen_t)outlen))
+        pb_strlcpy(out, "unknown", outlen);
 }
 
 const char *app_staff_token(void *app)
@@ -328,6 +354,7 @@ static void new_http_server(const struct pb_config *cfg, void *app, struct http_
     http_server_new(&hs, app, out);
     http_server_add_routes(*out, system_routes, PB_ARRAY_LEN(system_routes));
     http_server_add_routes(*out, ledger_routes, ledger_routes_count);
+    http_server_add_routes(*out, pam_routes, pam_routes_count);
     if (cfg->diagnostics)
         http_server_add_routes(*out, diagnostic_routes, PB_ARRAY_LEN(diagnostic_routes));
 }
@@ -413,6 +440,11 @@ int app_start(struct pb_app *app, const struct pb_config *cfg)
 {
     memset(app, 0, sizeof(*app));
     app->cfg = *cfg;
+    char err[512];
+    if (pam_config_load(getenv("PITBOSS_JURISDICTIONS"), &app->pam, err, sizeof(err)) != PB_OK) {
+        log_failure("bad jurisdictions file (PITBOSS_JURISDICTIONS)", err);
+        return PB_ERR_INVALID;
+    }
     int rc = start_storage(app);
     if (rc == PB_OK)
         rc = start_network(app);
@@ -439,5 +471,6 @@ void app_stop(struct pb_app *app)
     if (app->hub)
         ws_hub_free(app->hub);
     store_pool_close(app->readers);
+    pam_config_free(app->pam);
     memset(app, 0, sizeof(*app));
 }

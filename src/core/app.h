@@ -22,6 +22,7 @@ struct pb_app {
     struct scheduler *scheduler;
     struct ws_hub *hub;
     struct http_server *http;
+    struct pam_config *pam;    /* brands, jurisdictions, policy (PITBOSS_JURISDICTIONS) */
     struct app_expiry *expiry; /* the pending-transfer expiry task's command */
 };
 
@@ -34,7 +35,9 @@ int app_migrate(const struct pb_config *cfg, int *applied_out);
 /* Appends "METHOD PATTERN\n" for every route serve would offer with cfg. */
 void app_routes(const struct pb_config *cfg, struct pb_buf *out);
 
-/* Starts everything; on failure stops what was started and returns the error. */
+/* Starts everything; on failure stops what was started and returns the error:
+ * PB_ERR_INVALID for a configuration problem found at start (the jurisdictions file, a
+ * listen address that is not an IP literal), others for resources that failed. */
 int app_start(struct pb_app *app, const struct pb_config *cfg);
 void app_stop(struct pb_app *app);
 

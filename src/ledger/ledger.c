@@ -604,8 +604,8 @@ static int resolve(struct ledger *lg, struct store *tx, const struct ledger_tran
         r->credit_account = t->credit_account;
         r->amount = t->amount;
         if (t->kind == LEDGER_PENDING &&
-            (ledger_add(ts, t->timeout_ms * 1000000, &r->expires_ns) != PB_OK ||
-             t->timeout_ms > INT64_MAX / 1000000))
+            (t->timeout_ms > INT64_MAX / 1000000 ||
+             ledger_add(ts, t->timeout_ms * 1000000, &r->expires_ns) != PB_OK))
             *err = LEDGER_E_OVERFLOW;
     }
     for (int i = 0; i < 2 && *err == LEDGER_OK; i++) {
@@ -757,10 +757,13 @@ int ledger_expire(struct ledger *lg, struct store *tx, struct writer_cmd *cmd, i
     store_bind_int64(st, 1, now);
     store_bind_int64(st, 2, max);
     int64_t ids[256];
-    int n = 0, rc;
-    while (n < (int)PB_ARRAY_LEN(ids) && (rc = store_step(st)) == STORE_ROW)
+    int n = 0, rc = STORE_DONE;
+    PB_ASSERT(max >= 1 && max <= (int)PB_ARRAY_LEN(ids));
+    while (n < max && (rc = store_step(st)) == STORE_ROW)
         ids[n++] = store_column_int64(st, 0);
     store_finalize(st);
+    if (rc < 0)
+        return PB_ERR_DB;
     for (int i = 0; i < n; i++) {
         char reference[32];
         snprintf(reference, sizeof(reference), "expiry:%lld", (long long)ids[i]);

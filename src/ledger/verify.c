@@ -11,10 +11,13 @@
  * Sums in SQL are split: SUM(x / 2^32) and SUM(x % 2^32) cannot overflow for fewer than 2^31
  * rows per group; they are joined here with overflow-checked arithmetic, so a total past
  * INT64_MAX becomes a finding, not a database error (SQLite) or a silent numeric
- * (PostgreSQL). Both engines truncate integer division toward zero, so x = hi * 2^32 + lo. */
+ * (PostgreSQL). Both engines truncate integer division toward zero, so x = hi * 2^32 + lo.
+ *
+ * The report is one line per finding, then one verdict line: "ledger verify: OK (N transfers,
+ * M accounts)", "ledger verify: FAILED (K findings)" or "ledger verify: could not read the
+ * ledger: ..." (PB_ERR_DB). */
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "base/base.h"
