@@ -33,6 +33,8 @@ const char *pb_err_name(int err);
     } while (0)
 _Noreturn void pb_assert_fail(const char *cond, const char *file, int line);
 
+#define PB_STR_(x) #x
+#define PB_STR(x) PB_STR_(x) /* a macro's value as a string literal */
 #define PB_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define PB_UNUSED(x) ((void)(x))
 

@@ -42,6 +42,11 @@
 #define PB_STORE_READERS_CEILING 256
 #define PB_STORE_PARAMS_MAX 32           /* bound parameters per statement */
 #define PB_STORE_BUSY_TIMEOUT_MS 5000    /* SQLite: readers wait this long behind a checkpoint */
+/* SQLite checkpoints run in the background (scheduler, every PB_STORE_CHECKPOINT_INTERVAL_MS)
+ * instead of on the writer's commit; the commit only checkpoints past this many WAL pages
+ * (40 MiB), as a backstop when no background checkpointer runs (tools, tests). */
+#define PB_STORE_WAL_AUTOCHECKPOINT_PAGES 10000
+#define PB_STORE_CHECKPOINT_INTERVAL_MS 100
 
 /* WebSocket */
 #define PB_WS_MESSAGE_MAX_DEFAULT (16 * 1024) /* client messages are small commands */

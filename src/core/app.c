@@ -333,6 +333,18 @@ static void expiry_tick(void *arg)
         atomic_store(&e->busy, false);
 }
 
+/* Scheduler task: checkpoint SQLite's WAL off the writer's path (store_checkpoint). */
+static void checkpoint_tick(void *arg)
+{
+    struct pb_app *app = arg;
+    struct store *s;
+    if (store_pool_acquire(app->readers, 0, &s) != PB_OK)
+        return; /* every reader busy: next tick */
+    if (store_checkpoint(s) != PB_OK)
+        pb_log(PB_LOG_WARN, "checkpoint failed", NULL);
+    store_pool_release(app->readers, s);
+}
+
 static int start_scheduler(struct pb_app *app)
 {
     app->expiry = pb_calloc(1, sizeof(*app->expiry));
@@ -340,6 +352,8 @@ static int start_scheduler(struct pb_app *app)
     app->scheduler = scheduler_new();
     scheduler_every(app->scheduler, "ledger.expiry", EXPIRY_INTERVAL_MS, expiry_tick,
                     app->expiry);
+    scheduler_every(app->scheduler, "store.checkpoint", PB_STORE_CHECKPOINT_INTERVAL_MS,
+                    checkpoint_tick, app);
     return scheduler_start(app->scheduler);
 }
 

@@ -521,6 +521,13 @@ int store_pool_acquire(struct store_pool *p, int timeout_ms, struct store **out)
 }
 
 /* Whether s can serve the next borrower: rolls back what the last one left open. */
+int store_checkpoint(struct store *s)
+{
+    if (s->backend != STORE_SQLITE)
+        return PB_OK;
+    return store_exec(s, "PRAGMA wal_checkpoint(PASSIVE)");
+}
+
 bool store_broken(const struct store *s)
 {
     return s->backend == STORE_POSTGRES && store__pg_broken(s);

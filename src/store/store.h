@@ -41,6 +41,10 @@ int store_open(const char *url, struct store **out, char *err, size_t errlen);
 /* Closes s (NULL is ignored); every statement of s must have been finalized. */
 void store_close(struct store *s);
 enum store_backend store_backend_of(const struct store *s);
+/* SQLite: copies committed WAL frames into the database file without blocking the writer
+ * (PRAGMA wal_checkpoint(PASSIVE)); run it from a connection other than the writer's, often.
+ * PostgreSQL: nothing to do. Returns 0 or PB_ERR_DB. */
+int store_checkpoint(struct store *s);
 /* True when the connection to the server is lost (PostgreSQL); it must be closed and opened
  * again. A SQLite connection never breaks this way. */
 bool store_broken(const struct store *s);
