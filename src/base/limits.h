@@ -35,6 +35,7 @@
 /* Event outbox */
 #define PB_OUTBOX_FETCH_MAX 512          /* events read and delivered per relay turn */
 #define PB_EVENT_TYPE_MAX 64
+#define PB_EVENT_ID_MAX 64               /* "<node>-<20-digit seq>"; node names are <= 32 */
 #define PB_EVENT_SUBJECT_MAX 256
 
 /* Store */

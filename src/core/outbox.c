@@ -39,7 +39,7 @@ struct cursor_cmd {
 };
 
 struct outbox {
-    char node[64];
+    char node[33]; /* config node names are at most 31 bytes */
     struct subscriber subs[OUTBOX_SUBSCRIBERS_MAX];
     size_t nsubs;
     /* Writer thread only. */
@@ -110,11 +110,14 @@ int outbox__insert(struct outbox *ob, struct store *tx, const char *type, const 
     if (store_prepare(tx, "INSERT INTO outbox (node, seq, id, type, time_ms, subject, data)"
                           " VALUES (?, ?, ?, ?, ?, ?, ?)", &st) != PB_OK)
         return PB_ERR_DB;
-    char id[33];
-    pb_random_hex(id, 16);
+    /* node and seq name the event uniquely; zero-padding keeps ids in insertion order, so
+     * the id index grows at its end instead of taking a random page per insert. */
+    char id[PB_EVENT_ID_MAX + 1];
+    int idlen = snprintf(id, sizeof(id), "%s-%020lld", ob->node, (long long)ob->next_seq);
+    PB_ASSERT(idlen > 0 && (size_t)idlen < sizeof(id));
     int rc = store_bind_text(st, 1, ob->node, strlen(ob->node));
     rc = rc ? rc : store_bind_int64(st, 2, ob->next_seq);
-    rc = rc ? rc : store_bind_text(st, 3, id, 32);
+    rc = rc ? rc : store_bind_text(st, 3, id, (size_t)idlen);
     rc = rc ? rc : store_bind_text(st, 4, type, strlen(type));
     rc = rc ? rc : store_bind_int64(st, 5, pb_wall_ms());
     rc = rc ? rc : store_bind_text(st, 6, subject, strlen(subject));

@@ -24,7 +24,7 @@ struct writer;
 
 struct pb_event {
     int64_t seq;
-    const char *id;      /* 32 hex chars */
+    const char *id;      /* "<node>-<seq, 20 digits>": unique, in commit order */
     const char *type;
     int64_t time_ms;
     const char *subject;

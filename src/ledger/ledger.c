@@ -179,7 +179,7 @@ static int flush_deltas(struct store *tx, void *arg)
                 ledger_add(sum.credits_pending, d->credits_pending, &sum.credits_pending))
                 rc = PB_ERR_DB;
         }
-        if (rc == PB_OK && ledger__update_totals(tx, &st, &sum, false, 0) != PB_OK)
+        if (rc == PB_OK && ledger__update_totals(tx, &st, &sum, false, 0, NULL) != PB_OK)
             rc = PB_ERR_DB; /* 1: a bound refused it, a house total would overflow */
     }
     store_finalize(st);
@@ -217,7 +217,8 @@ static void bounds(int64_t delta, int64_t *lo, int64_t *hi)
 }
 
 int ledger__update_totals(struct store *tx, struct store_stmt **cached,
-                          const struct ledger__delta *d, bool no_overdraft, int64_t need)
+                          const struct ledger__delta *d, bool no_overdraft, int64_t need,
+                          struct ledger__totals *after)
 {
     if (!*cached &&
         store_prepare(tx, "UPDATE ledger_accounts SET debits_posted = debits_posted + ?,"
@@ -228,7 +229,9 @@ int ledger__update_totals(struct store *tx, struct store_stmt **cached,
                           " AND credits_posted BETWEEN ? AND ?"
                           " AND debits_pending BETWEEN ? AND ?"
                           " AND credits_pending BETWEEN ? AND ?"
-                          " AND (? = 0 OR credits_posted - debits_posted - debits_pending >= ?)",
+                          " AND (? = 0 OR credits_posted - debits_posted - debits_pending >= ?)"
+                          " RETURNING debits_posted, credits_posted, debits_pending,"
+                          " credits_pending",
                       cached) != PB_OK)
         return PB_ERR_DB;
     struct store_stmt *st = *cached;
@@ -246,14 +249,16 @@ int ledger__update_totals(struct store *tx, struct store_stmt **cached,
     }
     rc = rc ? rc : store_bind_int64(st, idx++, no_overdraft ? 1 : 0);
     rc = rc ? rc : store_bind_int64(st, idx++, need);
-    if (rc == PB_OK)
-        rc = store_step(st) == STORE_DONE ? PB_OK : PB_ERR_DB;
-    int64_t changed = rc == PB_OK ? store_changes(st) : 0;
+    int step = rc == PB_OK ? store_step(st) : PB_ERR_DB;
+    if (step == STORE_ROW && after)
+        *after = (struct ledger__totals){store_column_int64(st, 0), store_column_int64(st, 1),
+                                         store_column_int64(st, 2), store_column_int64(st, 3)};
+    if (step == STORE_ROW) /* one row at most: the id is the key */
+        step = store_step(st) == STORE_DONE ? STORE_ROW : PB_ERR_DB;
     store_reset(st);
-    if (rc != PB_OK)
+    if (step < 0)
         return PB_ERR_DB;
-    PB_ASSERT(changed == 0 || changed == 1);
-    return changed == 1 ? 0 : 1;
+    return step == STORE_ROW ? 0 : 1;
 }
 
 /* ---- account metadata ---- */
@@ -396,7 +401,9 @@ struct group {
     struct store_stmt *update;
     int64_t group_id;
     const char *idem;
-    int64_t touched[2 * LEDGER_LINKED_MAX]; /* non-hot accounts, for the event */
+    /* Non-hot accounts the group changed, with their latest totals, for the event. */
+    struct ledger__meta touched[2 * LEDGER_LINKED_MAX];
+    struct ledger__totals totals[2 * LEDGER_LINKED_MAX];
     size_t ntouched;
 };
 
@@ -503,17 +510,20 @@ static int apply_side(struct ledger *lg, struct store *tx, struct group *g,
         *err = LEDGER_E_OVERFLOW;
         return PB_OK;
     }
-    int rc = ledger__update_totals(tx, &g->update, d, no_overdraft, need);
+    struct ledger__totals after;
+    int rc = ledger__update_totals(tx, &g->update, d, no_overdraft, need, &after);
     if (rc == 1)
         return refusal_reason(tx, m->id, d, err);
-    if (rc == PB_OK && g->ntouched < PB_ARRAY_LEN(g->touched)) {
-        bool seen = false;
-        for (size_t i = 0; i < g->ntouched; i++)
-            seen = seen || g->touched[i] == m->id;
-        if (!seen)
-            g->touched[g->ntouched++] = m->id;
-    }
-    return rc;
+    if (rc != PB_OK)
+        return rc;
+    size_t i = 0;
+    while (i < g->ntouched && g->touched[i].id != m->id)
+        i++;
+    PB_ASSERT(i < PB_ARRAY_LEN(g->touched));
+    g->touched[i] = *m;
+    g->totals[i] = after;
+    g->ntouched += i == g->ntouched;
+    return PB_OK;
 }
 
 static int insert_row(struct ledger *lg, struct store *tx, const struct ledger__row *r,
@@ -685,26 +695,25 @@ static int emit_event(struct store *tx, struct writer_cmd *cmd, const struct gro
         pb_buf_putc(&b, '}');
     }
     pb_buf_puts(&b, "],\"balances\":[");
-    int rc = PB_OK;
-    for (size_t i = 0; i < g->ntouched && rc == PB_OK; i++) {
-        struct ledger_account a;
-        rc = ledger_account_get(tx, g->touched[i], &a);
-        if (rc != PB_OK)
-            break;
+    for (size_t i = 0; i < g->ntouched; i++) {
+        const struct ledger__meta *m = &g->touched[i];
+        const struct ledger__totals *tot = &g->totals[i];
+        struct ledger_account a = {.debits_posted = tot->debits_posted,
+                                   .credits_posted = tot->credits_posted,
+                                   .debits_pending = tot->debits_pending};
         if (i == 0)
-            pb_strlcpy(subject, a.owner, sizeof(subject));
-        pb_buf_printf(&b, "%s{\"account_id\":%lld,\"owner\":", i ? "," : "", (long long)a.id);
-        pb_buf_json_string(&b, a.owner, strlen(a.owner));
+            pb_strlcpy(subject, m->owner, sizeof(subject));
+        pb_buf_printf(&b, "%s{\"account_id\":%lld,\"owner\":", i ? "," : "", (long long)m->id);
+        pb_buf_json_string(&b, m->owner, strlen(m->owner));
         pb_buf_printf(&b, ",\"type\":\"%s\",\"currency\":\"%s\",\"posted_minor\":%lld,"
                           "\"available_minor\":%lld,\"pending_debits_minor\":%lld,"
                           "\"pending_credits_minor\":%lld}",
-                      ledger_account_code_name(a.code), a.currency,
+                      ledger_account_code_name(m->code), m->currency,
                       (long long)ledger_posted_balance(&a), (long long)ledger_available(&a),
-                      (long long)a.debits_pending, (long long)a.credits_pending);
+                      (long long)tot->debits_pending, (long long)tot->credits_pending);
     }
     pb_buf_puts(&b, "]}");
-    if (rc == PB_OK)
-        rc = writer_emit(tx, cmd, "ledger.transfers", subject, b.data);
+    int rc = writer_emit(tx, cmd, "ledger.transfers", subject, b.data);
     pb_buf_release(&b);
     return rc == PB_OK ? PB_OK : PB_ERR_DB;
 }

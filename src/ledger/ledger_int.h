@@ -34,7 +34,7 @@
 #include "base/limits.h"
 #include "ledger/ledger.h"
 
-#define LEDGER_META_CACHE_MAX 4096 /* accounts whose metadata the writer keeps */
+#define LEDGER_META_CACHE_MAX 32768 /* slots; cleared at half full: 16384 accounts, ~2 MiB */
 #define LEDGER_DELTA_LOG_MAX (PB_WRITER_BATCH_MAX_CEILING * 2 * LEDGER_LINKED_MAX)
 
 /* One change to a hot account's totals, waiting for the batch's flush. */
@@ -81,13 +81,19 @@ struct ledger__row {
     const char *reference, *metadata;
 };
 
-/* Adds d's four deltas to account d->account with one conditional UPDATE (*cached holds the
- * statement across calls; the caller finalizes it). When no_overdraft, the account's
- * credits_posted - debits_posted - debits_pending must be >= need before the change. Every
- * total must stay within 0..INT64_MAX. Returns 0 (changed), 1 (a rule refused it: nothing
- * changed) or PB_ERR_DB. */
+/* An account's four totals (as returned by the conditional UPDATE). */
+struct ledger__totals {
+    int64_t debits_posted, credits_posted, debits_pending, credits_pending;
+};
+
+/* Adds d's four deltas to account d->account with one conditional UPDATE ... RETURNING
+ * (*cached holds the statement across calls; the caller finalizes it). When no_overdraft,
+ * the account's credits_posted - debits_posted - debits_pending must be >= need before the
+ * change. Every total must stay within 0..INT64_MAX. Returns 0 (changed; *after, when not
+ * NULL, gets the new totals), 1 (a rule refused it: nothing changed) or PB_ERR_DB. */
 int ledger__update_totals(struct store *tx, struct store_stmt **cached,
-                          const struct ledger__delta *d, bool no_overdraft, int64_t need);
+                          const struct ledger__delta *d, bool no_overdraft, int64_t need,
+                          struct ledger__totals *after);
 
 /* hex SHA-256 over prev_hash_hex and the canonical bytes of row (out: 65 bytes). */
 void ledger__transfer_hash(const char *prev_hash_hex, const struct ledger__row *row,

@@ -5,7 +5,8 @@
  *                     hash chain follows id order. kind: 0 posted, 1 pending, 2 post, 3 void.
  *                     pending_id is set on post/void rows and unique: a pending transfer is
  *                     resolved at most once. group_id is the id of the first transfer of its
- *                     linked group. idem is "scope:key" of the request that applied it.
+ *                     linked group. idem is "scope:key" of the request that applied it
+ *                     (not indexed: only verification reads it, in one pass).
  * ledger_idempotency  one row per (scope, key): the canonical request and the recorded result. */
 #include "base/base.h"
 #include "ledger/ledger.h"
@@ -25,11 +26,11 @@ const struct store_migration ledger_migrations[] = {
      " pending_id BIGINT, expires_ns BIGINT, group_id BIGINT NOT NULL, idem TEXT,"
      " reference TEXT NOT NULL, metadata TEXT NOT NULL,"
      " prev_hash TEXT NOT NULL, hash TEXT NOT NULL);"
-     "CREATE UNIQUE INDEX ledger_transfers_resolution ON ledger_transfers (pending_id);"
+     "CREATE UNIQUE INDEX ledger_transfers_resolution ON ledger_transfers (pending_id)"
+     " WHERE pending_id IS NOT NULL;"
      "CREATE INDEX ledger_transfers_debit ON ledger_transfers (debit_account, id);"
      "CREATE INDEX ledger_transfers_credit ON ledger_transfers (credit_account, id);"
      "CREATE INDEX ledger_transfers_open ON ledger_transfers (expires_ns) WHERE kind = 1;"
-     "CREATE INDEX ledger_transfers_idem ON ledger_transfers (idem) WHERE idem IS NOT NULL;"
      "CREATE TABLE ledger_idempotency ("
      " scope TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL,"
      " request TEXT NOT NULL, status INTEGER NOT NULL, body TEXT NOT NULL,"

@@ -277,7 +277,7 @@ static void record(const struct pb_event *ev, void *arg)
     s->seqs[s->n] = ev->seq;
     snprintf(s->types[s->n], 32, "%s", ev->type);
     snprintf(s->subjects[s->n], 32, "%s", ev->subject);
-    assert_int_equal(strlen(ev->id), 32);
+    assert_true(strncmp(ev->id, "test-", 5) == 0 && strlen(ev->id) == 25);
     assert_string_equal(ev->data, "{\"n\":1}");
     s->n++;
     pthread_mutex_unlock(&s->lock);
