@@ -4,6 +4,10 @@
 JOBS ?= $(shell nproc)
 DB ?= sqlite:var/pitboss.db
 LISTEN ?= 127.0.0.1:8080
+# The staff API's bearer token for `make run`: a fresh random one unless given.
+ifeq ($(origin STAFF_TOKEN), undefined)
+STAFF_TOKEN := $(shell head -c 24 /dev/urandom | base64 | tr -d '/+=\n')
+endif
 
 .PHONY: all deps release debug asan run test test-release test-asan bench clean
 
@@ -25,7 +29,9 @@ release debug asan: deps
 
 run: release
 	@mkdir -p var
-	PITBOSS_DB=$(DB) PITBOSS_LISTEN=$(LISTEN) build/release/pitboss serve --migrate
+	@echo "staff API token (Authorization: Bearer ...): $(STAFF_TOKEN)"
+	@PITBOSS_DB=$(DB) PITBOSS_LISTEN=$(LISTEN) PITBOSS_STAFF_TOKEN=$(STAFF_TOKEN) \
+		build/release/pitboss serve --migrate
 
 # The whole suite: release and sanitizer builds, SQLite and PostgreSQL.
 test: deps
