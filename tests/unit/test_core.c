@@ -9,12 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <libpq-fe.h>
+
+#include "unit.h"
 
 #include "base/base.h"
 #include "core/outbox.h"
@@ -31,30 +31,9 @@ static void sleep_ms(int ms)
 /* A fresh database: a new SQLite file, or a new PostgreSQL database. */
 static void fresh_database(bool postgres)
 {
-    static int counter;
-    if (postgres) {
-        const char *base = getenv("PITBOSS_TEST_PG");
-        PGconn *c = PQconnectdb(base);
-        assert_int_equal(PQstatus(c), CONNECTION_OK);
-        char name[64], sql[128];
-        snprintf(name, sizeof(name), "pb_core_%d_%d", (int)getpid(), ++counter);
-        snprintf(sql, sizeof(sql), "CREATE DATABASE %s", name);
-        PQclear(PQexec(c, sql));
-        PQfinish(c);
-        const char *slash = strrchr(base, '/');
-        snprintf(db_url, sizeof(db_url), "%.*s/%s", (int)(slash - base), base, name);
-    } else {
-        const char *tmp = getenv("PITBOSS_TEST_TMP");
-        char dir[400];
-        snprintf(dir, sizeof(dir), "%s", tmp && tmp[0] ? tmp : "/tmp");
-        mkdir(dir, 0755);
-        snprintf(db_url, sizeof(db_url), "sqlite:%s/core_%d_%d.db", dir, (int)getpid(),
-                 ++counter);
-    }
-    struct store *s;
-    char err[256];
-    assert_int_equal(store_open(db_url, &s, err, sizeof(err)), 0);
-    assert_int_equal(store_migrate(s, outbox_migrations, outbox_migrations_count, NULL), 0);
+    pbt_fresh_database(postgres, "pb_core", db_url, sizeof(db_url));
+    pbt_migrate(db_url, outbox_migrations, outbox_migrations_count);
+    struct store *s = pbt_open(db_url);
     assert_int_equal(store_exec(s, "CREATE TABLE t (k BIGINT PRIMARY KEY, v TEXT)"), 0);
     store_close(s);
 }
@@ -432,21 +411,7 @@ static void test_postgres_writer_reconnects_after_connection_loss(void **state)
     writer_stop(w);
 }
 
-#define BOTH(fn)                                                                               \
-    static void test_sqlite_##fn(void **state)                                                 \
-    {                                                                                          \
-        (void)state;                                                                           \
-        fn(false);                                                                             \
-    }                                                                                          \
-    static void test_postgres_##fn(void **state)                                               \
-    {                                                                                          \
-        (void)state;                                                                           \
-        if (!getenv("PITBOSS_TEST_PG")) {                                                      \
-            printf("# PITBOSS_TEST_PG is not set: the PostgreSQL half was not run\n");          \
-            skip();                                                                            \
-        }                                                                                      \
-        fn(true);                                                                              \
-    }
+#define BOTH PBT_BOTH
 
 BOTH(commands_commit_and_complete)
 BOTH(failing_command_rolls_back_alone)
@@ -455,7 +420,7 @@ BOTH(batches_respect_batch_max)
 BOTH(events_delivered_in_order_after_commit)
 BOTH(undelivered_events_delivered_after_restart)
 
-#define PAIR(fn) cmocka_unit_test(test_sqlite_##fn), cmocka_unit_test(test_postgres_##fn)
+#define PAIR PBT_PAIR
 
 int main(void)
 {

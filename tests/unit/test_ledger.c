@@ -1,19 +1,18 @@
 /* test_ledger.c: the ledger's rules, one behaviour per test, on SQLite and (PITBOSS_TEST_PG)
  * PostgreSQL: accounts, posted/pending/post/void, linked groups, no-overdraft, overflow,
  * expiry, the hash chain, hot house accounts, idempotency and history. */
-#include <semaphore.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <libpq-fe.h>
+
+#include "unit.h"
 
 #include "base/base.h"
 #include "core/outbox.h"
@@ -28,32 +27,9 @@ static struct writer *w;
 
 static void fresh_database(bool postgres)
 {
-    static int counter;
-    if (postgres) {
-        const char *base = getenv("PITBOSS_TEST_PG");
-        PGconn *c = PQconnectdb(base);
-        assert_int_equal(PQstatus(c), CONNECTION_OK);
-        char name[64], sql[128];
-        snprintf(name, sizeof(name), "pb_ledger_%d_%d", (int)getpid(), ++counter);
-        snprintf(sql, sizeof(sql), "CREATE DATABASE %s", name);
-        PQclear(PQexec(c, sql));
-        PQfinish(c);
-        const char *slash = strrchr(base, '/');
-        snprintf(db_url, sizeof(db_url), "%.*s/%s", (int)(slash - base), base, name);
-    } else {
-        const char *tmp = getenv("PITBOSS_TEST_TMP");
-        char dir[400];
-        snprintf(dir, sizeof(dir), "%s", tmp && tmp[0] ? tmp : "/tmp");
-        mkdir(dir, 0755);
-        snprintf(db_url, sizeof(db_url), "sqlite:%s/ledger_%d_%d.db", dir, (int)getpid(),
-                 ++counter);
-    }
-    struct store *s;
-    char err[256];
-    assert_int_equal(store_open(db_url, &s, err, sizeof(err)), 0);
-    assert_int_equal(store_migrate(s, outbox_migrations, outbox_migrations_count, NULL), 0);
-    assert_int_equal(store_migrate(s, ledger_migrations, ledger_migrations_count, NULL), 0);
-    store_close(s);
+    pbt_fresh_database(postgres, "pb_ledger", db_url, sizeof(db_url));
+    pbt_migrate(db_url, outbox_migrations, outbox_migrations_count);
+    pbt_migrate(db_url, ledger_migrations, ledger_migrations_count);
 }
 
 static void start(bool pg)
@@ -73,34 +49,12 @@ static void stop(void)
     ledger_free(lg);
 }
 
-/* Runs fn(tx, arg) as one writer command and waits; returns the command's status. */
 typedef int (*step_fn)(struct store *tx, void *arg);
-struct step_cmd {
-    struct writer_cmd cmd;
-    step_fn fn;
-    void *arg;
-    sem_t done;
-};
 
-static int step_run(struct store *tx, struct writer_cmd *cmd)
-{
-    struct step_cmd *c = (struct step_cmd *)cmd;
-    return c->fn(tx, c->arg);
-}
-
-static void step_done(struct writer_cmd *cmd)
-{
-    sem_post(&((struct step_cmd *)cmd)->done);
-}
-
+/* Runs fn(tx, arg) as one writer command on w; returns the command's status. */
 static int run(step_fn fn, void *arg)
 {
-    struct step_cmd c = {.cmd = {.run = step_run, .done = step_done}, .fn = fn, .arg = arg};
-    sem_init(&c.done, 0, 0);
-    assert_int_equal(writer_submit(w, &c.cmd), 0);
-    sem_wait(&c.done);
-    sem_destroy(&c.done);
-    return c.cmd.status;
+    return pbt_run(w, fn, arg);
 }
 
 /* ---- steps ---- */
@@ -490,22 +444,8 @@ static void history_pages_newest_first_with_filters(bool pg)
     stop();
 }
 
-#define BOTH(fn)                                                                               \
-    static void test_sqlite_##fn(void **state)                                                 \
-    {                                                                                          \
-        (void)state;                                                                           \
-        fn(false);                                                                             \
-    }                                                                                          \
-    static void test_postgres_##fn(void **state)                                               \
-    {                                                                                          \
-        (void)state;                                                                           \
-        if (!getenv("PITBOSS_TEST_PG")) {                                                      \
-            printf("# PITBOSS_TEST_PG is not set: the PostgreSQL half was not run\n");          \
-            skip();                                                                            \
-        }                                                                                      \
-        fn(true);                                                                              \
-    }
-#define PAIR(fn) cmocka_unit_test(test_sqlite_##fn), cmocka_unit_test(test_postgres_##fn)
+#define BOTH PBT_BOTH
+#define PAIR PBT_PAIR
 
 BOTH(accounts_open_once_with_flags)
 BOTH(posted_transfer_moves_money_and_chains)

@@ -28,12 +28,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <libpq-fe.h>
+
+#include "unit.h"
 
 #include "base/base.h"
 #include "core/outbox.h"
@@ -847,32 +847,9 @@ static void check_accounts(struct model *m)
 
 static void fresh_database(bool postgres)
 {
-    static int counter;
-    if (postgres) {
-        const char *base = getenv("PITBOSS_TEST_PG");
-        PGconn *c = PQconnectdb(base);
-        assert_int_equal(PQstatus(c), CONNECTION_OK);
-        char name[64], sql[128];
-        snprintf(name, sizeof(name), "pb_model_%d_%d", (int)getpid(), ++counter);
-        snprintf(sql, sizeof(sql), "CREATE DATABASE %s", name);
-        PQclear(PQexec(c, sql));
-        PQfinish(c);
-        const char *slash = strrchr(base, '/');
-        snprintf(db_url, sizeof(db_url), "%.*s/%s", (int)(slash - base), base, name);
-    } else {
-        const char *tmp = getenv("PITBOSS_TEST_TMP");
-        char dir[400];
-        snprintf(dir, sizeof(dir), "%s", tmp && tmp[0] ? tmp : "/tmp");
-        mkdir(dir, 0755);
-        snprintf(db_url, sizeof(db_url), "sqlite:%s/model_%d_%d.db", dir, (int)getpid(),
-                 ++counter);
-    }
-    struct store *s;
-    char err[256];
-    assert_int_equal(store_open(db_url, &s, err, sizeof(err)), 0);
-    assert_int_equal(store_migrate(s, outbox_migrations, outbox_migrations_count, NULL), 0);
-    assert_int_equal(store_migrate(s, ledger_migrations, ledger_migrations_count, NULL), 0);
-    store_close(s);
+    pbt_fresh_database(postgres, "pb_model", db_url, sizeof(db_url));
+    pbt_migrate(db_url, outbox_migrations, outbox_migrations_count);
+    pbt_migrate(db_url, ledger_migrations, ledger_migrations_count);
 }
 
 static struct store *open_db(void)

@@ -9,11 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <libpq-fe.h>
+
+#include "unit.h"
 
 #include "base/base.h"
 #include "core/outbox.h"
@@ -27,33 +27,10 @@ static struct writer *w;
 
 static void fresh_database(bool postgres, bool with_ledger)
 {
-    static int counter;
-    if (postgres) {
-        const char *base = getenv("PITBOSS_TEST_PG");
-        PGconn *c = PQconnectdb(base);
-        assert_int_equal(PQstatus(c), CONNECTION_OK);
-        char name[64], sql[128];
-        snprintf(name, sizeof(name), "pb_verify_%d_%d", (int)getpid(), ++counter);
-        snprintf(sql, sizeof(sql), "CREATE DATABASE %s", name);
-        PQclear(PQexec(c, sql));
-        PQfinish(c);
-        const char *slash = strrchr(base, '/');
-        snprintf(db_url, sizeof(db_url), "%.*s/%s", (int)(slash - base), base, name);
-    } else {
-        const char *tmp = getenv("PITBOSS_TEST_TMP");
-        char dir[400];
-        snprintf(dir, sizeof(dir), "%s", tmp && tmp[0] ? tmp : "/tmp");
-        mkdir(dir, 0755);
-        snprintf(db_url, sizeof(db_url), "sqlite:%s/verify_%d_%d.db", dir, (int)getpid(),
-                 ++counter);
-    }
-    struct store *s;
-    char err[256];
-    assert_int_equal(store_open(db_url, &s, err, sizeof(err)), 0);
-    assert_int_equal(store_migrate(s, outbox_migrations, outbox_migrations_count, NULL), 0);
+    pbt_fresh_database(postgres, "pb_verify", db_url, sizeof(db_url));
+    pbt_migrate(db_url, outbox_migrations, outbox_migrations_count);
     if (with_ledger)
-        assert_int_equal(store_migrate(s, ledger_migrations, ledger_migrations_count, NULL), 0);
-    store_close(s);
+        pbt_migrate(db_url, ledger_migrations, ledger_migrations_count);
 }
 
 static struct store *open_db(void)
@@ -515,21 +492,7 @@ static void transfer_to_unknown_or_foreign_account_is_reported(bool pg)
     stop();
 }
 
-#define BOTH(fn)                                                                               \
-    static void test_sqlite_##fn(void **state)                                                 \
-    {                                                                                          \
-        (void)state;                                                                           \
-        fn(false);                                                                             \
-    }                                                                                          \
-    static void test_postgres_##fn(void **state)                                               \
-    {                                                                                          \
-        (void)state;                                                                           \
-        if (!getenv("PITBOSS_TEST_PG")) {                                                      \
-            printf("# PITBOSS_TEST_PG is not set: the PostgreSQL half was not run\n");          \
-            skip();                                                                            \
-        }                                                                                      \
-        fn(true);                                                                              \
-    }
+#define BOTH PBT_BOTH
 
 BOTH(empty_ledger_verifies)
 BOTH(clean_ledger_verifies)
@@ -545,7 +508,7 @@ BOTH(post_exceeding_its_pending_is_reported)
 BOTH(pending_resolved_twice_is_reported)
 BOTH(transfer_to_unknown_or_foreign_account_is_reported)
 
-#define PAIR(fn) cmocka_unit_test(test_sqlite_##fn), cmocka_unit_test(test_postgres_##fn)
+#define PAIR PBT_PAIR
 
 int main(void)
 {
