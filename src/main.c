@@ -15,6 +15,7 @@
 #include "core/app.h"
 #include "http/http.h"
 #include "ledger/ledger.h"
+#include "pam/staff.h"
 #include "store/store.h"
 
 extern char **environ;
@@ -30,6 +31,9 @@ static const char usage[] =
     "  routes              print the HTTP routes serve offers (METHOD PATTERN)\n"
     "  ledger verify       check the ledger's invariants (hash chain, debits = credits,\n"
     "                      balances = replay of transfers, ...); exit 0 if all hold, else 1\n"
+    "  staff create --email E --role ROLE\n"
+    "                      create a staff user (admin, support, risk, finance, compliance,\n"
+    "                      crm); prints its id, one-time password and TOTP secret and URI\n"
     "  version             print the version\n"
     "  help                print this text\n"
     "\n"
@@ -41,6 +45,8 @@ struct args {
     const char *command;
     const char *subcommand; /* ledger's: "verify" */
     bool migrate;
+    int staff_argc;         /* staff: the arguments from "create" on */
+    char **staff_argv;
 };
 
 static int parse_args(int argc, char **argv, struct args *a)
@@ -59,6 +65,11 @@ static int parse_args(int argc, char **argv, struct args *a)
             a->command = "help";
         } else if (argv[i][0] != '-' && !a->command) {
             a->command = argv[i];
+            if (strcmp(a->command, "staff") == 0) { /* the rest is staff's */
+                a->staff_argc = argc - i - 1;
+                a->staff_argv = argv + i + 1;
+                break;
+            }
         } else if (argv[i][0] != '-' && strcmp(a->command, "ledger") == 0 && !a->subcommand) {
             a->subcommand = argv[i];
         } else {
@@ -173,7 +184,8 @@ int main(int argc, char **argv)
     }
     struct pb_config cfg;
     if (strcmp(a.command, "serve") != 0 && strcmp(a.command, "migrate") != 0 &&
-        strcmp(a.command, "routes") != 0 && strcmp(a.command, "ledger") != 0) {
+        strcmp(a.command, "routes") != 0 && strcmp(a.command, "ledger") != 0 &&
+        strcmp(a.command, "staff") != 0) {
         fprintf(stderr, "pitboss: unknown command '%s'\n%s", a.command, usage);
         return EXIT_CONFIG;
     }
@@ -189,6 +201,8 @@ int main(int argc, char **argv)
         return cmd_migrate(&cfg);
     if (strcmp(a.command, "ledger") == 0)
         return cmd_ledger_verify(&cfg);
+    if (strcmp(a.command, "staff") == 0)
+        return staff_cli_create(cfg.db_url, a.staff_argc, a.staff_argv);
     if (strcmp(a.command, "routes") == 0) {
         struct pb_buf out = PB_BUF_INIT;
         app_routes(&cfg, &out);

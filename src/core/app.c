@@ -16,8 +16,12 @@
 #include "ledger/audit.h"
 #include "ledger/ledger.h"
 #include "ledger/ledger_http.h"
+#include "pam/kyc.h"
+#include "pam/kyc_http.h"
 #include "pam/pam.h"
 #include "pam/pam_http.h"
+#include "pam/staff.h"
+#include "pam/staff_http.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -40,6 +44,8 @@ static const struct {
     {ledger_migrations, &ledger_migrations_count},
     {audit_migrations, &audit_migrations_count},
     {pam_migrations, &pam_migrations_count},
+    {staff_migrations, &staff_migrations_count},
+    {kyc_migrations, &kyc_migrations_count},
 };
 
 static struct store_migration all_migrations[128];
@@ -369,6 +375,8 @@ static void new_http_server(const struct pb_config *cfg, void *app, struct http_
     http_server_add_routes(*out, system_routes, PB_ARRAY_LEN(system_routes));
     http_server_add_routes(*out, ledger_routes, ledger_routes_count);
     http_server_add_routes(*out, pam_routes, pam_routes_count);
+    http_server_add_routes(*out, staff_routes, staff_routes_count);
+    http_server_add_routes(*out, kyc_routes, kyc_routes_count);
     if (cfg->diagnostics)
         http_server_add_routes(*out, diagnostic_routes, PB_ARRAY_LEN(diagnostic_routes));
 }
