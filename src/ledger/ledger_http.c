@@ -28,6 +28,7 @@
 #include "http/ws.h"
 #include "ledger/audit.h"
 #include "ledger/ledger.h"
+#include "pam/staff_http.h"
 #include "store/store.h"
 
 #define PLAYER_PREFIX "player:"
@@ -37,38 +38,20 @@ _Static_assert(PLAYER_PREFIX_LEN + PLAYER_ID_MAX <= LEDGER_OWNER_MAX, "owner too
 #define TIME_TEXT_MAX 40 /* "2026-11-20T23:59:01.123456789Z" */
 #define ALNUM "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 #define HOUSE_OWNER "house"
-#define STAFF_ACTOR "staff"
 
 /* ---- common pieces ---- */
 
-static bool token_equal(const char *given, const char *want)
+/* The authenticate step: a staff session whose role holds permission, or the service token;
+ * true (actor, when not NULL, gets the audit actor), or false with a 401/403 in resp. */
+static bool staff_ok(struct http_request *req, struct http_response *resp,
+                     const char *permission, char *actor)
 {
-    size_t n = strlen(want);
-    if (strlen(given) != n)
+    struct staff_principal who;
+    if (staff_authenticate(req->app, req, permission, &who, resp) != PB_OK)
         return false;
-    unsigned char diff = 0; /* constant time in the token's content */
-    for (size_t i = 0; i < n; i++)
-        diff |= (unsigned char)(given[i] ^ want[i]);
-    return diff == 0;
-}
-
-/* The authenticate step: true, or false with a 401 in resp. */
-static bool staff_ok(struct http_request *req, struct http_response *resp)
-{
-    const char *want = app_staff_token(req->app);
-    const char *auth = http_header(req, "Authorization");
-    const char *detail = NULL;
-    if (!want || !want[0])
-        detail = "no staff token is configured (staff_token)";
-    else if (!auth || strncasecmp(auth, "Bearer ", 7) != 0)
-        detail = "an Authorization: Bearer token is required";
-    else if (!token_equal(auth + 7, want))
-        detail = "the token is not valid";
-    if (!detail)
-        return true;
-    http_problem(resp, 401, "unauthorized", "Unauthorized", detail, NULL);
-    http_header_add(resp, "WWW-Authenticate", "Bearer");
-    return false;
+    if (actor)
+        pb_strlcpy(actor, who.actor, AUDIT_ACTOR_MAX + 1);
+    return true;
 }
 
 static bool player_id_ok(const char *id)
@@ -318,7 +301,8 @@ static enum http_result get_balances(struct http_request *req, struct http_respo
 {
     char owner[LEDGER_OWNER_MAX + 1];
     struct store *s;
-    if (!staff_ok(req, resp) || !player_owner(req, resp, owner) || !reader_acquire(req, resp, &s))
+    if (!staff_ok(req, resp, "ledger.read", NULL) || !player_owner(req, resp, owner) ||
+        !reader_acquire(req, resp, &s))
         return HTTP_DONE;
     struct ledger_account *acc;
     size_t n;
@@ -456,7 +440,7 @@ static enum http_result get_transactions(struct http_request *req, struct http_r
     char owner[LEDGER_OWNER_MAX + 1];
     struct history_query q;
     struct store *s;
-    if (!staff_ok(req, resp) || !player_owner(req, resp, owner) ||
+    if (!staff_ok(req, resp, "ledger.read", NULL) || !player_owner(req, resp, owner) ||
         !history_query(req, resp, &q) || !reader_acquire(req, resp, &s))
         return HTTP_DONE;
     q.f.owner = owner;
@@ -525,7 +509,7 @@ struct wallet_body {
 static enum http_result post_wallet(struct http_request *req, struct http_response *resp)
 {
     char owner[LEDGER_OWNER_MAX + 1];
-    if (!staff_ok(req, resp) || !player_owner(req, resp, owner))
+    if (!staff_ok(req, resp, "ledger.adjust", NULL) || !player_owner(req, resp, owner))
         return HTTP_DONE;
     static const struct pb_json_field fields[] = {
         PB_JSON_STR(struct wallet_body, currency, PB_JSON_REQUIRED, 1, LEDGER_CURRENCY_MAX),
@@ -1005,7 +989,7 @@ static enum http_result post_transfers(struct http_request *req, struct http_res
 {
     const char *key = NULL;
     struct transfers_request r;
-    if (!staff_ok(req, resp) || !(key = idempotency_key(req, resp)))
+    if (!staff_ok(req, resp, "ledger.transfer", NULL) || !(key = idempotency_key(req, resp)))
         return HTTP_DONE;
     if (!transfers_decode(req, resp, &r)) {
         transfers_request_release(&r);
@@ -1046,6 +1030,7 @@ struct adjustment_cmd {
     int code; /* LEDGER_ACC_PLAYER_CASH or _BONUS */
     int64_t amount; /* > 0 credits the player, < 0 debits */
     char reason[LEDGER_HTTP_REASON_MAX + 1];
+    char actor[AUDIT_ACTOR_MAX + 1]; /* who, for the audit row */
 };
 
 /* The player's account (owner, code, currency) as it is now. 0, PB_ERR_NOT_FOUND, PB_ERR_DB. */
@@ -1081,7 +1066,7 @@ static int adjustment_record(struct store *tx, struct adjustment_cmd *c, const c
     char *after_text = json_dumps(after_doc, JSON_COMPACT | JSON_SORT_KEYS);
     char ref[32];
     snprintf(ref, sizeof(ref), "transfer:%lld", (long long)applied->id);
-    struct audit_record r = {audit_id, applied->timestamp_ns, STAFF_ACTOR, "ledger.adjustment",
+    struct audit_record r = {audit_id, applied->timestamp_ns, c->actor, "ledger.adjustment",
                              owner, c->reason, before_text, after_text, ref};
     int rc = audit_insert(tx, &r);
     free(before_text);
@@ -1178,7 +1163,8 @@ static bool adjustment_decode(struct http_request *req, struct http_response *re
 static enum http_result post_adjustment(struct http_request *req, struct http_response *resp)
 {
     const char *key = NULL;
-    if (!staff_ok(req, resp) || !(key = idempotency_key(req, resp)))
+    char actor[AUDIT_ACTOR_MAX + 1];
+    if (!staff_ok(req, resp, "ledger.adjust", actor) || !(key = idempotency_key(req, resp)))
         return HTTP_DONE;
     json_t *root = NULL;
     struct adjustment_body in = {0};
@@ -1198,6 +1184,7 @@ static enum http_result post_adjustment(struct http_request *req, struct http_re
     pb_strlcpy(c->player_id, in.player_id, sizeof(c->player_id));
     pb_strlcpy(c->currency, in.currency, sizeof(c->currency));
     pb_strlcpy(c->reason, in.reason, sizeof(c->reason));
+    pb_strlcpy(c->actor, actor, sizeof(c->actor));
     c->code = code;
     c->amount = in.amount_minor;
     c->base.cmd.run = idem_run;
@@ -1228,7 +1215,8 @@ static enum http_result get_audit(struct http_request *req, struct http_response
     int limit;
     int64_t before_id, next;
     struct store *s;
-    if (!staff_ok(req, resp) || !query_page(req, resp, AUDIT_PAGE_MAX, &limit, &before_id) ||
+    if (!staff_ok(req, resp, "audit.read", NULL) ||
+        !query_page(req, resp, AUDIT_PAGE_MAX, &limit, &before_id) ||
         !reader_acquire(req, resp, &s))
         return HTTP_DONE;
     struct audit_row *rows = pb_calloc((size_t)limit, sizeof(*rows));

@@ -5,6 +5,7 @@
  * what it depends on and writes. A command that refuses sets a problem and returns
  * PB_ERR_CONFLICT, so its savepoint is rolled back and the refusal changes nothing. */
 #include "pam/kyc_http.h"
+#include "pam/staff_http.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +21,6 @@
 
 #define KYC_EVENTS_LIST_MAX 100 /* history rows in the staff view of one player */
 #define REFERENCE_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:/-"
-#define STAFF_ACTOR "staff" /* until staff users exist: the static token has no identity */
 
 struct kyc_cmd;
 typedef int (*kyc_run_fn)(struct store *tx, struct kyc_cmd *c);
@@ -170,42 +170,16 @@ static int emit_state_changed(struct store *tx, struct kyc_cmd *c)
 
 /* ---- staff authentication: the single place for the permission check ---- */
 
-static bool token_equal(const char *given, const char *want)
-{
-    size_t n = strlen(want);
-    if (strlen(given) != n)
-        return false;
-    unsigned char diff = 0; /* constant time in the token's content */
-    for (size_t i = 0; i < n; i++)
-        diff |= (unsigned char)(given[i] ^ want[i]);
-    return diff == 0;
-}
-
-/* Authenticates a staff request and authorizes permission; true with the actor's name in
- * actor, or false with a 401/403 in resp. Today: the static staff token, actor "staff".
- * When staff users and roles land, this is the one function to change: authenticate the
- * staff session, check that its role grants permission (403 otherwise), and put the staff
- * user's id into actor. */
+/* The staff check of the review routes: a staff session whose role holds permission, or the
+ * service token; true with the audit actor in actor, or false with a 401/403 in resp. */
 static bool staff_authorize(struct http_request *req, struct http_response *resp,
                             const char *permission, char actor[KYC_ACTOR_MAX + 1])
 {
-    PB_UNUSED(permission); /* "kyc.review": checked once roles exist */
-    const char *want = app_staff_token(req->app);
-    const char *auth = http_header(req, "Authorization");
-    const char *detail = NULL;
-    if (!want || !want[0])
-        detail = "no staff token is configured (staff_token)";
-    else if (!auth || strncasecmp(auth, "Bearer ", 7) != 0)
-        detail = "an Authorization: Bearer token is required";
-    else if (!token_equal(auth + 7, want))
-        detail = "the token is not valid";
-    if (!detail) {
-        pb_strlcpy(actor, STAFF_ACTOR, KYC_ACTOR_MAX + 1);
-        return true;
-    }
-    http_problem(resp, 401, "unauthorized", "Unauthorized", detail, NULL);
-    http_header_add(resp, "WWW-Authenticate", "Bearer");
-    return false;
+    struct staff_principal who;
+    if (staff_authenticate(req->app, req, permission, &who, resp) != PB_OK)
+        return false;
+    pb_strlcpy(actor, who.actor, KYC_ACTOR_MAX + 1);
+    return true;
 }
 
 static bool player_ok(struct http_request *req, struct http_response *resp,

@@ -50,8 +50,10 @@ enum staff_permission {
     STAFF_PERM_AUDIT_READ = 1u << 6,
     STAFF_PERM_AUDIT_EXPORT = 1u << 7,
     STAFF_PERM_STAFF_MANAGE = 1u << 8,
+    STAFF_PERM_LEDGER_TRANSFER = 1u << 9, /* the transfers API: games and providers' service */
+    STAFF_PERM_KYC_REVIEW = 1u << 10,
 };
-#define STAFF_PERMISSIONS_COUNT 9
+#define STAFF_PERMISSIONS_COUNT 11
 #define STAFF_PERM_ALL ((1u << STAFF_PERMISSIONS_COUNT) - 1u)
 
 /* "admin", "support", ... for a role; NULL for anything else. */

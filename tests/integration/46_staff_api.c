@@ -198,6 +198,18 @@ static const struct route_case routes[] = {
      "players.unlock"},
     {"GET", EXPORT_ALL, NULL, "audit.export"},
     {"POST", "/api/v1/admin/staff", "{\"email\":\"\",\"role\":\"crm\"}", "staff.manage"},
+    /* The wallet's staff routes (src/ledger/ledger_http.c). */
+    {"GET", "/api/v1/players/" NO_PLAYER "/balances", NULL, "ledger.read"},
+    {"GET", "/api/v1/players/" NO_PLAYER "/transactions", NULL, "ledger.read"},
+    {"POST", "/api/v1/players/" NO_PLAYER "/wallets", "{\"currency\":\"EUR\"}",
+     "ledger.adjust"},
+    {"POST", "/api/v1/ledger/transfers", "{}", "ledger.transfer"},
+    {"POST", "/api/v1/admin/adjustments", "{}", "ledger.adjust"},
+    {"GET", "/api/v1/admin/audit", NULL, "audit.read"},
+    /* KYC review (src/pam/kyc_http.c). */
+    {"GET", "/api/v1/admin/kyc/queue", NULL, "kyc.review"},
+    {"GET", "/api/v1/admin/kyc/" NO_PLAYER, NULL, "kyc.review"},
+    {"POST", "/api/v1/admin/kyc/" NO_PLAYER "/decision", "{}", "kyc.review"},
 };
 
 /* docs/staff.md, "Roles", written out independently of the code's table. */
@@ -205,12 +217,13 @@ static const struct {
     const char *role, *allowed;
 } matrix[] = {
     {"admin", "players.read players.read_pii players.block players.unlock ledger.read "
-              "ledger.adjust audit.read audit.export staff.manage"},
+              "ledger.adjust audit.read audit.export staff.manage ledger.transfer "
+              "kyc.review"},
     {"support", "players.read players.block players.unlock"},
     {"risk", "players.read players.read_pii players.block ledger.read audit.read"},
     {"finance", "players.read ledger.read ledger.adjust"},
     {"compliance", "players.read players.read_pii players.block ledger.read audit.read "
-                   "audit.export"},
+                   "audit.export kyc.review"},
     {"crm", "players.read"},
 };
 
