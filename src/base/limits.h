@@ -17,6 +17,7 @@
 #define PB_HTTP_PATH_SEGMENTS_MAX 16     /* route patterns and paths have at most this many */
 #define PB_HTTP_PATH_PARAMS_MAX 4        /* path parameters per route */
 #define PB_HTTP_REQUEST_ID_MAX 64        /* a client-supplied X-Request-Id longer is replaced */
+#define PB_HTTP_PRINCIPAL_MAX 80         /* "player:<64-char id>", "staff:<id>" */
 #define PB_HTTP_MEMORY_PER_CONNECTION (32 * 1024) /* MHD read buffer: headers must fit */
 
 /* JSON */

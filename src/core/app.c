@@ -90,6 +90,34 @@ struct ws_hub *ws_hub_of(void *app)
     return ((struct pb_app *)app)->hub;
 }
 
+int ws_authenticate(struct http_request *req)
+{
+    req->principal[0] = '\0';
+    const char *auth = http_header(req, "Authorization");
+    const char *token = http_query(req, "access_token");
+    if (!auth && !token)
+        return PB_OK; /* anonymous: public topics only */
+    struct pam_principal player;
+    int rc = auth ? pam_authenticate(req->app, req, &player)
+                  : pam_authenticate_token(req->app, token, &player);
+    if (rc == PB_OK) {
+        snprintf(req->principal, sizeof(req->principal), "player:%s", player.player_id);
+        return PB_OK;
+    }
+    if (!auth)
+        return PB_ERR_INVALID;
+    /* Not a player session: a staff session or the service token may watch any player. */
+    struct staff_principal who;
+    struct http_response scratch;
+    http_response_init(&scratch);
+    rc = staff_authenticate(req->app, req, "ledger.read", &who, &scratch);
+    http_response_release(&scratch);
+    if (rc != PB_OK)
+        return PB_ERR_INVALID;
+    pb_strlcpy(req->principal, who.actor, sizeof(req->principal));
+    return PB_OK;
+}
+
 struct ledger *app_ledger(void *app)
 {
     return ((struct pb_app *)app)->ledger;

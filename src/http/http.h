@@ -62,6 +62,9 @@ struct http_request {
     size_t nparams;
     struct pb_buf body;
     char request_id[PB_HTTP_REQUEST_ID_MAX + 1];
+    /* Who the request is authenticated as ("player:42", "staff:7", "staff"); "" anonymous.
+     * Set by the route's authenticate step where it records one (today: the WebSocket). */
+    char principal[PB_HTTP_PRINCIPAL_MAX + 1];
     struct MHD_Connection *conn;
     struct http_server *server;
     void *app; /* the application context given to http_server_new */
@@ -87,6 +90,11 @@ struct http_response {
 /* Reading the request. Return borrowed strings or NULL. */
 const char *http_header(const struct http_request *req, const char *name);
 const char *http_query(const struct http_request *req, const char *name);
+
+/* A response built outside the pipeline (e.g. the scratch answer of an authenticate step
+ * whose refusal is not used): initialise, then release what it holds. */
+void http_response_init(struct http_response *resp);
+void http_response_release(struct http_response *resp);
 
 /* Building the response. */
 void http_header_add(struct http_response *resp, const char *name, const char *value);

@@ -28,7 +28,5 @@ struct http__request_int {
     char param_storage[PB_HTTP_PATH_MAX];
 };
 
-void http__response_init(struct http_response *resp);
-void http__response_release(struct http_response *resp);
 
 #endif

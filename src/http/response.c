@@ -6,13 +6,13 @@
 #include "base/base.h"
 #include "http/http_int.h"
 
-void http__response_init(struct http_response *resp)
+void http_response_init(struct http_response *resp)
 {
     memset(resp, 0, sizeof(*resp));
     pb_buf_init(&resp->body);
 }
 
-void http__response_release(struct http_response *resp)
+void http_response_release(struct http_response *resp)
 {
     for (size_t i = 0; i < resp->nheaders; i++)
         pb_free(resp->headers[i].value);

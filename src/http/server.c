@@ -103,7 +103,7 @@ static struct http__request_int *request_new(struct http_server *srv,
     struct http_request *req = &r->pub;
     r->started_ns = pb_mono_ns();
     r->route_index = -1;
-    http__response_init(&r->early);
+    http_response_init(&r->early);
     pb_buf_init(&req->body);
     req->conn = conn;
     req->server = srv;
@@ -171,7 +171,7 @@ static enum MHD_Result send_response(struct http__request_int *r, struct http_re
     r->state = STATE_ANSWERED;
     enum MHD_Result ok = MHD_queue_response(r->pub.conn, (unsigned)resp->status, mr);
     MHD_destroy_response(mr);
-    http__response_release(resp);
+    http_response_release(resp);
     return ok;
 }
 
@@ -179,7 +179,7 @@ static enum MHD_Result dispatch(struct http__request_int *r)
 {
     struct http_request *req = &r->pub;
     struct http_response resp;
-    http__response_init(&resp);
+    http_response_init(&resp);
     if (r->state == STATE_RESUMED) {
         if (!r->early.status)
             req->finish(req, req->cmd, &resp);
@@ -190,7 +190,7 @@ static enum MHD_Result dispatch(struct http__request_int *r)
     }
     enum http_result res = req->route->handler(req, &resp);
     if (res == HTTP_SUSPENDED) {
-        http__response_release(&resp);
+        http_response_release(&resp);
         return MHD_YES;
     }
     PB_ASSERT(resp.status != 0);
@@ -231,8 +231,8 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
     }
     return MHD_NO;
 too_large:
-    http__response_release(&r->early);
-    http__response_init(&r->early);
+    http_response_release(&r->early);
+    http_response_init(&r->early);
     http_problem(&r->early, 413, "body_too_large", "Request body too large",
                  "the body exceeds the configured limit", NULL);
     http_header_add(&r->early, "Connection", "close");
@@ -280,7 +280,7 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     pb_histogram_observe(&st->latency, dur);
     if (srv->cfg.access_log)
         log_access(r, dur);
-    http__response_release(&r->early);
+    http_response_release(&r->early);
     pb_buf_release(&r->pub.body);
     pb_free(r->pub.cmd);
     pb_free(r);

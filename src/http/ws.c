@@ -175,9 +175,10 @@ static void upgraded(void *cls, struct MHD_Connection *connection, void *req_cls
                      struct MHD_UpgradeResponseHandle *urh)
 {
     PB_UNUSED(connection);
-    PB_UNUSED(req_cls);
     struct ws_hub *hub = cls;
-    int rc = ws__hub_hand_over(hub, sock, urh, extra_in, extra_in_size);
+    /* req_cls is the request the 101 answered (it lives until the connection ends). */
+    const struct http_request *req = req_cls;
+    int rc = ws__hub_hand_over(hub, sock, urh, extra_in, extra_in_size, req->principal);
     if (rc != PB_OK) {
         pb_log(PB_LOG_WARN, "websocket hand-over refused", "\"error\":\"%s\"", pb_err_name(rc));
         MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
@@ -235,12 +236,28 @@ static enum http_result refused(struct http_response *resp, const char *code, co
     return HTTP_DONE;
 }
 
+bool ws__may_subscribe(const char *principal, const char *topic)
+{
+    static const char prefix[] = "player:";
+    if (strncmp(topic, prefix, sizeof(prefix) - 1) != 0)
+        return true; /* public topics (odds, tables, ...) */
+    if (strncmp(principal, "staff", 5) == 0)
+        return true;
+    return strcmp(principal, topic) == 0;
+}
+
 enum http_result ws_handle_upgrade(struct http_request *req, struct http_response *resp)
 {
     const char *key = NULL;
     if (!handshake_ok(req, resp, &key))
         return HTTP_DONE;
     PB_ASSERT(key != NULL);
+    if (ws_authenticate(req) != PB_OK) {
+        http_problem(resp, 401, "unauthorized", "Unauthorized",
+                     "the session token is not valid", NULL);
+        http_header_add(resp, "WWW-Authenticate", "Bearer");
+        return HTTP_DONE;
+    }
 
     struct ws_hub *hub = ws_hub_of(req->app);
     int rc = hub ? ws__hub_admit(hub) : PB_ERR_CLOSED;

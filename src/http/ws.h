@@ -9,6 +9,7 @@
  *
  * Protocol (JSON text frames, each with a "type"):
  *   client -> {"type":"subscribe","topic":"T"}   server -> {"type":"subscribed","topic":"T"}
+ *     (topic "player:<id>" only for that player's session or staff: else an error "forbidden")
  *   client -> {"type":"unsubscribe","topic":"T"} server -> {"type":"unsubscribed","topic":"T"}
  *   client -> {"type":"ping"}                    server -> {"type":"pong"}
  *   server -> {"type":"event","topic":"T","data":{...}}   for each publish to T
@@ -55,6 +56,12 @@ int ws_hub_publish(struct ws_hub *hub, const char *topic, const char *data, size
  * hub is found in the application context through ws_hub_of(req->app). */
 enum http_result ws_handle_upgrade(struct http_request *req, struct http_response *resp);
 struct ws_hub *ws_hub_of(void *app); /* provided by the application (src/core/app.c) */
+/* Provided by the application: authenticates the WebSocket handshake from its
+ * "Authorization: Bearer <token>" header or, for browsers (which cannot set headers on a
+ * WebSocket), its access_token query parameter. Sets req->principal ("" when no credential
+ * was given). Returns 0, or PB_ERR_INVALID for a credential that is not valid (answered 401).
+ * Topics "player:<id>" may only be subscribed by that player or by staff. */
+int ws_authenticate(struct http_request *req);
 
 /* Prometheus lines: open connections, evictions, messages in/out, dropped publishes. */
 void ws_hub_metrics(struct ws_hub *hub, struct pb_buf *out);

@@ -38,6 +38,7 @@ struct handover {
     struct handover *next;
     int fd;
     struct MHD_UpgradeResponseHandle *urh; /* NULL: the hub owns fd */
+    char principal[PB_HTTP_PRINCIPAL_MAX + 1];
     size_t extra_len;
     char extra[]; /* bytes MHD read past the handshake */
 };
@@ -73,6 +74,7 @@ struct conn {
     enum conn_state state;
     int fd;
     struct MHD_UpgradeResponseHandle *urh; /* NULL: we close fd ourselves (tests) */
+    char principal[PB_HTTP_PRINCIPAL_MAX + 1]; /* who opened it (ws_authenticate) */
     wslay_event_context_ptr ctx;
     char *extra; /* MHD's extra_in, consumed before the socket */
     size_t extra_len, extra_off;
@@ -272,6 +274,11 @@ static int conn_find_topic(const struct conn *c, uint64_t hash, const char *name
 
 static void conn_subscribe(struct conn *c, const char *topic, struct pb_buf *out)
 {
+    if (!ws__may_subscribe(c->principal, topic)) {
+        ws__encode_error(out, "forbidden", "player topics are for that player's session",
+                         "topic");
+        return;
+    }
     uint64_t hash = topic_hash(topic, strlen(topic));
     if (conn_find_topic(c, hash, topic) < 0) {
         if (c->ntopics == PB_WS_TOPICS_PER_CONNECTION_MAX) {
@@ -503,6 +510,7 @@ static void hub_adopt(struct ws_hub *hub, struct handover *h)
     c->hub = hub;
     c->fd = h->fd;
     c->urh = h->urh;
+    pb_strlcpy(c->principal, h->principal, sizeof(c->principal));
     if (h->extra_len > 0) {
         c->extra = pb_malloc(h->extra_len);
         memcpy(c->extra, h->extra, h->extra_len);
@@ -738,7 +746,7 @@ int ws__hub_admit(struct ws_hub *hub)
 }
 
 int ws__hub_hand_over(struct ws_hub *hub, int fd, struct MHD_UpgradeResponseHandle *urh,
-                      const char *extra, size_t extra_len)
+                      const char *extra, size_t extra_len, const char *principal)
 {
     PB_ASSERT(fd >= 0);
     PB_ASSERT(extra != NULL || extra_len == 0);
@@ -746,6 +754,7 @@ int ws__hub_hand_over(struct ws_hub *hub, int fd, struct MHD_UpgradeResponseHand
     h->next = NULL;
     h->fd = fd;
     h->urh = urh;
+    pb_strlcpy(h->principal, principal, sizeof(h->principal));
     h->extra_len = extra_len;
     if (extra_len > 0)
         memcpy(h->extra, extra, extra_len);

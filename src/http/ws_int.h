@@ -65,6 +65,8 @@ int ws__hub_admit(struct ws_hub *hub);
  * 0) is copied. urh NULL means the hub owns fd and closes it itself (tests). Returns 0, or
  * PB_ERR_FULL / PB_ERR_CLOSED: then the caller still owns the socket and must close it. */
 int ws__hub_hand_over(struct ws_hub *hub, int fd, struct MHD_UpgradeResponseHandle *urh,
-                      const char *extra, size_t extra_len);
+                      const char *extra, size_t extra_len, const char *principal);
+/* Whether principal ("" anonymous, "player:<id>", "staff...") may subscribe to topic. */
+bool ws__may_subscribe(const char *principal, const char *topic);
 
 #endif

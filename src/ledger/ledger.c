@@ -526,6 +526,12 @@ static int apply_side(struct ledger *lg, struct store *tx, struct group *g,
     return PB_OK;
 }
 
+/* Binds v, or NULL when v is 0 (an absent pending id or expiry). */
+static int bind_optional(struct store_stmt *st, int idx, int64_t v)
+{
+    return v ? store_bind_int64(st, idx, v) : store_bind_null(st, idx);
+}
+
 static int insert_row(struct ledger *lg, struct store *tx, const struct ledger__row *r,
                       char hash[LEDGER_HASH_HEX + 1])
 {
@@ -544,10 +550,8 @@ static int insert_row(struct ledger *lg, struct store *tx, const struct ledger__
         rc = store_bind_int64(st, i++, ints[k]);
     rc = rc ? rc : store_bind_text(st, i++, r->currency, strlen(r->currency));
     rc = rc ? rc : store_bind_int64(st, i++, r->code);
-    rc = rc ? rc : (r->pending_id ? store_bind_int64(st, i, r->pending_id) : store_bind_null(st, i));
-    i++;
-    rc = rc ? rc : (r->expires_ns ? store_bind_int64(st, i, r->expires_ns) : store_bind_null(st, i));
-    i++;
+    rc = rc ? rc : bind_optional(st, i++, r->pending_id);
+    rc = rc ? rc : bind_optional(st, i++, r->expires_ns);
     rc = rc ? rc : store_bind_int64(st, i++, r->group_id);
     rc = rc ? rc : (r->idem[0] ? store_bind_text(st, i, r->idem, strlen(r->idem))
                                : store_bind_null(st, i));

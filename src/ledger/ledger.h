@@ -261,7 +261,8 @@ int ledger_history(struct store *s, const struct ledger_history_filter *f,
 /* Checks the whole ledger: the hash chain, debits equal credits per currency, no
  * no-overdraft account below zero, every account's totals equal the replay of its transfers,
  * every pending transfer resolved at most once, one effect per idempotency key. Appends a
- * precise report to out (one line per finding, then a verdict line). Returns 0 when all holds, PB_ERR_CONFLICT
+ * precise report to out (one line per finding, then a verdict line). Returns 0 when all
+ * holds, PB_ERR_CONFLICT
  * when anything is off, PB_ERR_DB when it could not read. */
 int ledger_verify(struct store *s, struct pb_buf *out);
 

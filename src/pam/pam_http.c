@@ -215,10 +215,19 @@ static void touch_later(void *app, const char *session_id, int64_t now_ms)
 
 int pam_authenticate(void *app, struct http_request *req, struct pam_principal *out)
 {
-    memset(out, 0, sizeof(*out));
     const char *auth = http_header(req, "Authorization");
+    if (!auth || strncasecmp(auth, "Bearer ", 7) != 0) {
+        memset(out, 0, sizeof(*out));
+        return PB_ERR_INVALID;
+    }
+    return pam_authenticate_token(app, auth + 7, out);
+}
+
+int pam_authenticate_token(void *app, const char *token, struct pam_principal *out)
+{
+    memset(out, 0, sizeof(*out));
     char hash[PAM_TOKEN_HASH_HEX_SIZE];
-    if (!auth || strncasecmp(auth, "Bearer ", 7) != 0 || pam_token_hash(auth + 7, hash) != 0)
+    if (pam_token_hash(token, hash) != 0)
         return PB_ERR_INVALID;
     const struct pam_policy *policy = &app_pam_config(app)->policy;
     int64_t now_ms = pb_wall_ms();

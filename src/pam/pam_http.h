@@ -37,6 +37,8 @@ struct pam_principal {
  * (answer 401), PB_ERR_TIMEOUT (no reader connection: 503) or PB_ERR_DB (500);
  * pam_http_auth_problem writes the matching answer. app is req->app. */
 int pam_authenticate(void *app, struct http_request *req, struct pam_principal *out);
+/* The same for a token given otherwise (a WebSocket's access_token query parameter). */
+int pam_authenticate_token(void *app, const char *token, struct pam_principal *out);
 void pam_http_auth_problem(struct http_response *resp, int rc);
 
 /* Provided by the application (src/core/app.c); app is req->app. Pointers are borrowed. The

@@ -891,8 +891,25 @@ static void test_balances_are_pushed_on_the_player_topic(void **state)
     open_wallet(srv, "ws-a", "EUR", a);
     open_wallet(srv, "ws-b", "EUR", b);
     fund(srv, "ws-a", "EUR", 1000);
+    /* Anonymous connections may not watch a player; staff may. */
+    struct ws_client anon;
+    if (ws_client_connect(&anon, srv->port, NULL) != 0)
+        fail_msg("handshake failed: %d", anon.handshake_status);
+    const char *sub_b = "{\"type\":\"subscribe\",\"topic\":\"player:ws-b\"}";
+    assert_int_equal(ws_client_send_text(&anon, sub_b), 0);
+    char *refusal = ws_client_read_text(&anon, WAIT_MS, NULL);
+    assert_non_null(refusal);
+    assert_non_null(strstr(refusal, "\"code\":\"forbidden\""));
+    free(refusal);
+    ws_client_close(&anon);
+    struct ws_client bad;
+    struct ws_client_options bad_opt = {.authorization = "Bearer not-a-valid-token"};
+    assert_int_equal(ws_client_connect(&bad, srv->port, &bad_opt), -1);
+    assert_int_equal(bad.handshake_status, 401);
+    ws_client_close(&bad);
     struct ws_client c;
-    if (ws_client_connect(&c, srv->port, NULL) != 0)
+    struct ws_client_options opt = {.authorization = "Bearer " TOKEN};
+    if (ws_client_connect(&c, srv->port, &opt) != 0)
         fail_msg("handshake failed: %d", c.handshake_status);
     ws_client_subscribe(&c, "player:ws-b", WAIT_MS);
     char body[512];

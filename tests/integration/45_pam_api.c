@@ -18,6 +18,7 @@
 #include <sodium.h>
 
 #include "client.h"
+#include "ws_client.h"
 #include "pam/auth.h"
 
 #define PASSWORD "correct horse battery"
@@ -451,6 +452,39 @@ static void test_a_token_only_ever_shows_its_own_player(void **state)
     pb_server_stop(&srv);
 }
 
+/* A player's session token (access_token on the WebSocket URL, as browsers must send it)
+ * may watch that player's topic only; a revoked token is refused at the handshake. */
+static void test_websocket_player_topic_is_for_that_players_session(void **state)
+{
+    (void)state;
+    struct pb_server srv;
+    pb_server_start(&srv, NULL);
+    char a[32], b[32], token[PAM_TOKEN_TEXT_SIZE], path[256], topic[64], msg[128];
+    register_player(&srv, "wsa@example.com", a);
+    register_player(&srv, "wsb@example.com", b);
+    login(&srv, "wsa@example.com", NULL, token, NULL);
+    snprintf(path, sizeof(path), "/api/v1/ws?access_token=%s", token);
+    struct ws_client c;
+    struct ws_client_options opt = {.path = path};
+    if (ws_client_connect(&c, srv.port, &opt) != 0)
+        fail_msg("handshake failed: %d", c.handshake_status);
+    snprintf(topic, sizeof(topic), "player:%s", a);
+    ws_client_subscribe(&c, topic, 5000);
+    snprintf(msg, sizeof(msg), "{\"type\":\"subscribe\",\"topic\":\"player:%s\"}", b);
+    assert_int_equal(ws_client_send_text(&c, msg), 0);
+    char *reply = ws_client_read_text(&c, 5000, NULL);
+    assert_non_null(reply);
+    assert_non_null(strstr(reply, "\"code\":\"forbidden\""));
+    free(reply);
+    ws_client_close(&c);
+    json_decref(call_json(&srv, "DELETE", "/api/v1/sessions", NULL, token, 204));
+    struct ws_client revoked;
+    assert_int_equal(ws_client_connect(&revoked, srv.port, &opt), -1);
+    assert_int_equal(revoked.handshake_status, 401);
+    ws_client_close(&revoked);
+    pb_server_stop(&srv);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -466,6 +500,7 @@ int main(void)
         cmocka_unit_test(test_totp_enrolment_login_recovery_and_replay),
         cmocka_unit_test(test_closure_blocks_deposit_and_bet_but_not_login),
         cmocka_unit_test(test_a_token_only_ever_shows_its_own_player),
+        cmocka_unit_test(test_websocket_player_topic_is_for_that_players_session),
     };
     return cmocka_run_group_tests_name("integration.pam_api", tests, NULL, NULL);
 }

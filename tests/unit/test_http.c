@@ -86,7 +86,7 @@ static void test_problem_json_has_stable_members(void **state)
 {
     (void)state;
     struct http_response resp;
-    http__response_init(&resp);
+    http_response_init(&resp);
     http_problem(&resp, 400, "validation_failed", "Bad \"input\"", "x is wrong", "x");
     assert_int_equal(resp.status, 400);
     assert_string_equal(resp.content_type, "application/problem+json");
@@ -98,7 +98,7 @@ static void test_problem_json_has_stable_members(void **state)
     assert_int_equal(json_integer_value(json_object_get(doc, "status")), 400);
     assert_non_null(json_object_get(doc, "type"));
     json_decref(doc);
-    http__response_release(&resp);
+    http_response_release(&resp);
 }
 
 int main(void)

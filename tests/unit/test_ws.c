@@ -203,7 +203,7 @@ static void open_pair(struct ws_hub *hub, struct ws_client *c, const void *extra
 {
     int sv[2];
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-    assert_int_equal(ws__hub_hand_over(hub, sv[0], NULL, extra, extra_len), PB_OK);
+    assert_int_equal(ws__hub_hand_over(hub, sv[0], NULL, extra, extra_len, "staff"), PB_OK);
     ws_client_attach(c, sv[1]);
 }
 
@@ -240,12 +240,14 @@ static void test_hub_subscribe_publish_unsubscribe(void **state)
     ws_client_subscribe(&a, "odds", WAIT_MS);
     ws_client_subscribe(&b, "balance", WAIT_MS);
     assert_int_equal(ws_hub_publish(hub, "odds", "{\"p\":1.5}", 9), PB_OK);
-    ws_client_expect_text(&a, "{\"type\":\"event\",\"topic\":\"odds\",\"data\":{\"p\":1.5}}", WAIT_MS);
+    ws_client_expect_text(&a, "{\"type\":\"event\",\"topic\":\"odds\",\"data\":{\"p\":1.5}}",
+                          WAIT_MS);
     assert_int_equal(ws_client_send_text(&a, "{\"type\":\"unsubscribe\",\"topic\":\"odds\"}"), 0);
     ws_client_expect_text(&a, "{\"type\":\"unsubscribed\",\"topic\":\"odds\"}", WAIT_MS);
     assert_int_equal(ws_hub_publish(hub, "odds", "{\"p\":2}", 7), PB_OK);
     assert_int_equal(ws_hub_publish(hub, "balance", "{\"b\":3}", 7), PB_OK);
-    ws_client_expect_text(&b, "{\"type\":\"event\",\"topic\":\"balance\",\"data\":{\"b\":3}}", WAIT_MS);
+    ws_client_expect_text(&b, "{\"type\":\"event\",\"topic\":\"balance\",\"data\":{\"b\":3}}",
+                          WAIT_MS);
     assert_null(ws_client_read_text(&a, 200, NULL)); /* odds after unsubscribing: nothing */
     assert_int_equal(metric(hub, "pitboss_ws_connections"), 2);
     assert_true(metric(hub, "pitboss_ws_messages_received_total") >= 3);
@@ -515,7 +517,7 @@ static void test_hub_publish_refuses_bad_input(void **state)
     assert_int_equal(ws__hub_admit(hub), PB_ERR_CLOSED);
     int sv[2];
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-    assert_int_equal(ws__hub_hand_over(hub, sv[0], NULL, NULL, 0), PB_ERR_CLOSED);
+    assert_int_equal(ws__hub_hand_over(hub, sv[0], NULL, NULL, 0, ""), PB_ERR_CLOSED);
     close(sv[0]);
     close(sv[1]);
     ws_hub_free(hub);

@@ -165,12 +165,14 @@ int ws_client_connect(struct ws_client *c, int port, const struct ws_client_opti
     randombytes_buf(raw_key, sizeof(raw_key));
     sodium_bin2base64(c->key, sizeof(c->key), raw_key, sizeof(raw_key),
                       sodium_base64_VARIANT_ORIGINAL);
-    char req[1024];
+    char req[1024], auth[320] = "";
+    if (opt && opt->authorization)
+        snprintf(auth, sizeof(auth), "Authorization: %s\r\n", opt->authorization);
     int n = snprintf(req, sizeof(req),
                      "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
                      "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
-                     "Sec-WebSocket-Version: 13\r\n\r\n",
-                     opt && opt->path ? opt->path : "/api/v1/ws", port, c->key);
+                     "Sec-WebSocket-Version: 13\r\n%s\r\n",
+                     opt && opt->path ? opt->path : "/api/v1/ws", port, c->key, auth);
     if (n <= 0 || (size_t)n >= sizeof(req) || send_all(fd, req, (size_t)n) != 0)
         return -1;
     char head[WS_CLIENT_HANDSHAKE_MAX + 1];

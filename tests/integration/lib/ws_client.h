@@ -42,6 +42,7 @@ struct ws_frame {
 struct ws_client_options {
     const char *path; /* request target; NULL: /api/v1/ws */
     int rcvbuf;       /* > 0: SO_RCVBUF set before connect (a slow consumer) */
+    const char *authorization; /* the Authorization header's value, or NULL */
 };
 
 /* Connects to 127.0.0.1:port and performs the handshake (opt may be NULL). Returns 0 when the
