@@ -38,6 +38,7 @@ struct bench {
     struct writer *w;
     struct ledger *lg;
     int linked, players;
+    bool bare; /* --bare: ledger_apply only (no idempotency record, no event) */
     int64_t *cash;           /* each player's cash account id */
     int64_t house, psp;
     volatile bool stopping;
@@ -129,6 +130,13 @@ static int run_transfer(struct store *tx, struct writer_cmd *cmd)
     struct ledger_idem_hit hit = {0};
     struct ledger_outcome out;
     c->applied = 0;
+    if (c->b->bare) {
+        int rc = ledger_apply(c->b->lg, tx, NULL, NULL, t, (size_t)c->b->linked, &out);
+        if (rc == PB_OK && out.error == LEDGER_OK)
+            c->applied = out.n;
+        pb_buf_release(&req);
+        return rc;
+    }
     int rc = ledger_idem_check(tx, IDEM_SCOPE, key, req.data, &state, &hit);
     if (rc != PB_OK)
         goto done;
@@ -264,15 +272,16 @@ static void setup_accounts(struct bench *b)
 struct options {
     const char *url;
     int clients, seconds, linked, players, batch_max;
-    bool verify;
+    bool verify, bare;
 };
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
-    *o = (struct options){NULL, 256, 10, 1, 4000, 512, false};
+    *o = (struct options){NULL, 256, 10, 1, 4000, 512, false, false};
     for (int i = 1; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : "";
         if (!strcmp(argv[i], "--verify")) { o->verify = true; continue; }
+        if (!strcmp(argv[i], "--bare")) { o->bare = true; continue; }
         if (!strcmp(argv[i], "--db")) o->url = v;
         else if (!strcmp(argv[i], "--clients")) o->clients = atoi(v);
         else if (!strcmp(argv[i], "--seconds")) o->seconds = atoi(v);
@@ -373,9 +382,10 @@ static void measure(struct bench *b, const struct options *o)
     qsort(b->lat, n, sizeof(uint64_t), cmp_u64);
     double secs = (double)(t1 - t0) / 1e9;
     uint64_t batches = batches1 - batches0 ? batches1 - batches0 : 1;
-    printf("ledger db=%s clients=%d linked=%d players=%d batch_max=%d: %.0f transfers/s, "
+    printf("ledger%s db=%s clients=%d linked=%d players=%d batch_max=%d: %.0f transfers/s, "
            "%.0f commands/s, avg batch %.1f, latency ms p50 %.2f p99 %.2f p99.9 %.2f "
            "max %.2f (%zu samples, %llu refused)\n",
+           o->bare ? " (bare: no idempotency, no event)" : "",
            strncmp(o->url, "postgres", 8) == 0 ? "postgresql" : "sqlite", o->clients,
            o->linked, o->players, o->batch_max, (double)(x1 - x0) / secs,
            (double)(c1 - c0) / secs, (double)(c1 - c0) / (double)batches,
@@ -391,7 +401,7 @@ int main(int argc, char **argv)
         return 2;
     if (sodium_init() < 0 || prepare_db(o.url) != 0)
         return 1;
-    struct bench b = {.linked = o.linked, .players = o.players};
+    struct bench b = {.linked = o.linked, .players = o.players, .bare = o.bare};
     b.lat = pb_malloc(sizeof(uint64_t) * LATENCY_SAMPLES_MAX);
     b.cash = pb_calloc((size_t)o.players, sizeof(int64_t));
     b.lg = ledger_new();

@@ -49,6 +49,9 @@
  * (40 MiB), as a backstop when no background checkpointer runs (tools, tests). */
 #define PB_STORE_WAL_AUTOCHECKPOINT_PAGES 10000
 #define PB_STORE_CHECKPOINT_INTERVAL_MS 100
+/* SQLite page cache per connection, KiB (allocated as used): the writer's working set of
+ * account rows and index leaves stays in memory instead of being read back per batch. */
+#define PB_STORE_SQLITE_CACHE_KIB 65536
 
 /* WebSocket */
 #define PB_WS_MESSAGE_MAX_DEFAULT (16 * 1024) /* client messages are small commands */

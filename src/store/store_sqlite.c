@@ -72,7 +72,8 @@ int store__sqlite_open(struct store *s, const char *path, char *err, size_t errl
     rc = set_wal(s, path);
     if (rc == PB_OK)
         rc = store__sqlite_exec(s, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
-                                   " PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint="
+                                   " PRAGMA temp_store=MEMORY; PRAGMA cache_size=-"
+                                   PB_STR(PB_STORE_SQLITE_CACHE_KIB) "; PRAGMA wal_autocheckpoint="
                                    PB_STR(PB_STORE_WAL_AUTOCHECKPOINT_PAGES));
     if (rc != PB_OK) {
         snprintf(err, errlen, "%s (opening %s)", s->errmsg, path);
