@@ -252,15 +252,10 @@ static enum http_result diag_noop(struct http_request *req, struct http_response
     };
     if (req->body.len > 0) {
         json_t *root;
-        if (http_body_json(req, resp, &root) != PB_OK)
-            return HTTP_DONE;
-        struct pb_json_error err;
-        int rc = pb_json_decode(root, "", fields, PB_ARRAY_LEN(fields), &in, &err);
+        bool ok = http_decode_body(req, resp, fields, PB_ARRAY_LEN(fields), &in, &root);
         json_decref(root);
-        if (rc != PB_OK) {
-            http_problem_json(resp, &err);
+        if (!ok)
             return HTTP_DONE;
-        }
     }
     struct noop_cmd *c = pb_calloc(1, sizeof(*c));
     c->cmd.run = noop_run;
@@ -281,13 +276,8 @@ static enum http_result diag_publish(struct http_request *req, struct http_respo
         PB_JSON_OBJ(struct publish_body, data, PB_JSON_REQUIRED),
     };
     json_t *root;
-    if (http_body_json(req, resp, &root) != PB_OK)
-        return HTTP_DONE;
     struct publish_body in = {0};
-    struct pb_json_error err;
-    if (pb_json_decode(root, "", fields, PB_ARRAY_LEN(fields), &in, &err) != PB_OK) {
-        http_problem_json(resp, &err);
-    } else {
+    if (http_decode_body(req, resp, fields, PB_ARRAY_LEN(fields), &in, &root)) {
         char *data = json_dumps(in.data, JSON_COMPACT);
         struct pb_app *app = req->app;
         int rc = ws_hub_publish(app->hub, in.topic, data, strlen(data));

@@ -110,6 +110,12 @@ void http_problem_json(struct http_response *resp, const struct pb_json_error *e
  * PB_ERR_INVALID. */
 int http_body_json(struct http_request *req, struct http_response *resp, json_t **out);
 
+/* Parses the body as a JSON object and decodes it into out by the field table; on failure
+ * fills resp with a 400 naming the field and returns false. *root (the parsed document,
+ * which out's strings borrow from) must be json_decref'ed by the caller either way. */
+bool http_decode_body(struct http_request *req, struct http_response *resp,
+                      const struct pb_json_field *fields, size_t n, void *out, json_t **root);
+
 /* Submits cmd to writer w for req, suspending the connection; finish builds the response once
  * the command has completed. The caller sets cmd->run; http_submit sets cmd->done and
  * cmd->arg (the command's own data lives in the enclosing struct). Ownership: cmd is the

@@ -83,3 +83,17 @@ int http_body_json(struct http_request *req, struct http_response *resp, json_t 
         http_problem_json(resp, &err);
     return rc;
 }
+
+bool http_decode_body(struct http_request *req, struct http_response *resp,
+                      const struct pb_json_field *fields, size_t n, void *out, json_t **root)
+{
+    *root = NULL;
+    if (http_body_json(req, resp, root) != PB_OK)
+        return false;
+    struct pb_json_error err;
+    if (pb_json_decode(*root, "", fields, n, out, &err) != PB_OK) {
+        http_problem_json(resp, &err);
+        return false;
+    }
+    return true;
+}

@@ -515,13 +515,10 @@ static enum http_result post_wallet(struct http_request *req, struct http_respon
         PB_JSON_STR(struct wallet_body, currency, PB_JSON_REQUIRED, 1, LEDGER_CURRENCY_MAX),
     };
     json_t *root;
-    if (http_body_json(req, resp, &root) != PB_OK)
-        return HTTP_DONE;
     struct wallet_body in = {0};
-    struct pb_json_error err;
     struct wallet_cmd *c = NULL;
-    if (pb_json_decode(root, "", fields, PB_ARRAY_LEN(fields), &in, &err) != PB_OK) {
-        http_problem_json(resp, &err);
+    if (!http_decode_body(req, resp, fields, PB_ARRAY_LEN(fields), &in, &root)) {
+        /* resp holds the 400 */
     } else if (!ledger_currency_find(in.currency)) {
         http_problem(resp, 400, "validation_failed", "The request is not valid",
                      "is not a known currency code", "currency");
@@ -1134,14 +1131,9 @@ static bool adjustment_decode(struct http_request *req, struct http_response *re
         PB_JSON_STR(struct adjustment_body, reason, PB_JSON_REQUIRED, LEDGER_HTTP_REASON_MIN,
                     LEDGER_HTTP_REASON_MAX),
     };
-    if (http_body_json(req, resp, root) != PB_OK)
+    if (!http_decode_body(req, resp, fields, PB_ARRAY_LEN(fields), in, root))
         return false;
-    struct pb_json_error err;
     const char *field = NULL, *detail = NULL;
-    if (pb_json_decode(*root, "", fields, PB_ARRAY_LEN(fields), in, &err) != PB_OK) {
-        http_problem_json(resp, &err);
-        return false;
-    }
     *code = strcmp(in->account, "cash") == 0    ? LEDGER_ACC_PLAYER_CASH
             : strcmp(in->account, "bonus") == 0 ? LEDGER_ACC_PLAYER_BONUS
                                                 : 0;

@@ -135,21 +135,6 @@ static void reader_release(struct http_request *req, struct store *s)
     store_pool_release(app_readers(req->app), s);
 }
 
-/* Decodes the body by fields into out; false with a 400 in resp. *root must be released. */
-static bool decode(struct http_request *req, struct http_response *resp,
-                   const struct pb_json_field *fields, size_t n, void *out, json_t **root)
-{
-    *root = NULL;
-    if (http_body_json(req, resp, root) != PB_OK)
-        return false;
-    struct pb_json_error err;
-    if (pb_json_decode(*root, "", fields, n, out, &err) != PB_OK) {
-        http_problem_json(resp, &err);
-        return false;
-    }
-    return true;
-}
-
 static json_t *time_json(int64_t ms)
 {
     char text[PB_TIME_TEXT_MAX];
@@ -307,7 +292,7 @@ static enum http_result post_document(struct http_request *req, struct http_resp
     enum kyc_doc_type type;
     if (!player_ok(req, resp, &who))
         return HTTP_DONE;
-    if (!decode(req, resp, fields, PB_ARRAY_LEN(fields), &b, &root))
+    if (!http_decode_body(req, resp, fields, PB_ARRAY_LEN(fields), &b, &root))
         return json_decref(root), HTTP_DONE;
     if (kyc_doc_type_parse(b.type, &type) != PB_OK) {
         invalid(resp, "type", "must be passport, id_card, driving_licence, proof_of_address "
@@ -391,7 +376,7 @@ static enum http_result post_decision(struct http_request *req, struct http_resp
         return HTTP_DONE;
     if (strlen(req->params[0]) >= PAM_PLAYER_ID_SIZE)
         return invalid(resp, "player_id", "is not a player id"), HTTP_DONE;
-    if (!decode(req, resp, fields, PB_ARRAY_LEN(fields), &b, &root))
+    if (!http_decode_body(req, resp, fields, PB_ARRAY_LEN(fields), &b, &root))
         return json_decref(root), HTTP_DONE;
     bool verify = strcmp(b.decision, "verify") == 0;
     if (!verify && strcmp(b.decision, "reject") != 0) {

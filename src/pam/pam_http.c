@@ -168,21 +168,6 @@ static void time_text(int64_t ms, char out[PB_TIME_TEXT_MAX])
     pb_format_time_ms(ms, out);
 }
 
-/* Decodes the body by fields into out; false with a 400 in resp. *root must be released. */
-static bool decode(struct http_request *req, struct http_response *resp,
-                   const struct pb_json_field *fields, size_t n, void *out, json_t **root)
-{
-    *root = NULL;
-    if (http_body_json(req, resp, root) != PB_OK)
-        return false;
-    struct pb_json_error err;
-    if (pb_json_decode(*root, "", fields, n, out, &err) != PB_OK) {
-        http_problem_json(resp, &err);
-        return false;
-    }
-    return true;
-}
-
 /* ---- authentication ---- */
 
 struct touch_cmd {
@@ -386,7 +371,7 @@ static enum http_result post_player(struct http_request *req, struct http_respon
     struct register_body b = {0};
     json_t *root;
     struct pam_cmd *c = pam_cmd_new(req, register_run, register_ok);
-    if (!decode(req, resp, fields, PB_ARRAY_LEN(fields), &b, &root) ||
+    if (!http_decode_body(req, resp, fields, PB_ARRAY_LEN(fields), &b, &root) ||
         !register_rules(c->cfg, &b, &c->player, resp)) {
         json_decref(root);
         pb_free(c);
@@ -563,7 +548,7 @@ static enum http_result post_session(struct http_request *req, struct http_respo
     struct login_body b = {0};
     json_t *root;
     struct pam_cmd *c = pam_cmd_new(req, login_run, login_ok);
-    bool ok = decode(req, resp, fields, PB_ARRAY_LEN(fields), &b, &root) &&
+    bool ok = http_decode_body(req, resp, fields, PB_ARRAY_LEN(fields), &b, &root) &&
               login_prepare(req, resp, &b, c);
     json_decref(root);
     if (!ok) {
@@ -844,7 +829,7 @@ static enum http_result totp_code_route(struct http_request *req, struct http_re
         return HTTP_DONE;
     struct code_body b = {0};
     json_t *root;
-    if (!decode(req, resp, fields, PB_ARRAY_LEN(fields), &b, &root)) {
+    if (!http_decode_body(req, resp, fields, PB_ARRAY_LEN(fields), &b, &root)) {
         json_decref(root);
         return HTTP_DONE;
     }

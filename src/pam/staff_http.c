@@ -177,21 +177,6 @@ static void no_content(struct staff_cmd *c, struct http_response *resp)
     resp->content_type = NULL;
 }
 
-/* Decodes the body by fields into out; false with a 400 in resp. *root must be released. */
-static bool decode(struct http_request *req, struct http_response *resp,
-                   const struct pb_json_field *fields, size_t n, void *out, json_t **root)
-{
-    *root = NULL;
-    if (http_body_json(req, resp, root) != PB_OK)
-        return false;
-    struct pb_json_error err;
-    if (pb_json_decode(*root, "", fields, n, out, &err) != PB_OK) {
-        http_problem_json(resp, &err);
-        return false;
-    }
-    return true;
-}
-
 /* The audit row of c's action on subject. */
 static int audit(struct store *tx, struct staff_cmd *c, const char *action, const char *subject,
                  const char *before, const char *after)
@@ -443,7 +428,7 @@ static enum http_result post_session(struct http_request *req, struct http_respo
     struct login_body b = {0};
     json_t *root;
     struct staff_cmd *c = staff_cmd_new(req, login_run, login_ok, 0);
-    bool ok = decode(req, resp, fields, PB_ARRAY_LEN(fields), &b, &root) &&
+    bool ok = http_decode_body(req, resp, fields, PB_ARRAY_LEN(fields), &b, &root) &&
               login_prepare(req, resp, &b, c);
     json_decref(root);
     if (!ok) {
@@ -551,7 +536,7 @@ static enum http_result post_staff(struct http_request *req, struct http_respons
     enum staff_role role;
     struct staff_cmd *c = staff_cmd_new(req, create_run, create_ok, 0);
     c->who = who;
-    bool ok = decode(req, resp, fields, PB_ARRAY_LEN(fields), &b, &root) &&
+    bool ok = http_decode_body(req, resp, fields, PB_ARRAY_LEN(fields), &b, &root) &&
               create_rules(&b, c, resp, &role);
     json_decref(root);
     if (!ok) {
@@ -822,7 +807,7 @@ static struct staff_cmd *player_action(struct http_request *req, struct http_res
         return invalid(resp, "block", "block_unknown"), NULL;
     struct reason_body b = {0};
     json_t *root;
-    bool decoded = decode(req, resp, fields, with_block ? 2 : 1, &b, &root);
+    bool decoded = http_decode_body(req, resp, fields, with_block ? 2 : 1, &b, &root);
     if (decoded && with_block && !pam_block_parse(b.block)) {
         invalid(resp, "block", "block_unknown");
         decoded = false;
