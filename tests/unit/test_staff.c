@@ -2,18 +2,17 @@
  * the storage functions on SQLite and (PITBOSS_TEST_PG) PostgreSQL, each write inside a
  * writer command: unique e-mails, TOTP codes accepted once, sessions (idle, absolute expiry,
  * revoke, disabled users), audit rows with the request id and their CSV export. */
-#include <semaphore.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <libpq-fe.h>
+
+#include "unit.h"
 #include <sodium.h>
 
 #include "base/base.h"
@@ -100,28 +99,8 @@ static struct writer *w;
 
 static void fresh_database(bool postgres)
 {
-    static int counter;
-    if (postgres) {
-        const char *base = getenv("PITBOSS_TEST_PG");
-        PGconn *c = PQconnectdb(base);
-        assert_int_equal(PQstatus(c), CONNECTION_OK);
-        char name[64], sql[128];
-        snprintf(name, sizeof(name), "pb_staff_%d_%d", (int)getpid(), ++counter);
-        snprintf(sql, sizeof(sql), "CREATE DATABASE %s", name);
-        PQclear(PQexec(c, sql));
-        PQfinish(c);
-        const char *slash = strrchr(base, '/');
-        snprintf(db_url, sizeof(db_url), "%.*s/%s", (int)(slash - base), base, name);
-    } else {
-        const char *tmp = getenv("PITBOSS_TEST_TMP");
-        char dir[400];
-        snprintf(dir, sizeof(dir), "%s", tmp && tmp[0] ? tmp : "/tmp");
-        mkdir(dir, 0755);
-        snprintf(db_url, sizeof(db_url), "sqlite:%s/staff_%d_%d.db", dir, (int)getpid(),
-                 ++counter);
-    }
-    char err[256];
-    assert_int_equal(store_open(db_url, &rd, err, sizeof(err)), 0);
+    pbt_fresh_database(postgres, "pb_staff", db_url, sizeof(db_url));
+    rd = pbt_open(db_url);
     assert_int_equal(store_migrate(rd, audit_migrations, audit_migrations_count, NULL), 0);
     assert_int_equal(store_migrate(rd, staff_migrations, staff_migrations_count, NULL), 0);
 }
@@ -143,33 +122,11 @@ static void stop(void)
 }
 
 typedef int (*step_fn)(struct store *tx, void *arg);
-struct step_cmd {
-    struct writer_cmd cmd;
-    step_fn fn;
-    void *arg;
-    sem_t done;
-};
 
-static int step_run(struct store *tx, struct writer_cmd *cmd)
-{
-    struct step_cmd *c = (struct step_cmd *)cmd;
-    return c->fn(tx, c->arg);
-}
-
-static void step_done(struct writer_cmd *cmd)
-{
-    sem_post(&((struct step_cmd *)cmd)->done);
-}
-
-/* Runs fn(tx, arg) as one writer command; returns the command's status. */
+/* Runs fn(tx, arg) as one writer command on w; returns the command's status. */
 static int run(step_fn fn, void *arg)
 {
-    struct step_cmd c = {.cmd = {.run = step_run, .done = step_done}, .fn = fn, .arg = arg};
-    sem_init(&c.done, 0, 0);
-    assert_int_equal(writer_submit(w, &c.cmd), 0);
-    sem_wait(&c.done);
-    sem_destroy(&c.done);
-    return c.cmd.status;
+    return pbt_run(w, fn, arg);
 }
 
 static int insert_step(struct store *tx, void *arg)
@@ -340,22 +297,8 @@ static void audit_rows_carry_request_id_and_export(bool pg)
     stop();
 }
 
-#define BOTH(fn)                                                                               \
-    static void test_sqlite_##fn(void **state)                                                 \
-    {                                                                                          \
-        (void)state;                                                                           \
-        fn(false);                                                                             \
-    }                                                                                          \
-    static void test_postgres_##fn(void **state)                                               \
-    {                                                                                          \
-        (void)state;                                                                           \
-        if (!getenv("PITBOSS_TEST_PG")) {                                                      \
-            printf("# PITBOSS_TEST_PG is not set: the PostgreSQL half was not run\n");          \
-            skip();                                                                            \
-        }                                                                                      \
-        fn(true);                                                                              \
-    }
-#define PAIR(fn) cmocka_unit_test(test_sqlite_##fn), cmocka_unit_test(test_postgres_##fn)
+#define BOTH PBT_BOTH
+#define PAIR PBT_PAIR
 
 BOTH(users_are_unique_and_codes_single_use)
 BOTH(sessions_expire_idle_and_revoke)
