@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/buf.h"
 #include "base/json.h"
@@ -104,6 +105,15 @@ void http_json(struct http_response *resp, int status, json_t *doc);
  * may be NULL. */
 void http_problem(struct http_response *resp, int status, const char *code, const char *title,
                   const char *detail, const char *field);
+/* The title that goes with a problem status ("Not found" for 404, ...). */
+const char *http_status_title(int status);
+/* 400 validation_failed naming field, with detail. */
+void http_invalid(struct http_response *resp, const char *field, const char *detail);
+/* 429 too_many_attempts with Retry-After: retry_after_s (> 0). */
+void http_too_many(struct http_response *resp, int64_t retry_after_s);
+/* A resource failure: 503 overloaded with Retry-After for PB_ERR_TIMEOUT (no database
+ * connection free), 500 internal_error otherwise. */
+void http_unavailable(struct http_response *resp, int rc);
 /* 400 validation_failed from a JSON decoding error, naming the field. */
 void http_problem_json(struct http_response *resp, const struct pb_json_error *err);
 /* Parses the request body as a JSON object; on failure fills resp with a 400 and returns

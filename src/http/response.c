@@ -97,3 +97,45 @@ bool http_decode_body(struct http_request *req, struct http_response *resp,
     }
     return true;
 }
+
+const char *http_status_title(int status)
+{
+    switch (status) {
+    case 400: return "The request is not valid";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not found";
+    case 409: return "Conflict";
+    case 415: return "Unsupported media type";
+    case 422: return "Refused";
+    case 429: return "Too many attempts";
+    case 503: return "Service unavailable";
+    default: return status >= 500 ? "Internal error" : "Refused";
+    }
+}
+
+void http_invalid(struct http_response *resp, const char *field, const char *detail)
+{
+    http_problem(resp, 400, "validation_failed", http_status_title(400), detail, field);
+}
+
+void http_too_many(struct http_response *resp, int64_t retry_after_s)
+{
+    char value[24];
+    PB_ASSERT(retry_after_s > 0);
+    snprintf(value, sizeof(value), "%lld", (long long)retry_after_s);
+    http_problem(resp, 429, "too_many_attempts", http_status_title(429),
+                 "too many failed attempts; retry after the time in Retry-After", NULL);
+    http_header_add(resp, "Retry-After", value);
+}
+
+void http_unavailable(struct http_response *resp, int rc)
+{
+    if (rc == PB_ERR_TIMEOUT) {
+        http_problem(resp, 503, "overloaded", http_status_title(503),
+                     "no database connection is free; retry shortly", NULL);
+        http_header_add(resp, "Retry-After", "1");
+    } else {
+        http_problem(resp, 500, "internal_error", "Internal error", pb_err_name(rc), NULL);
+    }
+}

@@ -75,23 +75,13 @@ static struct kyc_cmd *kyc_cmd_new(kyc_run_fn run, kyc_ok_fn ok)
     return c;
 }
 
-static const char *status_title(int status)
-{
-    switch (status) {
-    case 400: return "The request is not valid";
-    case 404: return "Not found";
-    case 409: return "Conflict";
-    default: return "Refused";
-    }
-}
-
 static void kyc_finish(struct http_request *req, struct writer_cmd *cmd,
                        struct http_response *resp)
 {
     PB_UNUSED(req);
     struct kyc_cmd *c = (struct kyc_cmd *)cmd;
     if (c->status != 0)
-        http_problem(resp, c->status, c->problem_code, status_title(c->status), c->detail,
+        http_problem(resp, c->status, c->problem_code, http_status_title(c->status), c->detail,
                      c->field);
     else if (cmd->status != PB_OK)
         http_problem(resp, 500, "internal_error", "Internal error", pb_err_name(cmd->status),
@@ -106,22 +96,6 @@ static enum http_result submit(struct http_request *req, struct kyc_cmd *c)
 }
 
 /* ---- common pieces ---- */
-
-static void invalid(struct http_response *resp, const char *field, const char *detail)
-{
-    http_problem(resp, 400, "validation_failed", "The request is not valid", detail, field);
-}
-
-static void unavailable(struct http_response *resp, int rc)
-{
-    if (rc == PB_ERR_TIMEOUT) {
-        http_problem(resp, 503, "overloaded", "Service unavailable",
-                     "no database connection is free; retry shortly", NULL);
-        http_header_add(resp, "Retry-After", "1");
-    } else {
-        http_problem(resp, 500, "internal_error", "Internal error", pb_err_name(rc), NULL);
-    }
-}
 
 static int reader_acquire(struct http_request *req, struct store **s)
 {
@@ -239,14 +213,14 @@ static enum http_result get_my_kyc(struct http_request *req, struct http_respons
         return HTTP_DONE;
     int rc = reader_acquire(req, &s);
     if (rc != PB_OK)
-        return unavailable(resp, rc), HTTP_DONE;
+        return http_unavailable(resp, rc), HTTP_DONE;
     json_t *doc = NULL;
     rc = pam_player_get(s, who.player_id, &p);
     if (rc == PB_OK)
         doc = status_json(s, who.player_id, &rc);
     reader_release(req, s);
     if (rc != PB_OK)
-        return unavailable(resp, rc), HTTP_DONE;
+        return http_unavailable(resp, rc), HTTP_DONE;
     json_object_set_new(doc, "kyc_required", required_json(app_pam_config(req->app), p.brand));
     http_json(resp, 200, doc);
     return HTTP_DONE;
@@ -295,12 +269,12 @@ static enum http_result post_document(struct http_request *req, struct http_resp
     if (!http_decode_body(req, resp, fields, PB_ARRAY_LEN(fields), &b, &root))
         return json_decref(root), HTTP_DONE;
     if (kyc_doc_type_parse(b.type, &type) != PB_OK) {
-        invalid(resp, "type", "must be passport, id_card, driving_licence, proof_of_address "
+        http_invalid(resp, "type", "must be passport, id_card, driving_licence, proof_of_address "
                 "or source_of_funds");
         return json_decref(root), HTTP_DONE;
     }
     if (strspn(b.reference, REFERENCE_CHARS) != strlen(b.reference)) {
-        invalid(resp, "reference", "only A-Z, a-z, 0-9 and . _ : / - are allowed");
+        http_invalid(resp, "reference", "only A-Z, a-z, 0-9 and . _ : / - are allowed");
         return json_decref(root), HTTP_DONE;
     }
     struct kyc_cmd *c = kyc_cmd_new(document_run, document_ok);
@@ -375,16 +349,16 @@ static enum http_result post_decision(struct http_request *req, struct http_resp
     if (!staff_authorize(req, resp, "kyc.review", actor))
         return HTTP_DONE;
     if (strlen(req->params[0]) >= PAM_PLAYER_ID_SIZE)
-        return invalid(resp, "player_id", "is not a player id"), HTTP_DONE;
+        return http_invalid(resp, "player_id", "is not a player id"), HTTP_DONE;
     if (!http_decode_body(req, resp, fields, PB_ARRAY_LEN(fields), &b, &root))
         return json_decref(root), HTTP_DONE;
     bool verify = strcmp(b.decision, "verify") == 0;
     if (!verify && strcmp(b.decision, "reject") != 0) {
-        invalid(resp, "decision", "must be verify or reject");
+        http_invalid(resp, "decision", "must be verify or reject");
         return json_decref(root), HTTP_DONE;
     }
     if (verify ? !b.has_tier || b.tier < 1 : b.has_tier && b.tier != 0) {
-        invalid(resp, "tier", verify ? "verify needs tier 1 or 2" : "reject takes no tier");
+        http_invalid(resp, "tier", verify ? "verify needs tier 1 or 2" : "reject takes no tier");
         return json_decref(root), HTTP_DONE;
     }
     struct kyc_cmd *c = kyc_cmd_new(decide, decide_ok);
@@ -414,7 +388,7 @@ static enum http_result get_queue(struct http_request *req, struct http_response
     }
     if (rc != PB_OK) {
         pb_free(q);
-        return unavailable(resp, rc), HTTP_DONE;
+        return http_unavailable(resp, rc), HTTP_DONE;
     }
     json_t *list = json_array();
     for (size_t i = 0; i < n; i++)
@@ -448,7 +422,7 @@ static enum http_result get_player_kyc(struct http_request *req, struct http_res
     if (!staff_authorize(req, resp, "kyc.review", actor))
         return HTTP_DONE;
     if (strlen(req->params[0]) >= PAM_PLAYER_ID_SIZE)
-        return invalid(resp, "player_id", "is not a player id"), HTTP_DONE;
+        return http_invalid(resp, "player_id", "is not a player id"), HTTP_DONE;
     struct kyc_event *ev = pb_calloc(KYC_EVENTS_LIST_MAX, sizeof(*ev));
     size_t n = 0;
     json_t *doc = NULL;
@@ -467,7 +441,7 @@ static enum http_result get_player_kyc(struct http_request *req, struct http_res
                      "player_id");
     } else {
         json_decref(doc);
-        unavailable(resp, rc);
+        http_unavailable(resp, rc);
     }
     pb_free(ev);
     return HTTP_DONE;

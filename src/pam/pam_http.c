@@ -86,28 +86,6 @@ static struct pam_cmd *pam_cmd_new(struct http_request *req, pam_run_fn run, pam
     return c;
 }
 
-static void too_many(struct http_response *resp, int64_t retry_after_s)
-{
-    char value[24];
-    PB_ASSERT(retry_after_s > 0);
-    snprintf(value, sizeof(value), "%lld", (long long)retry_after_s);
-    http_problem(resp, 429, "too_many_attempts", "Too many attempts",
-                 "too many failed attempts; retry after the time in Retry-After", NULL);
-    http_header_add(resp, "Retry-After", value);
-}
-
-static const char *status_title(int status)
-{
-    switch (status) {
-    case 400: return "The request is not valid";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not found";
-    case 409: return "Conflict";
-    default: return "Refused";
-    }
-}
-
 static void pam_finish(struct http_request *req, struct writer_cmd *cmd,
                        struct http_response *resp)
 {
@@ -117,9 +95,9 @@ static void pam_finish(struct http_request *req, struct writer_cmd *cmd,
         http_problem(resp, 500, "internal_error", "Internal error", pb_err_name(cmd->status),
                      NULL);
     } else if (c->status == 429) {
-        too_many(resp, c->retry_after_s);
+        http_too_many(resp, c->retry_after_s);
     } else if (c->status != 0) {
-        http_problem(resp, c->status, c->problem_code, status_title(c->status), c->detail,
+        http_problem(resp, c->status, c->problem_code, http_status_title(c->status), c->detail,
                      c->field);
         if (c->status == 401)
             http_header_add(resp, "WWW-Authenticate", "Bearer");
@@ -135,11 +113,6 @@ static enum http_result submit(struct http_request *req, struct pam_cmd *c)
 
 /* ---- common pieces ---- */
 
-static void invalid(struct http_response *resp, const char *field, const char *detail)
-{
-    http_problem(resp, 400, "validation_failed", "The request is not valid", detail, field);
-}
-
 static int reader_acquire(struct http_request *req, struct store **s)
 {
     return store_pool_acquire(app_readers(req->app), PAM_HTTP_READER_WAIT_MS, s) == PB_OK
@@ -150,17 +123,6 @@ static int reader_acquire(struct http_request *req, struct store **s)
 static void reader_release(struct http_request *req, struct store *s)
 {
     store_pool_release(app_readers(req->app), s);
-}
-
-static void unavailable(struct http_response *resp, int rc)
-{
-    if (rc == PB_ERR_TIMEOUT) {
-        http_problem(resp, 503, "overloaded", "Service unavailable",
-                     "no database connection is free; retry shortly", NULL);
-        http_header_add(resp, "Retry-After", "1");
-    } else {
-        http_problem(resp, 500, "internal_error", "Internal error", pb_err_name(rc), NULL);
-    }
 }
 
 static void time_text(int64_t ms, char out[PB_TIME_TEXT_MAX])
@@ -242,7 +204,7 @@ void pam_http_auth_problem(struct http_response *resp, int rc)
                      "a valid session token is required (Authorization: Bearer)", NULL);
         http_header_add(resp, "WWW-Authenticate", "Bearer");
     } else {
-        unavailable(resp, rc);
+        http_unavailable(resp, rc);
     }
 }
 
@@ -287,26 +249,26 @@ static bool register_rules(const struct pam_config *cfg, const struct register_b
     int years = 0;
     today_text(pb_wall_ms(), today);
     if (!brand)
-        return invalid(resp, "brand", "brand_unknown"), false;
+        return http_invalid(resp, "brand", "brand_unknown"), false;
     const struct pam_jurisdiction *j = brand->jurisdiction;
     if (pam_email_normalize(b->email, strlen(b->email), p->email, &reason) != PB_OK)
-        return invalid(resp, "email", reason), false;
+        return http_invalid(resp, "email", reason), false;
     if (pam_password_strength(b->password, strlen(b->password), p->email, &reason) != PB_OK)
-        return invalid(resp, "password", reason), false;
+        return http_invalid(resp, "password", reason), false;
     if (pam_age_years(b->date_of_birth, today, &years, &reason) != PB_OK)
-        return invalid(resp, "date_of_birth", reason), false;
+        return http_invalid(resp, "date_of_birth", reason), false;
     if (years < j->min_age)
-        return invalid(resp, "date_of_birth", "age_below_minimum"), false;
+        return http_invalid(resp, "date_of_birth", "age_below_minimum"), false;
     if (pam_country_valid(b->country, &reason) != PB_OK)
-        return invalid(resp, "country", reason), false;
+        return http_invalid(resp, "country", reason), false;
     if (!pam_jurisdiction_allows_country(j, b->country))
-        return invalid(resp, "country", "country_not_allowed"), false;
+        return http_invalid(resp, "country", "country_not_allowed"), false;
     if (!pam_jurisdiction_allows_currency(j, b->currency))
-        return invalid(resp, "currency", "currency_not_allowed"), false;
+        return http_invalid(resp, "currency", "currency_not_allowed"), false;
     size_t rn = b->referral_code ? strlen(b->referral_code) : 0;
     if (b->referral_code && strspn(b->referral_code, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
                                    "abcdefghijklmnopqrstuvwxyz0123456789_-") != rn)
-        return invalid(resp, "referral_code", "referral_code_invalid"), false;
+        return http_invalid(resp, "referral_code", "referral_code_invalid"), false;
     pb_strlcpy(p->brand, brand->name, sizeof(p->brand));
     pb_strlcpy(p->date_of_birth, b->date_of_birth, sizeof(p->date_of_birth));
     pb_strlcpy(p->country, b->country, sizeof(p->country));
@@ -490,16 +452,16 @@ static bool login_read(struct http_request *req, struct http_response *resp, str
     int64_t ip_retry = 0, account_retry = 0;
     int rc = reader_acquire(req, &s);
     if (rc != PB_OK)
-        return unavailable(resp, rc), false;
+        return http_unavailable(resp, rc), false;
     rc = pam_throttle_check(s, "ip", c->ip, c->now_ms, &ip_retry);
     rc = rc ? rc : pam_throttle_check(s, "account", c->account_key, c->now_ms, &account_retry);
     rc = rc ? rc : pam_player_find(s, c->player.brand, email, &c->player);
     reader_release(req, s);
     *found = rc == PB_OK;
     if (rc != PB_OK && rc != PB_ERR_NOT_FOUND)
-        return unavailable(resp, rc), false;
+        return http_unavailable(resp, rc), false;
     if (ip_retry > 0 || account_retry > 0)
-        return too_many(resp, ip_retry > account_retry ? ip_retry : account_retry), false;
+        return http_too_many(resp, ip_retry > account_retry ? ip_retry : account_retry), false;
     return true;
 }
 
@@ -509,7 +471,7 @@ static bool login_prepare(struct http_request *req, struct http_response *resp,
 {
     char email[PAM_EMAIL_SIZE];
     if (!pam_config_brand(c->cfg, b->brand))
-        return invalid(resp, "brand", "brand_unknown"), false;
+        return http_invalid(resp, "brand", "brand_unknown"), false;
     pb_strlcpy(c->player.brand, b->brand, sizeof(c->player.brand));
     bool email_ok = pam_email_normalize(b->email, strlen(b->email), email, NULL) == PB_OK;
     snprintf(c->account_key, sizeof(c->account_key), "%s/%s", b->brand,
@@ -579,7 +541,7 @@ static enum http_result get_sessions(struct http_request *req, struct http_respo
         return HTTP_DONE;
     int rc = reader_acquire(req, &s);
     if (rc != PB_OK)
-        return unavailable(resp, rc), HTTP_DONE;
+        return http_unavailable(resp, rc), HTTP_DONE;
     struct pam_session *list = pb_calloc(PAM_SESSIONS_LIST_MAX, sizeof(*list));
     size_t n = 0;
     rc = pam_session_list(s, who.player_id, pb_wall_ms(),
@@ -587,7 +549,7 @@ static enum http_result get_sessions(struct http_request *req, struct http_respo
                           PAM_SESSIONS_LIST_MAX, &n);
     reader_release(req, s);
     if (rc != PB_OK) {
-        unavailable(resp, rc);
+        http_unavailable(resp, rc);
     } else {
         json_t *arr = json_array();
         for (size_t i = 0; i < n; i++)
@@ -682,12 +644,12 @@ static enum http_result get_me(struct http_request *req, struct http_response *r
         return HTTP_DONE;
     int rc = reader_acquire(req, &s);
     if (rc != PB_OK)
-        return unavailable(resp, rc), HTTP_DONE;
+        return http_unavailable(resp, rc), HTTP_DONE;
     json_t *doc = NULL;
     rc = read_me(s, who.player_id, &doc);
     reader_release(req, s);
     if (rc != PB_OK)
-        unavailable(resp, rc);
+        http_unavailable(resp, rc);
     else
         http_json(resp, 200, doc);
     return HTTP_DONE;
@@ -753,7 +715,7 @@ static enum http_result post_totp(struct http_request *req, struct http_response
         reader_release(req, s);
     }
     if (rc != PB_OK) {
-        unavailable(resp, rc);
+        http_unavailable(resp, rc);
         pb_free(c);
         return HTTP_DONE;
     }

@@ -97,28 +97,6 @@ static struct staff_cmd *staff_cmd_new(struct http_request *req, staff_run_fn ru
     return c;
 }
 
-static const char *status_title(int status)
-{
-    switch (status) {
-    case 400: return "The request is not valid";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not found";
-    case 409: return "Conflict";
-    default: return "Refused";
-    }
-}
-
-static void too_many(struct http_response *resp, int64_t retry_after_s)
-{
-    char value[24];
-    PB_ASSERT(retry_after_s > 0);
-    snprintf(value, sizeof(value), "%lld", (long long)retry_after_s);
-    http_problem(resp, 429, "too_many_attempts", "Too many attempts",
-                 "too many failed attempts; retry after the time in Retry-After", NULL);
-    http_header_add(resp, "Retry-After", value);
-}
-
 static void staff_finish(struct http_request *req, struct writer_cmd *cmd,
                          struct http_response *resp)
 {
@@ -128,9 +106,9 @@ static void staff_finish(struct http_request *req, struct writer_cmd *cmd,
         http_problem(resp, 500, "internal_error", "Internal error", pb_err_name(cmd->status),
                      NULL);
     } else if (c->status == 429) {
-        too_many(resp, c->retry_after_s);
+        http_too_many(resp, c->retry_after_s);
     } else if (c->status != 0) {
-        http_problem(resp, c->status, c->problem_code, status_title(c->status), c->detail,
+        http_problem(resp, c->status, c->problem_code, http_status_title(c->status), c->detail,
                      c->field);
         if (c->status == 401)
             http_header_add(resp, "WWW-Authenticate", "Bearer");
@@ -145,22 +123,6 @@ static enum http_result submit(struct http_request *req, struct staff_cmd *c)
 }
 
 /* ---- common pieces ---- */
-
-static void invalid(struct http_response *resp, const char *field, const char *detail)
-{
-    http_problem(resp, 400, "validation_failed", "The request is not valid", detail, field);
-}
-
-static void unavailable(struct http_response *resp, int rc)
-{
-    if (rc == PB_ERR_TIMEOUT) {
-        http_problem(resp, 503, "overloaded", "Service unavailable",
-                     "no database connection is free; retry shortly", NULL);
-        http_header_add(resp, "Retry-After", "1");
-    } else {
-        http_problem(resp, 500, "internal_error", "Internal error", pb_err_name(rc), NULL);
-    }
-}
 
 static int reader_acquire(void *app, struct store **s)
 {
@@ -255,7 +217,7 @@ static int session_principal(void *app, const char *token, struct staff_principa
     struct store *s;
     int rc = reader_acquire(app, &s);
     if (rc != PB_OK)
-        return unavailable(resp, rc), rc;
+        return http_unavailable(resp, rc), rc;
     struct staff_session ses;
     struct staff_user u;
     rc = staff_session_lookup(s, hash, now_ms, &ses, &u);
@@ -263,7 +225,7 @@ static int session_principal(void *app, const char *token, struct staff_principa
     if (rc == PB_ERR_NOT_FOUND)
         return unauthorized(resp, "the session is not valid or has expired"), PB_ERR_INVALID;
     if (rc != PB_OK)
-        return unavailable(resp, rc), rc;
+        return http_unavailable(resp, rc), rc;
     pb_strlcpy(out->staff_id, u.id, sizeof(out->staff_id));
     pb_strlcpy(out->email, u.email, sizeof(out->email));
     pb_strlcpy(out->session_id, ses.id, sizeof(out->session_id));
@@ -381,7 +343,7 @@ static bool login_read(struct http_request *req, struct http_response *resp,
     int64_t ip_retry = 0, account_retry = 0;
     int rc = reader_acquire(req->app, &s);
     if (rc != PB_OK)
-        return unavailable(resp, rc), false;
+        return http_unavailable(resp, rc), false;
     rc = pam_throttle_check(s, THROTTLE_IP, c->ip, c->now_ms, &ip_retry);
     rc = rc ? rc : pam_throttle_check(s, THROTTLE_ACCOUNT, c->email_key, c->now_ms,
                                       &account_retry);
@@ -389,9 +351,9 @@ static bool login_read(struct http_request *req, struct http_response *resp,
     store_pool_release(app_readers(req->app), s);
     c->found = rc == PB_OK;
     if (rc != PB_OK && rc != PB_ERR_NOT_FOUND)
-        return unavailable(resp, rc), false;
+        return http_unavailable(resp, rc), false;
     if (ip_retry > 0 || account_retry > 0)
-        return too_many(resp, ip_retry > account_retry ? ip_retry : account_retry), false;
+        return http_too_many(resp, ip_retry > account_retry ? ip_retry : account_retry), false;
     return true;
 }
 
@@ -459,7 +421,7 @@ static enum http_result delete_sessions(struct http_request *req, struct http_re
     if (staff_authenticate(req->app, req, NULL, &who, resp) != PB_OK)
         return HTTP_DONE;
     if (who.service) {
-        invalid(resp, "Authorization", "the staff service token has no session to end");
+        http_invalid(resp, "Authorization", "the staff service token has no session to end");
         return HTTP_DONE;
     }
     struct staff_cmd *c = staff_cmd_new(req, logout_run, no_content, 0);
@@ -509,10 +471,10 @@ static bool create_rules(const struct create_body *b, struct staff_cmd *c,
     const char *reason = NULL;
     char email[PAM_EMAIL_SIZE];
     if (pam_email_normalize(b->email, strlen(b->email), email, &reason) != PB_OK)
-        return invalid(resp, "email", reason), false;
+        return http_invalid(resp, "email", reason), false;
     *role = staff_role_parse(b->role);
     if (*role == 0)
-        return invalid(resp, "role", "role_unknown"), false;
+        return http_invalid(resp, "role", "role_unknown"), false;
     pb_strlcpy(c->reason, b->reason ? b->reason : "staff user created", sizeof(c->reason));
     pb_random_hex(c->password, STAFF_PASSWORD_GENERATED_LEN / 2);
     /* argon2id (~70 ms) here on the HTTP thread, never on the writer. */
@@ -616,14 +578,14 @@ static enum http_result get_player(struct http_request *req, struct http_respons
         return player_not_found(resp), HTTP_DONE;
     int rc = reader_acquire(req->app, &s);
     if (rc != PB_OK)
-        return unavailable(resp, rc), HTTP_DONE;
+        return http_unavailable(resp, rc), HTTP_DONE;
     json_t *doc = NULL;
     rc = read_profile(s, req->params[0], who.permissions & STAFF_PERM_PLAYERS_READ_PII, &doc);
     store_pool_release(app_readers(req->app), s);
     if (rc == PB_ERR_NOT_FOUND)
         player_not_found(resp);
     else if (rc != PB_OK)
-        unavailable(resp, rc);
+        http_unavailable(resp, rc);
     else
         http_json(resp, 200, doc);
     return HTTP_DONE;
@@ -643,7 +605,7 @@ static bool search_query(struct http_request *req, struct http_response *resp,
     const char *cursor = http_query(req, "cursor");
     size_t n = 0;
     if (email && strlen(email) > EMAIL_INPUT_MAX)
-        return invalid(resp, "email", "must be at most 320 characters"), false;
+        return http_invalid(resp, "email", "must be at most 320 characters"), false;
     for (const char *p = email ? email : ""; *p; p++) { /* lower case, LIKE escaped */
         if (*p == '%' || *p == '_' || *p == '\\')
             q->email_like[n++] = '\\';
@@ -655,11 +617,11 @@ static bool search_query(struct http_request *req, struct http_response *resp,
         char *end;
         long long v = strtoll(limit, &end, 10);
         if (!limit[0] || *end || v < 1 || v > STAFF_HTTP_PAGE_MAX)
-            return invalid(resp, "limit", "must be an integer from 1 to 100"), false;
+            return http_invalid(resp, "limit", "must be an integer from 1 to 100"), false;
         q->limit = v;
     }
     if (cursor && !player_id_ok(cursor))
-        return invalid(resp, "cursor", "is not a cursor this API returned"), false;
+        return http_invalid(resp, "cursor", "is not a cursor this API returned"), false;
     pb_strlcpy(q->cursor, cursor ? cursor : "", sizeof(q->cursor));
     return true;
 }
@@ -711,14 +673,14 @@ static enum http_result get_players(struct http_request *req, struct http_respon
         return HTTP_DONE;
     int rc = reader_acquire(req->app, &s);
     if (rc != PB_OK)
-        return unavailable(resp, rc), HTTP_DONE;
+        return http_unavailable(resp, rc), HTTP_DONE;
     json_t *items = json_array();
     const char *next = NULL;
     rc = search_run(s, &q, who.permissions & STAFF_PERM_PLAYERS_READ_PII, items, &next);
     store_pool_release(app_readers(req->app), s);
     if (rc != PB_OK) {
         json_decref(items);
-        return unavailable(resp, rc), HTTP_DONE;
+        return http_unavailable(resp, rc), HTTP_DONE;
     }
     http_json(resp, 200, json_pack("{s:o,s:s?}", "players", items, "next_cursor", next));
     return HTTP_DONE;
@@ -804,12 +766,12 @@ static struct staff_cmd *player_action(struct http_request *req, struct http_res
         return player_not_found(resp), NULL;
     const char *block_name = req->nparams > 1 ? req->params[1] : NULL;
     if (block_name && !pam_block_parse(block_name))
-        return invalid(resp, "block", "block_unknown"), NULL;
+        return http_invalid(resp, "block", "block_unknown"), NULL;
     struct reason_body b = {0};
     json_t *root;
     bool decoded = http_decode_body(req, resp, fields, with_block ? 2 : 1, &b, &root);
     if (decoded && with_block && !pam_block_parse(b.block)) {
-        invalid(resp, "block", "block_unknown");
+        http_invalid(resp, "block", "block_unknown");
         decoded = false;
     }
     if (!decoded) {
@@ -906,11 +868,11 @@ static bool export_range(struct http_request *req, struct http_response *resp, i
     for (int i = 0; i < 2; i++) {
         const char *v = http_query(req, names[i]);
         if (!v || !parse_time_ms(v, out[i]))
-            return invalid(resp, names[i], "must be an RFC 3339 UTC time such as "
+            return http_invalid(resp, names[i], "must be an RFC 3339 UTC time such as "
                            "2026-01-31T00:00:00Z"), false;
     }
     if (*to <= *from)
-        return invalid(resp, "to", "must be later than from"), false;
+        return http_invalid(resp, "to", "must be later than from"), false;
     return true;
 }
 
@@ -939,7 +901,7 @@ static enum http_result get_export(struct http_request *req, struct http_respons
         return HTTP_DONE;
     int rc = reader_acquire(req->app, &s);
     if (rc != PB_OK)
-        return unavailable(resp, rc), HTTP_DONE;
+        return http_unavailable(resp, rc), HTTP_DONE;
     struct pb_buf csv = PB_BUF_INIT;
     rc = staff_audit_export_csv(s, from, to, STAFF_HTTP_EXPORT_ROWS_MAX, &csv);
     store_pool_release(app_readers(req->app), s);
@@ -949,7 +911,7 @@ static enum http_result get_export(struct http_request *req, struct http_respons
             http_problem(resp, 413, "export_too_large", "Export too large",
                          "more than 100000 rows: narrow the range", "to");
         else
-            unavailable(resp, rc);
+            http_unavailable(resp, rc);
         return HTTP_DONE;
     }
     char range[160];
