@@ -16,7 +16,7 @@ PACKAGES=(
   libcmocka-dev                           # unit tests
   libcurl4-openssl-dev                    # HTTP client for black-box tests
   postgresql                              # the real server the PostgreSQL suite starts
-  wrk                                     # HTTP load generator for bench/
+  wrk curl                                # HTTP load generator and client for bench/
   argon2 oathtool                         # reference tools the password and TOTP tests check against
   python3                                 # small helper scripts
 )

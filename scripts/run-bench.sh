@@ -157,15 +157,11 @@ open_and_fund() { # $1 = base URL
   fi
 }
 
-# The HTTP API opens player accounts only; the house casino account (EUR) is opened here,
-# before the server starts (the ledger loads its id counter at start), as id 1 with the hot
-# flag that ledger_open_account gives house accounts.
-open_house_account() { # $1 = database URL (migrated)
-  local sql="INSERT INTO ledger_accounts (id, currency, code, owner, flags, debits_posted,
-    credits_posted, debits_pending, credits_pending, created_ns)
-    VALUES (1, 'EUR', 10, 'house', 2, 0, 0, 0, 0, 0)"
-  if [[ $1 == postgres* ]]; then psql -qX "$1" -c "$sql" >/dev/null
-  else sqlite3 "${1#sqlite:}" "$sql"; fi
+# The house casino account (EUR) the bets and wins move against, through the staff API;
+# prints its id.
+open_house_account() { # $1 = base URL
+  curl -sf -X PUT -H "Authorization: Bearer $token" \
+    "$1/api/v1/admin/house-accounts/house_casino/EUR" | sed -n 's/.*"account_id":\([0-9]*\).*/\1/p'
 }
 
 declare -A http_rps http_p50 http_p99
@@ -174,15 +170,14 @@ if part 5; then
        "players) =="
   for db in sqlite pg; do
     url="sqlite:$work/ledger-http.db"; [ $db = pg ] && url=$(fresh_pg)
-    PITBOSS_DB="$url" "$bin/pitboss" migrate >/dev/null 2>&1
-    open_house_account "$url"
     start_server "$url" 0
     base="http://127.0.0.1:$port"
+    house=$(open_house_account "$base")
     t0=$(date +%s%N)
     if open_and_fund "$base"; then
       echo "setup: $players wallets opened and funded through the API in" \
         "$(( ($(date +%s%N) - t0) / 1000000 )) ms"
-      BETWIN_ACCOUNTS="$work/accounts" BETWIN_HOUSE=1 BETWIN_TOKEN="$token" \
+      BETWIN_ACCOUNTS="$work/accounts" BETWIN_HOUSE="$house" BETWIN_TOKEN="$token" \
         BETWIN_RUN="r$db$RANDOM" run_wrk "POST bet+win pair db=$db access_log=0" \
         -s bench/betwin.lua "$base/api/v1/ledger/transfers"
       grep '^betwin:' <<<"$wrk_out" || true

@@ -535,6 +535,60 @@ static enum http_result post_wallet(struct http_request *req, struct http_respon
     return http_submit(req, app_writer(req->app), &c->cmd, wallet_finish);
 }
 
+/* ---- house accounts ---- */
+
+/* PUT /api/v1/admin/house-accounts/{type}/{currency}: makes sure the house account exists
+ * (idempotent: the same id every time) and answers it. */
+struct house_cmd {
+    struct writer_cmd cmd; /* first: the server frees the struct */
+    struct ledger *lg;
+    int code;
+    char currency[LEDGER_CURRENCY_MAX + 1];
+    int64_t id;
+};
+
+static int house_run(struct store *tx, struct writer_cmd *cmd)
+{
+    struct house_cmd *c = (struct house_cmd *)cmd;
+    return ledger_open_account(c->lg, tx, HOUSE_OWNER, c->code, c->currency, &c->id);
+}
+
+static void house_finish(struct http_request *req, struct writer_cmd *cmd,
+                         struct http_response *resp)
+{
+    PB_UNUSED(req);
+    struct house_cmd *c = (struct house_cmd *)cmd;
+    if (cmd->status != PB_OK) {
+        internal_error(resp, cmd->status);
+        return;
+    }
+    http_json(resp, 200, json_pack("{s:I,s:s,s:s,s:s}", "account_id", (json_int_t)c->id,
+                                   "owner", HOUSE_OWNER, "type", account_type(c->code),
+                                   "currency", c->currency));
+}
+
+static enum http_result put_house_account(struct http_request *req, struct http_response *resp)
+{
+    if (!staff_ok(req, resp, "ledger.adjust", NULL))
+        return HTTP_DONE;
+    int code = 0;
+    if (ledger_account_code_parse(req->params[0], &code) != PB_OK ||
+        code < LEDGER_ACC_HOUSE_CASINO) {
+        http_invalid(resp, "type", "must be a house account type (house_casino, ...)");
+        return HTTP_DONE;
+    }
+    if (!ledger_currency_find(req->params[1])) {
+        http_invalid(resp, "currency", "is not a known currency code");
+        return HTTP_DONE;
+    }
+    struct house_cmd *c = pb_calloc(1, sizeof(*c));
+    c->cmd.run = house_run;
+    c->lg = app_ledger(req->app);
+    c->code = code;
+    pb_strlcpy(c->currency, req->params[1], sizeof(c->currency));
+    return http_submit(req, app_writer(req->app), &c->cmd, house_finish);
+}
+
 /* ---- idempotent money-moving commands ---- */
 
 struct idem_cmd;
@@ -1315,5 +1369,6 @@ const struct http_route ledger_routes[] = {
     {HTTP_POST, "/api/v1/ledger/transfers", post_transfers, HTTP_ROUTE_JSON_BODY},
     {HTTP_POST, "/api/v1/admin/adjustments", post_adjustment, HTTP_ROUTE_JSON_BODY},
     {HTTP_GET, "/api/v1/admin/audit", get_audit, 0},
+    {HTTP_PUT, "/api/v1/admin/house-accounts/{type}/{currency}", put_house_account, 0},
 };
 const size_t ledger_routes_count = PB_ARRAY_LEN(ledger_routes);

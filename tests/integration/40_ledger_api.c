@@ -205,6 +205,27 @@ static void test_without_configured_token_staff_routes_answer_401(void **state)
 
 /* ---- wallets and balances ---- */
 
+static void test_house_accounts_are_opened_once_and_player_types_refused(void **state)
+{
+    struct pb_server *srv = *state;
+    const char *path = "/api/v1/admin/house-accounts/house_sportsbook/GBP";
+    json_t *first = call_json(srv, "PUT", path, NULL, NULL, 200);
+    json_t *again = call_json(srv, "PUT", path, NULL, NULL, 200);
+    json_int_t id = json_integer_value(json_object_get(first, "account_id"));
+    assert_true(id > 0);
+    assert_int_equal(json_integer_value(json_object_get(again, "account_id")), id);
+    assert_string_equal(json_string_value(json_object_get(first, "owner")), "house");
+    assert_string_equal(json_string_value(json_object_get(first, "type")), "house_sportsbook");
+    json_decref(first);
+    json_decref(again);
+    expect_problem(srv, "PUT", "/api/v1/admin/house-accounts/player_cash/GBP", NULL, NULL, 400,
+                   "validation_failed", "type");
+    expect_problem(srv, "PUT", "/api/v1/admin/house-accounts/nonsense/GBP", NULL, NULL, 400,
+                   "validation_failed", "type");
+    expect_problem(srv, "PUT", "/api/v1/admin/house-accounts/house_casino/XXX", NULL, NULL, 400,
+                   "validation_failed", "currency");
+}
+
 static void test_opening_a_wallet_is_201_then_200_with_the_same_ids(void **state)
 {
     struct pb_server *srv = *state;
@@ -978,6 +999,7 @@ int main(void)
         cmocka_unit_test(test_staff_routes_refuse_missing_or_wrong_token),
         cmocka_unit_test(test_without_configured_token_staff_routes_answer_401),
         cmocka_unit_test(test_opening_a_wallet_is_201_then_200_with_the_same_ids),
+        cmocka_unit_test(test_house_accounts_are_opened_once_and_player_types_refused),
         cmocka_unit_test(test_wallet_and_balance_input_errors),
         cmocka_unit_test(test_posted_transfer_moves_money_and_answers_new_balances),
         cmocka_unit_test(test_transfer_to_a_house_account_answers_only_player_balances),

@@ -206,6 +206,7 @@ static const struct route_case routes[] = {
     {"POST", "/api/v1/ledger/transfers", "{}", "ledger.transfer"},
     {"POST", "/api/v1/admin/adjustments", "{}", "ledger.adjust"},
     {"GET", "/api/v1/admin/audit", NULL, "audit.read"},
+    {"PUT", "/api/v1/admin/house-accounts/house_casino/EUR", NULL, "ledger.adjust"},
     /* KYC review (src/pam/kyc_http.c). */
     {"GET", "/api/v1/admin/kyc/queue", NULL, "kyc.review"},
     {"GET", "/api/v1/admin/kyc/" NO_PLAYER, NULL, "kyc.review"},
