@@ -77,6 +77,7 @@ int scheduler_start(struct scheduler *s)
 {
     if (pthread_create(&s->thread, NULL, scheduler_main, s) != 0)
         return PB_ERR_IO;
+    pthread_setname_np(s->thread, "pb-scheduler");
     s->started = true;
     return PB_OK;
 }

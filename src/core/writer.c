@@ -257,6 +257,7 @@ int writer_start(const struct writer_config *cfg, struct store *tx, struct outbo
         pb_free(w);
         return PB_ERR_IO;
     }
+    pthread_setname_np(w->thread, "pb-writer");
     *out = w;
     return PB_OK;
 }

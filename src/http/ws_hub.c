@@ -693,6 +693,7 @@ int ws_hub_start(const struct ws_hub_config *cfg, struct ws_hub **out)
         goto fail;
     if (pthread_create(&hub->thread, NULL, hub_main, hub) != 0)
         goto fail;
+    pthread_setname_np(hub->thread, "pb-websocket");
     hub->thread_started = true;
     *out = hub;
     return PB_OK;
