@@ -126,6 +126,24 @@ int http_body_json(struct http_request *req, struct http_response *resp, json_t 
 bool http_decode_body(struct http_request *req, struct http_response *resp,
                       const struct pb_json_field *fields, size_t n, void *out, json_t **root);
 
+/* A refusal decided inside a writer command (status 0: none), answered by its finish
+ * function. Strings are static or live as long as the command. */
+struct http_refusal {
+    int status;
+    const char *code;
+    const char *detail;
+    const char *field;
+    int64_t retry_after_s; /* 429 only */
+};
+
+/* Answers what a command's finish function must answer when it is not a success: its
+ * refusal (a problem; 429 with Retry-After, 401 with WWW-Authenticate) when it has one and
+ * the command kept or deliberately rolled back its changes (cmd_status 0 or
+ * PB_ERR_CONFLICT), otherwise a failed command (500). Returns false when neither applies
+ * and the caller builds the success response. */
+bool http_answer_refusal(const struct http_refusal *r, int cmd_status,
+                         struct http_response *resp);
+
 /* Submits cmd to writer w for req, suspending the connection; finish builds the response once
  * the command has completed. The caller sets cmd->run; http_submit sets cmd->done and
  * cmd->arg (the command's own data lives in the enclosing struct). Ownership: cmd is the

@@ -139,3 +139,25 @@ void http_unavailable(struct http_response *resp, int rc)
         http_problem(resp, 500, "internal_error", "Internal error", pb_err_name(rc), NULL);
     }
 }
+
+bool http_answer_refusal(const struct http_refusal *r, int cmd_status,
+                         struct http_response *resp)
+{
+    if (r->status != 0 && (cmd_status == PB_OK || cmd_status == PB_ERR_CONFLICT)) {
+        if (r->status == 429) {
+            http_too_many(resp, r->retry_after_s);
+            return true;
+        }
+        http_problem(resp, r->status, r->code, http_status_title(r->status), r->detail,
+                     r->field);
+        if (r->status == 401)
+            http_header_add(resp, "WWW-Authenticate", "Bearer");
+        return true;
+    }
+    if (cmd_status != PB_OK) {
+        http_problem(resp, 500, "internal_error", "Internal error", pb_err_name(cmd_status),
+                     NULL);
+        return true;
+    }
+    return false;
+}

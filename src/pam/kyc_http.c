@@ -42,20 +42,13 @@ struct kyc_cmd {
     char event_id[KYC_EVENT_ID_MAX + 1];
     bool duplicate;
     int reviewed;
-    /* The answer when it is a problem (status != 0). */
-    int status;
-    const char *problem_code;
-    const char *detail;
-    const char *field;
+    struct http_refusal refusal; /* the answer when it is a problem (status != 0) */
 };
 
 static int refuse(struct kyc_cmd *c, int status, const char *code, const char *detail,
                   const char *field)
 {
-    c->status = status;
-    c->problem_code = code;
-    c->detail = detail;
-    c->field = field;
+    c->refusal = (struct http_refusal){status, code, detail, field, 0};
     return PB_ERR_CONFLICT; /* rolls the command's savepoint back */
 }
 
@@ -80,13 +73,7 @@ static void kyc_finish(struct http_request *req, struct writer_cmd *cmd,
 {
     PB_UNUSED(req);
     struct kyc_cmd *c = (struct kyc_cmd *)cmd;
-    if (c->status != 0)
-        http_problem(resp, c->status, c->problem_code, http_status_title(c->status), c->detail,
-                     c->field);
-    else if (cmd->status != PB_OK)
-        http_problem(resp, 500, "internal_error", "Internal error", pb_err_name(cmd->status),
-                     NULL);
-    else
+    if (!http_answer_refusal(&c->refusal, cmd->status, resp))
         c->ok(c, resp);
 }
 

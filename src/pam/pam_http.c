@@ -49,22 +49,14 @@ struct pam_cmd {
     char secret_b32[PAM_TOTP_SECRET_B32_SIZE];
     char recovery[PAM_RECOVERY_CODES_COUNT][PAM_RECOVERY_CODE_SIZE];
     char recovery_hash[PAM_RECOVERY_CODES_COUNT][PAM_RECOVERY_HASH_SIZE];
-    /* The answer when it is a problem (status != 0). */
-    int status;
-    const char *problem_code;
-    const char *detail;
-    const char *field;
-    int64_t retry_after_s;
+    struct http_refusal refusal; /* the answer when it is a problem (status != 0) */
     int count;
 };
 
 static void set_problem(struct pam_cmd *c, int status, const char *code, const char *detail,
                         const char *field)
 {
-    c->status = status;
-    c->problem_code = code;
-    c->detail = detail;
-    c->field = field;
+    c->refusal = (struct http_refusal){status, code, detail, field, 0};
 }
 
 static int pam_cmd_run(struct store *tx, struct writer_cmd *cmd)
@@ -91,19 +83,8 @@ static void pam_finish(struct http_request *req, struct writer_cmd *cmd,
 {
     PB_UNUSED(req);
     struct pam_cmd *c = (struct pam_cmd *)cmd;
-    if (cmd->status != PB_OK) {
-        http_problem(resp, 500, "internal_error", "Internal error", pb_err_name(cmd->status),
-                     NULL);
-    } else if (c->status == 429) {
-        http_too_many(resp, c->retry_after_s);
-    } else if (c->status != 0) {
-        http_problem(resp, c->status, c->problem_code, http_status_title(c->status), c->detail,
-                     c->field);
-        if (c->status == 401)
-            http_header_add(resp, "WWW-Authenticate", "Bearer");
-    } else {
+    if (!http_answer_refusal(&c->refusal, cmd->status, resp))
         c->ok(c, resp);
-    }
 }
 
 static enum http_result submit(struct http_request *req, struct pam_cmd *c)
@@ -283,8 +264,8 @@ static int register_run(struct store *tx, struct pam_cmd *c)
     int64_t retry = 0;
     int rc = pam_throttle_check(tx, "ip", c->ip, c->now_ms, &retry);
     if (rc != PB_OK || retry > 0) {
-        c->status = retry > 0 ? 429 : 0;
-        c->retry_after_s = retry;
+        c->refusal.status = retry > 0 ? 429 : 0;
+        c->refusal.retry_after_s = retry;
         return rc;
     }
     rc = pam_player_insert(tx, &c->player);
@@ -378,8 +359,8 @@ static int login_locked(struct store *tx, struct pam_cmd *c, bool *locked)
         rc = pam_throttle_check(tx, "account", c->account_key, c->now_ms, &account_retry);
     *locked = ip_retry > 0 || account_retry > 0;
     if (*locked) {
-        c->status = 429;
-        c->retry_after_s = ip_retry > account_retry ? ip_retry : account_retry;
+        c->refusal.status = 429;
+        c->refusal.retry_after_s = ip_retry > account_retry ? ip_retry : account_retry;
     }
     return rc;
 }

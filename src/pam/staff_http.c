@@ -60,21 +60,14 @@ struct staff_cmd {
     /* the audit export: the CSV lives after the struct (one allocation) */
     const char *csv;
     size_t csv_len;
-    /* The answer when it is a problem (status != 0). */
-    int status;
-    const char *problem_code;
-    const char *detail;
-    const char *field;
-    int64_t retry_after_s;
+    const char *export_range; /* audit export: {"from","to"} for the audit row */
+    struct http_refusal refusal; /* the answer when it is a problem (status != 0) */
 };
 
 static void set_problem(struct staff_cmd *c, int status, const char *code, const char *detail,
                         const char *field)
 {
-    c->status = status;
-    c->problem_code = code;
-    c->detail = detail;
-    c->field = field;
+    c->refusal = (struct http_refusal){status, code, detail, field, 0};
 }
 
 static int staff_cmd_run(struct store *tx, struct writer_cmd *cmd)
@@ -102,19 +95,8 @@ static void staff_finish(struct http_request *req, struct writer_cmd *cmd,
 {
     PB_UNUSED(req);
     struct staff_cmd *c = (struct staff_cmd *)cmd;
-    if (cmd->status != PB_OK) {
-        http_problem(resp, 500, "internal_error", "Internal error", pb_err_name(cmd->status),
-                     NULL);
-    } else if (c->status == 429) {
-        http_too_many(resp, c->retry_after_s);
-    } else if (c->status != 0) {
-        http_problem(resp, c->status, c->problem_code, http_status_title(c->status), c->detail,
-                     c->field);
-        if (c->status == 401)
-            http_header_add(resp, "WWW-Authenticate", "Bearer");
-    } else {
+    if (!http_answer_refusal(&c->refusal, cmd->status, resp))
         c->ok(c, resp);
-    }
 }
 
 static enum http_result submit(struct http_request *req, struct staff_cmd *c)
@@ -291,8 +273,8 @@ static int login_locked(struct store *tx, struct staff_cmd *c, bool *locked)
                                 &account_retry);
     *locked = ip_retry > 0 || account_retry > 0;
     if (*locked) {
-        c->status = 429;
-        c->retry_after_s = ip_retry > account_retry ? ip_retry : account_retry;
+        c->refusal.status = 429;
+        c->refusal.retry_after_s = ip_retry > account_retry ? ip_retry : account_retry;
     }
     return rc;
 }
@@ -878,7 +860,7 @@ static bool export_range(struct http_request *req, struct http_response *resp, i
 
 static int export_run(struct store *tx, struct staff_cmd *c)
 {
-    return audit(tx, c, "audit.export", "audit_log", "{}", c->detail);
+    return audit(tx, c, "audit.export", "audit_log", "{}", c->export_range);
 }
 
 static void export_ok(struct staff_cmd *c, struct http_response *resp)
@@ -922,7 +904,7 @@ static enum http_result get_export(struct http_request *req, struct http_respons
     char *tail = (char *)(c + 1);
     memcpy(tail, range, sizeof(range));
     memcpy(tail + sizeof(range), pb_buf_str(&csv), csv.len);
-    c->detail = tail;
+    c->export_range = tail;
     c->csv = tail + sizeof(range);
     c->csv_len = csv.len;
     pb_strlcpy(c->reason, "audit export", sizeof(c->reason));
