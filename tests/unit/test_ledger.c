@@ -36,11 +36,8 @@ static void start(bool pg)
 {
     fresh_database(pg);
     lg = ledger_new();
-    struct writer_config cfg = {64, 0, 1024, db_url, {ledger_participant(lg)}, 1};
-    struct store *tx;
-    char err[256];
-    assert_int_equal(store_open(db_url, &tx, err, sizeof(err)), 0);
-    assert_int_equal(writer_start(&cfg, tx, NULL, &w), 0);
+    struct writer_participant p = ledger_participant(lg);
+    w = pbt_start_writer(db_url, &p);
 }
 
 static void stop(void)

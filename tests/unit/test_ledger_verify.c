@@ -45,8 +45,8 @@ static void start(bool pg)
 {
     fresh_database(pg, true);
     lg = ledger_new();
-    struct writer_config cfg = {64, 0, 1024, db_url, {ledger_participant(lg)}, 1};
-    assert_int_equal(writer_start(&cfg, open_db(), NULL, &w), 0);
+    struct writer_participant p = ledger_participant(lg);
+    w = pbt_start_writer(db_url, &p);
 }
 
 static void stop(void)

@@ -107,11 +107,7 @@ static void fresh_database(bool postgres)
 static void start(bool pg)
 {
     fresh_database(pg);
-    struct writer_config cfg = {64, 0, 1024, db_url, {{0}}, 0};
-    struct store *tx;
-    char err[256];
-    assert_int_equal(store_open(db_url, &tx, err, sizeof(err)), 0);
-    assert_int_equal(writer_start(&cfg, tx, NULL, &w), 0);
+    w = pbt_start_writer(db_url, NULL);
 }
 
 static void stop(void)

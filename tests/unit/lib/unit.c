@@ -55,6 +55,18 @@ void pbt_migrate(const char *url, const struct store_migration *list, size_t cou
     store_close(s);
 }
 
+struct writer *pbt_start_writer(const char *url, const struct writer_participant *p)
+{
+    struct writer_config cfg = {64, 0, 1024, url, {{0}}, 0};
+    if (p) {
+        cfg.participants[0] = *p;
+        cfg.nparticipants = 1;
+    }
+    struct writer *w;
+    assert_int_equal(writer_start(&cfg, pbt_open(url), NULL, &w), 0);
+    return w;
+}
+
 struct step_cmd {
     struct writer_cmd cmd;
     pbt_step_fn fn;

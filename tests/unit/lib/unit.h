@@ -20,6 +20,10 @@ struct store *pbt_open(const char *url);
 /* Applies a migration list to the database at url, asserting success. */
 void pbt_migrate(const char *url, const struct store_migration *list, size_t count);
 
+/* Starts a writer (batches of 64, queue of 1024) over a new connection to url, with the
+ * participant p when not NULL. */
+struct writer *pbt_start_writer(const char *url, const struct writer_participant *p);
+
 /* Runs fn(tx, arg) as one writer command on w and waits; returns the command's status. */
 typedef int (*pbt_step_fn)(struct store *tx, void *arg);
 int pbt_run(struct writer *w, pbt_step_fn fn, void *arg);
