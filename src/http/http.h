@@ -114,6 +114,11 @@ void http_too_many(struct http_response *resp, int64_t retry_after_s);
 /* A resource failure: 503 overloaded with Retry-After for PB_ERR_TIMEOUT (no database
  * connection free), 500 internal_error otherwise. */
 void http_unavailable(struct http_response *resp, int rc);
+/* http_problem with extension members: members is JSON object members without braces
+ * ("\"limit\":\"loss\",\"remaining_minor\":5"), trusted to be well-formed; NULL or "" for none. */
+void http_problem_members(struct http_response *resp, int status, const char *code,
+                          const char *title, const char *detail, const char *field,
+                          const char *members);
 /* 400 validation_failed from a JSON decoding error, naming the field. */
 void http_problem_json(struct http_response *resp, const struct pb_json_error *err);
 /* Parses the request body as a JSON object; on failure fills resp with a 400 and returns

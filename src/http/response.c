@@ -44,6 +44,13 @@ void http_json(struct http_response *resp, int status, json_t *doc)
 void http_problem(struct http_response *resp, int status, const char *code, const char *title,
                   const char *detail, const char *field)
 {
+    http_problem_members(resp, status, code, title, detail, field, NULL);
+}
+
+void http_problem_members(struct http_response *resp, int status, const char *code,
+                          const char *title, const char *detail, const char *field,
+                          const char *members)
+{
     struct pb_buf *b = &resp->body;
     pb_buf_reset(b);
     pb_buf_puts(b, "{\"type\":\"https://pitboss.dev/problems/");
@@ -58,6 +65,10 @@ void http_problem(struct http_response *resp, int status, const char *code, cons
     if (field) {
         pb_buf_puts(b, ",\"field\":");
         pb_buf_json_string(b, field, strlen(field));
+    }
+    if (members && members[0]) {
+        pb_buf_putc(b, ',');
+        pb_buf_puts(b, members);
     }
     pb_buf_putc(b, '}');
     resp->status = status;

@@ -29,7 +29,7 @@ const char *ledger_error_name(enum ledger_error e)
     static const char *const names[] = {
         "ok", "invalid", "account_not_found", "currency_mismatch", "insufficient_funds",
         "overflow", "pending_not_found", "pending_resolved", "pending_expired",
-        "post_exceeds_pending",
+        "post_exceeds_pending", "refused",
     };
     PB_ASSERT((size_t)e < PB_ARRAY_LEN(names));
     return names[e];
@@ -405,6 +405,11 @@ struct group {
     struct ledger__meta touched[2 * LEDGER_LINKED_MAX];
     struct ledger__totals totals[2 * LEDGER_LINKED_MAX];
     size_t ntouched;
+    /* What the guard sees: each applied transfer and its accounts' metadata. */
+    struct ledger_guard_item items[LEDGER_LINKED_MAX];
+    struct ledger__meta sides[LEDGER_LINKED_MAX][2];
+    bool player; /* a non-house account was touched: the guard runs */
+    const struct ledger_applied *out_base;
 };
 
 struct pending {
@@ -671,6 +676,15 @@ static int apply_one(struct ledger *lg, struct store *tx, struct group *g,
     }
     if (rc != PB_OK)
         return rc;
+    size_t k = (size_t)(out - g->out_base);
+    PB_ASSERT(k < LEDGER_LINKED_MAX);
+    g->sides[k][0] = m[0];
+    g->sides[k][1] = m[1];
+    g->items[k] = (struct ledger_guard_item){
+        .transfer = t, .kind = t->kind, .code = r.code, .amount = r.amount, .ts_ns = ts,
+        .currency = g->sides[k][0].currency, .debit_owner = g->sides[k][0].owner,
+        .credit_owner = g->sides[k][1].owner, .debit_code = m[0].code, .credit_code = m[1].code};
+    g->player |= !(m[0].flags & LEDGER_FLAG_HOT) || !(m[1].flags & LEDGER_FLAG_HOT);
     g->group_id = r.group_id;
     lg->cur.next_transfer_id++;
     lg->cur.last_ts_ns = ts;
@@ -730,7 +744,7 @@ int ledger_apply(struct ledger *lg, struct store *tx, struct writer_cmd *cmd,
     memset(out, 0, sizeof(*out));
     out->failed_index = -1;
     struct ledger__state snap = lg->cur;
-    struct group g = {.idem = idem};
+    struct group g = {.idem = idem, .out_base = out->applied};
     if (store_savepoint(tx, "grp") != PB_OK)
         return PB_ERR_DB;
     int rc = PB_OK;
@@ -739,6 +753,15 @@ int ledger_apply(struct ledger *lg, struct store *tx, struct writer_cmd *cmd,
     for (; i < n && rc == PB_OK && err == LEDGER_OK; i++)
         rc = apply_one(lg, tx, &g, &t[i], &out->applied[i], &err);
     store_finalize(g.update);
+    if (rc == PB_OK && err == LEDGER_OK && g.player && lg->guard) {
+        rc = lg->guard(lg->guard_arg, tx, cmd, g.items, n, &out->refusal);
+        if (rc == LEDGER_E_REFUSED) {
+            PB_ASSERT(out->refusal.code[0] != '\0');
+            err = LEDGER_E_REFUSED;
+            i = 1; /* the group as a whole: reported at its first transfer */
+            rc = PB_OK;
+        }
+    }
     if (rc == PB_OK && err == LEDGER_OK) {
         out->n = n;
         if (store_release(tx, "grp") != PB_OK)
@@ -752,9 +775,17 @@ int ledger_apply(struct ledger *lg, struct store *tx, struct writer_cmd *cmd,
         rc = PB_ERR_DB;
     restore(lg, &snap);
     memset(out->applied, 0, sizeof(out->applied));
+    if (err != LEDGER_E_REFUSED)
+        memset(&out->refusal, 0, sizeof(out->refusal));
     out->error = err;
     out->failed_index = err != LEDGER_OK ? (int)i - 1 : -1;
     return rc;
+}
+
+void ledger_set_guard(struct ledger *lg, ledger_guard_fn fn, void *arg)
+{
+    lg->guard = fn;
+    lg->guard_arg = arg;
 }
 
 int ledger_expire(struct ledger *lg, struct store *tx, struct writer_cmd *cmd, int64_t now,

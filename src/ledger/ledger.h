@@ -142,6 +142,16 @@ int ledger_open_player_accounts(struct ledger *lg, struct store *tx, const char 
 
 enum ledger_kind { LEDGER_POSTED = 0, LEDGER_PENDING = 1, LEDGER_POST = 2, LEDGER_VOID = 3 };
 
+/* What a transfer is for, as the debit-path guard needs it (stake caps and game-cycle
+ * rules depend on the product and the kind of game). Borrowed for the ledger_apply call. */
+struct ledger_context {
+    const char *product;    /* "casino", "provider", "sports", "live", "payments"; NULL */
+    const char *game_kind;  /* "slot", "table", "dice", "crash", ...; NULL when no game */
+    const char *game_id;    /* the game's catalog id; NULL */
+    bool autoplay;          /* the client asked for an automatic spin */
+    bool turbo;             /* the client asked for a shortened game cycle */
+};
+
 struct ledger_transfer {
     enum ledger_kind kind;
     int64_t debit_account;  /* POSTED, PENDING; for POST/VOID 0 (taken from the pending one) */
@@ -152,6 +162,7 @@ struct ledger_transfer {
     int64_t timeout_ms;     /* PENDING: > 0, it expires this long after its timestamp */
     const char *reference;  /* the business object, 1..LEDGER_REFERENCE_MAX bytes */
     const char *metadata;   /* a JSON object as text, or NULL for {} */
+    const struct ledger_context *context; /* for the guard; NULL: none */
 };
 
 /* Why a linked group was refused: a rule, not a fault. Stable names by ledger_error_name. */
@@ -166,6 +177,7 @@ enum ledger_error {
     LEDGER_E_PENDING_RESOLVED,    /* already posted, voided or expired */
     LEDGER_E_PENDING_EXPIRED,     /* its timeout has passed (the scheduler voids it) */
     LEDGER_E_POST_EXCEEDS_PENDING,
+    LEDGER_E_REFUSED,             /* the debit-path guard refused it: see outcome.refusal */
 };
 const char *ledger_error_name(enum ledger_error e); /* "insufficient_funds", ... */
 
@@ -177,8 +189,24 @@ struct ledger_applied {
     char hash[LEDGER_HASH_HEX + 1];
 };
 
+#define LEDGER_REFUSAL_CODE_MAX 40
+#define LEDGER_REFUSAL_DETAIL_MAX 160
+#define LEDGER_REFUSAL_MEMBERS_MAX 512
+
+/* The guard's reason: a stable problem code ("limit_exceeded", "self_excluded",
+ * "stake_cap_exceeded", "game_cycle_too_fast", ...), a sentence for people, and extension
+ * members for the problem document as JSON object members without braces
+ * ("\"limit\":\"loss\",\"remaining_minor\":500"), possibly empty. */
+struct ledger_refusal {
+    int status; /* the HTTP status to answer with (403 exclusions, 422 limits, 429 pace) */
+    char code[LEDGER_REFUSAL_CODE_MAX];
+    char detail[LEDGER_REFUSAL_DETAIL_MAX];
+    char members[LEDGER_REFUSAL_MEMBERS_MAX];
+};
+
 struct ledger_outcome {
     enum ledger_error error;
+    struct ledger_refusal refusal; /* error == LEDGER_E_REFUSED */
     int failed_index;     /* which transfer broke the rule (-1 when none) */
     size_t n;
     struct ledger_applied applied[LEDGER_LINKED_MAX];
@@ -195,6 +223,28 @@ struct ledger_outcome {
 int ledger_apply(struct ledger *lg, struct store *tx, struct writer_cmd *cmd,
                  const char *idem, const struct ledger_transfer *t, size_t n,
                  struct ledger_outcome *out);
+
+/* ---- the debit-path guard ----
+ * One function, registered once (src/rg registers the responsible-gaming and jurisdiction
+ * checks), that sees every linked group touching a player account inside ledger_apply,
+ * after its transfers are applied and before the group's savepoint is released. So no
+ * product can move a player's money without it, and its own writes (usage counters) commit
+ * or roll back with the group. It returns 0 to let the group stand, LEDGER_E_REFUSED (after
+ * filling *refusal) to undo it, or PB_ERR_DB. The ledger calls it on the writer thread. */
+struct ledger_guard_item {
+    const struct ledger_transfer *transfer;
+    enum ledger_kind kind;
+    int code;               /* the transfer code (a resolution's pending transfer's code) */
+    int64_t amount;         /* the amount moved, reserved or released */
+    int64_t ts_ns;          /* the transfer's timestamp */
+    const char *currency;
+    const char *debit_owner, *credit_owner; /* "player:ID", "house", ... */
+    int debit_code, credit_code;            /* the accounts' codes */
+};
+typedef int (*ledger_guard_fn)(void *arg, struct store *tx, struct writer_cmd *cmd,
+                               const struct ledger_guard_item *items, size_t n,
+                               struct ledger_refusal *refusal);
+void ledger_set_guard(struct ledger *lg, ledger_guard_fn fn, void *arg);
 
 /* Voids up to max pending transfers whose timeout passed at now_ns (scheduler command).
  * *voided gets how many. */

@@ -678,14 +678,33 @@ static void answer_problem(struct idem_cmd *c, int status, const char *code, con
     pb_buf_release(&tmp.body);
 }
 
-/* A refusal by a ledger rule: 422 with the rule's stable name. */
-static void answer_refusal(struct idem_cmd *c, enum ledger_error e, const char *field)
+void ledger_http_refusal(struct http_response *resp, const struct ledger_outcome *out,
+                         const char *field)
 {
-    PB_ASSERT(e != LEDGER_OK);
+    PB_ASSERT(out->error != LEDGER_OK);
+    if (out->error == LEDGER_E_REFUSED) {
+        const struct ledger_refusal *r = &out->refusal;
+        PB_ASSERT(r->status >= 400 && r->status <= 499 && r->code[0]);
+        http_problem_members(resp, r->status, r->code, http_status_title(r->status),
+                             r->detail[0] ? r->detail : NULL, field, r->members);
+        return;
+    }
     char detail[160];
-    snprintf(detail, sizeof(detail), "refused by the ledger (%s); nothing was applied, and a "
-             "retry with this Idempotency-Key gets this answer again", ledger_error_name(e));
-    answer_problem(c, 422, ledger_error_name(e), "Refused by a ledger rule", detail, field);
+    snprintf(detail, sizeof(detail), "refused by the ledger (%s); nothing was applied",
+             ledger_error_name(out->error));
+    http_problem(resp, 422, ledger_error_name(out->error), "Refused by a ledger rule", detail,
+                 field);
+}
+
+/* A refusal by a ledger rule or the guard; a retry with the key gets it again. */
+static void answer_refusal(struct idem_cmd *c, const struct ledger_outcome *out,
+                           const char *field)
+{
+    struct http_response tmp;
+    memset(&tmp, 0, sizeof(tmp));
+    ledger_http_refusal(&tmp, out, field);
+    PB_ASSERT(answer_set(c, tmp.status, tmp.body.data, tmp.body.len) == PB_OK);
+    pb_buf_release(&tmp.body);
 }
 
 static int idem_run(struct store *tx, struct writer_cmd *cmd)
@@ -1015,7 +1034,7 @@ static int transfers_apply(struct store *tx, struct idem_cmd *base)
         PB_ASSERT(out.failed_index >= 0 && (size_t)out.failed_index < c->n);
         char field[32];
         snprintf(field, sizeof(field), "transfers[%d]", out.failed_index);
-        answer_refusal(base, out.error, field);
+        answer_refusal(base, &out, field);
         return PB_OK;
     }
     PB_ASSERT(out.n == c->n);
@@ -1166,7 +1185,7 @@ static int adjustment_apply(struct store *tx, struct idem_cmd *base)
     if (ledger_apply(base->lg, tx, &base->cmd, idem, &t, 1, &out) != PB_OK)
         return PB_ERR_DB;
     if (out.error != LEDGER_OK) {
-        answer_refusal(base, out.error, "amount_minor");
+        answer_refusal(base, &out, "amount_minor");
         return PB_OK;
     }
     return adjustment_record(tx, c, owner, &before, &out.applied[0], audit_id);

@@ -46,6 +46,14 @@ extern const size_t ledger_routes_count;
  * are ignored. app is the application context (the hub is found with ws_hub_of). */
 void ledger_http_on_event(const struct pb_event *ev, void *app);
 
+/* The problem for a refused ledger_apply outcome (out->error != LEDGER_OK): the guard's own
+ * status, code, detail and members for LEDGER_E_REFUSED (limit_exceeded, self_excluded, ...),
+ * 422 with the rule's name (insufficient_funds, ...) otherwise. field names the request
+ * field the refusal is about, or NULL. Every product answers refusals with this. */
+struct ledger_outcome;
+void ledger_http_refusal(struct http_response *resp, const struct ledger_outcome *out,
+                         const char *field);
+
 /* Provided by the application (src/core/app.c); app is req->app. Pointers are borrowed. */
 struct ledger *app_ledger(void *app);
 struct writer *app_writer(void *app);
