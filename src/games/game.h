@@ -1,0 +1,49 @@
+/* game.h: what an in-house single-step game (slots, roulette, dice) offers the round engine
+ * (rounds.h). A game is pure maths: it checks a bet, draws an outcome from the source it is
+ * given and says what the round pays. It never touches money or the database; the round
+ * engine debits the stake through the wallet, stores the outcome before revealing it, and
+ * credits the payout. Interactive games (blackjack) and scheduled multiplayer games (crash)
+ * have their own engines on top of rounds.h.
+ *
+ * Money is int64_t minor units; every payout is computed in integers, overflow-checked, and
+ * rounded down to the minor unit (DESIGN.md section 3). */
+#ifndef PB_GAME_H
+#define PB_GAME_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/json.h"
+#include "rng/rng.h"
+
+/* Where the randomness comes from: exactly one is set. Provably-fair games draw from fair
+ * (the player's seed pair and this bet's nonce); the others from the CSPRNG rng. */
+struct game_draw {
+    struct rng *rng;
+    struct rng_fair *fair;
+};
+
+struct game_result {
+    int64_t payout_minor; /* paid back to the player, stake included; 0 for a loss */
+    json_t *outcome;      /* what was drawn and why it pays that; the caller owns it */
+};
+
+struct game_type {
+    const char *id;       /* catalog id: "dice", "roulette", "lucky-sevens", ... */
+    const char *name;     /* for people */
+    const char *kind;     /* "slot", "roulette", "dice": what jurisdiction rules apply to */
+    bool provably_fair;
+    int32_t rtp_ppm;      /* theoretical return to player, parts per million (990000) */
+    /* Checks the game-specific bet object (the play request's "bet"; may be NULL for games
+     * without choices) for a stake of stake_minor per unit, and gives the round's total
+     * stake (a slot: stake per line times lines; roulette: the sum of its bets). A refused
+     * bet fills err (field relative to "bet") and returns PB_ERR_INVALID. */
+    int (*check_bet)(const json_t *bet, int64_t stake_minor, int64_t *total_stake_minor,
+                     struct pb_json_error *err);
+    /* Draws the outcome of a checked bet and what it pays. Cannot fail. */
+    void (*play)(const json_t *bet, int64_t stake_minor, struct game_draw *draw,
+                 struct game_result *result);
+};
+
+#endif

@@ -1,0 +1,79 @@
+/* rounds.h: the round records of every game, in-house and third-party (DESIGN.md 4.1, 4.2).
+ *
+ * A round belongs to one player, one game and one currency. Its life:
+ *   OPEN -> DEBITED (stake taken through the wallet) -> OUTCOME (drawn and stored, not yet
+ *   shown) -> SETTLED (payout credited, possibly 0) -> CLOSED;  CANCELLED (stake refunded or
+ *   rolled back). The outcome is stored in the same writer transaction that takes the stake,
+ *   or before any answer reveals it, so a crash never loses or replays it.
+ * Third-party rounds (providers) carry the provider's name and its round id (unique per
+ * provider); in-house rounds carry provider "pitboss". Recall lists a player's last
+ * ROUNDS_RECALL_MAX rounds with full detail. Stakes and payouts here are the round's
+ * totals as the wallet moved them (the ledger is the authority; rounds reference it).
+ *
+ * Threads: the writing functions run inside a writer command; reads take any connection. */
+#ifndef PB_ROUNDS_H
+#define PB_ROUNDS_H
+
+#include <stdint.h>
+
+#include "store/store.h"
+
+#define ROUNDS_RECALL_MAX 50
+#define ROUNDS_PROVIDER_MAX 32
+#define ROUNDS_EXTERNAL_ID_MAX 128
+#define ROUNDS_GAME_ID_MAX 64
+#define ROUNDS_PLAYER_ID_MAX 64
+
+enum round_state {
+    ROUND_OPEN = 1,
+    ROUND_DEBITED = 2,
+    ROUND_OUTCOME = 3,
+    ROUND_SETTLED = 4,
+    ROUND_CLOSED = 5,
+    ROUND_CANCELLED = 6,
+};
+const char *round_state_name(enum round_state s); /* "open", "debited", ... */
+
+struct round_info {
+    int64_t id;
+    char player_id[ROUNDS_PLAYER_ID_MAX + 1];
+    char game_id[ROUNDS_GAME_ID_MAX + 1];
+    char provider[ROUNDS_PROVIDER_MAX + 1];
+    char external_id[ROUNDS_EXTERNAL_ID_MAX + 1]; /* "" for in-house rounds */
+    char currency[9];
+    int64_t stake_minor, payout_minor;
+    enum round_state state;
+    int64_t opened_ms, updated_ms;
+    char *detail; /* JSON object text: bets, outcome, actions (pb_malloc'ed; NULL if none) */
+};
+void round_info_release(struct round_info *r);
+
+extern const struct store_migration rounds_migrations[];
+extern const size_t rounds_migrations_count;
+
+/* ---- writing (inside a writer command) ---- */
+
+/* Opens a round. external_id may be "" (in-house: the round id is the reference);
+ * (provider, external_id) is unique when external_id is not "": PB_ERR_CONFLICT. */
+int rounds_open(struct store *tx, const char *player_id, const char *game_id,
+                const char *provider, const char *external_id, const char *currency,
+                int64_t now_ms, int64_t *round_id);
+/* Adds to the round's stake or payout totals (overflow-checked: PB_ERR_INVALID). */
+int rounds_add(struct store *tx, int64_t round_id, int64_t stake_minor, int64_t payout_minor,
+               int64_t now_ms);
+/* Moves the round to state (never backwards, PB_ERR_CONFLICT otherwise) and, when detail
+ * is not NULL, replaces its detail (JSON object text). */
+int rounds_set_state(struct store *tx, int64_t round_id, enum round_state state,
+                     const char *detail, int64_t now_ms);
+/* The round of (provider, external_id): 0, PB_ERR_NOT_FOUND or PB_ERR_DB. */
+int rounds_find_external(struct store *tx, const char *provider, const char *external_id,
+                         struct round_info *out);
+
+/* ---- reading (any connection) ---- */
+
+int rounds_get(struct store *s, int64_t round_id, struct round_info *out);
+/* The player's newest rounds, newest first, up to max (<= ROUNDS_RECALL_MAX). */
+int rounds_recall(struct store *s, const char *player_id, struct round_info *out, size_t max,
+                  size_t *n);
+
+#endif
