@@ -6,7 +6,7 @@
 #include "base/base.h"
 #include "games/games.h"
 
-static const struct game_type *const builtin[] = {&dice_game};
+static const struct game_type *const builtin[] = {&dice_game, &roulette_game};
 
 size_t games_count(void)
 {
