@@ -16,6 +16,7 @@
 #include "core/outbox.h"
 #include "core/scheduler.h"
 #include "core/writer.h"
+#include "games/rounds.h"
 #include "http/http.h"
 #include "http/ws.h"
 #include "ledger/audit.h"
@@ -47,6 +48,7 @@ static const struct {
     {pam_migrations, &pam_migrations_count},
     {staff_migrations, &staff_migrations_count},
     {kyc_migrations, &kyc_migrations_count},
+    {rounds_migrations, &rounds_migrations_count},
 };
 
 static struct store_migration all_migrations[128];
