@@ -26,6 +26,7 @@ struct pb_app {
     struct rg *rg;             /* responsible gaming: the ledger's debit-path guard */
     struct app_periodic *expiry;  /* the pending-transfer expiry task's command */
     struct app_periodic *reality; /* the reality-check task's command */
+    struct casino_recovery *casino_recovery; /* the interrupted-round recovery task */
 };
 
 /* Every module's migrations, in one list (for pitboss migrate and --migrate). */
