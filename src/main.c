@@ -13,6 +13,7 @@
 #include "base/config.h"
 #include "base/log.h"
 #include "core/app.h"
+#include "games/table_cli.h"
 #include "http/http.h"
 #include "ledger/ledger.h"
 #include "pam/staff.h"
@@ -34,6 +35,11 @@ static const char usage[] =
     "  staff create --email E --role ROLE\n"
     "                      create a staff user (admin, support, risk, finance, compliance,\n"
     "                      crm); prints its id, one-time password and TOTP secret and URI\n"
+    "  games exact baccarat [--decks N]      exact baccarat odds and house edges\n"
+    "  games rtp blackjack [--rounds N] ...  blackjack house edge under basic strategy\n"
+    "  games crash-chain --length N          a crash hash chain and its terminating hash\n"
+    "  fair verify --game crash --hash H [--salt S]\n"
+    "                      the crash point of a round hash\n"
     "  version             print the version\n"
     "  help                print this text\n"
     "\n"
@@ -65,7 +71,8 @@ static int parse_args(int argc, char **argv, struct args *a)
             a->command = "help";
         } else if (argv[i][0] != '-' && !a->command) {
             a->command = argv[i];
-            if (strcmp(a->command, "staff") == 0) { /* the rest is staff's */
+            if (strcmp(a->command, "staff") == 0 || strcmp(a->command, "games") == 0 ||
+                strcmp(a->command, "fair") == 0) { /* the rest is the command's */
                 a->staff_argc = argc - i - 1;
                 a->staff_argv = argv + i + 1;
                 break;
@@ -182,6 +189,10 @@ int main(int argc, char **argv)
         printf("pitboss %s\n", PITBOSS_VERSION);
         return 0;
     }
+    if (strcmp(a.command, "games") == 0) /* pure maths: no configuration, no database */
+        return table_cli_games(a.staff_argc, a.staff_argv);
+    if (strcmp(a.command, "fair") == 0)
+        return table_cli_fair_crash(a.staff_argc, a.staff_argv);
     struct pb_config cfg;
     if (strcmp(a.command, "serve") != 0 && strcmp(a.command, "migrate") != 0 &&
         strcmp(a.command, "routes") != 0 && strcmp(a.command, "ledger") != 0 &&
