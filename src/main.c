@@ -14,6 +14,7 @@
 #include "base/log.h"
 #include "core/app.h"
 #include "games/games.h"
+#include "games/table_cli.h"
 #include "http/http.h"
 #include "ledger/ledger.h"
 #include "pam/staff.h"
@@ -35,6 +36,11 @@ static const char usage[] =
     "  staff create --email E --role ROLE\n"
     "                      create a staff user (admin, support, risk, finance, compliance,\n"
     "                      crm); prints its id, one-time password and TOTP secret and URI\n"
+    "  games exact baccarat [--decks N]      exact baccarat odds and house edges\n"
+    "  games rtp blackjack [--rounds N] ...  blackjack house edge under basic strategy\n"
+    "  games crash-chain --length N          a crash hash chain and its terminating hash\n"
+    "  fair verify --game crash --hash H [--salt S]\n"
+    "                      the crash point of a round hash\n"
     "  version             print the version\n"
     "  help                print this text\n"
     "\n"
@@ -51,6 +57,20 @@ struct args {
     int rest_argc;          /* games, rng, fair: the words after the command */
     char **rest_argv;
 };
+
+/* Whether the games/fair words name a table-game tool: "exact", "crash-chain",
+ * "rtp blackjack", or "--game crash". */
+static bool is_table_tool(int argc, char **argv)
+{
+    if (argc >= 1 && (strcmp(argv[0], "exact") == 0 || strcmp(argv[0], "crash-chain") == 0))
+        return true;
+    if (argc >= 2 && strcmp(argv[0], "rtp") == 0 && strcmp(argv[1], "blackjack") == 0)
+        return true;
+    for (int i = 0; i + 1 < argc; i++)
+        if (strcmp(argv[i], "--game") == 0 && strcmp(argv[i + 1], "crash") == 0)
+            return true;
+    return false;
+}
 
 static int parse_args(int argc, char **argv, struct args *a)
 {
@@ -191,12 +211,18 @@ int main(int argc, char **argv)
         printf("pitboss %s\n", PITBOSS_VERSION);
         return 0;
     }
-    if (strcmp(a.command, "games") == 0) /* no configuration: pure maths */
-        return games_cli_games(a.rest_argc, a.rest_argv);
+    /* Pure maths: no configuration, no database. The table games (baccarat, blackjack,
+     * crash) have their own tools; the rest belongs to the single-step games. */
+    if (strcmp(a.command, "games") == 0)
+        return is_table_tool(a.rest_argc, a.rest_argv)
+                   ? table_cli_games(a.rest_argc, a.rest_argv)
+                   : games_cli_games(a.rest_argc, a.rest_argv);
     if (strcmp(a.command, "rng") == 0)
         return games_cli_rng(a.rest_argc, a.rest_argv);
     if (strcmp(a.command, "fair") == 0)
-        return games_cli_fair(a.rest_argc, a.rest_argv);
+        return is_table_tool(a.rest_argc, a.rest_argv)
+                   ? table_cli_fair_crash(a.rest_argc, a.rest_argv)
+                   : games_cli_fair(a.rest_argc, a.rest_argv);
     struct pb_config cfg;
     if (strcmp(a.command, "serve") != 0 && strcmp(a.command, "migrate") != 0 &&
         strcmp(a.command, "routes") != 0 && strcmp(a.command, "ledger") != 0 &&
