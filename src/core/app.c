@@ -28,6 +28,8 @@
 #include "pam/pam_http.h"
 #include "pam/staff.h"
 #include "pam/staff_http.h"
+#include "providers/providers.h"
+#include "providers/providers_http.h"
 
 static void log_failure(const char *msg, const char *detail)
 {
@@ -49,6 +51,7 @@ static const struct {
     {staff_migrations, &staff_migrations_count},
     {kyc_migrations, &kyc_migrations_count},
     {rounds_migrations, &rounds_migrations_count},
+    {providers_migrations, &providers_migrations_count},
 };
 
 static struct store_migration all_migrations[128];
@@ -238,6 +241,7 @@ static void new_http_server(const struct pb_config *cfg, void *app, struct http_
     http_server_add_routes(*out, pam_routes, pam_routes_count);
     http_server_add_routes(*out, staff_routes, staff_routes_count);
     http_server_add_routes(*out, kyc_routes, kyc_routes_count);
+    http_server_add_routes(*out, providers_routes, providers_routes_count);
     if (cfg->diagnostics)
         http_server_add_routes(*out, app__diagnostic_routes, app__diagnostic_routes_count);
 }
