@@ -32,6 +32,8 @@
 #include "pam/staff_http.h"
 #include "rg/rg.h"
 #include "rg/rg_http.h"
+#include "providers/providers.h"
+#include "providers/providers_http.h"
 
 static void log_failure(const char *msg, const char *detail)
 {
@@ -54,6 +56,7 @@ static const struct {
     {kyc_migrations, &kyc_migrations_count},
     {rg_migrations, &rg_migrations_count},
     {rounds_migrations, &rounds_migrations_count},
+    {providers_migrations, &providers_migrations_count},
 };
 
 static struct store_migration all_migrations[128];
@@ -279,6 +282,7 @@ static void new_http_server(const struct pb_config *cfg, void *app, struct http_
     http_server_add_routes(*out, kyc_routes, kyc_routes_count);
     http_server_add_routes(*out, rg_routes, rg_routes_count);
     http_server_add_routes(*out, casino_routes, casino_routes_count);
+    http_server_add_routes(*out, providers_routes, providers_routes_count);
     if (cfg->diagnostics)
         http_server_add_routes(*out, app__diagnostic_routes, app__diagnostic_routes_count);
 }

@@ -222,7 +222,7 @@ static const struct {
 } matrix[] = {
     {"admin", "players.read players.read_pii players.block players.unlock ledger.read "
               "ledger.adjust audit.read audit.export staff.manage ledger.transfer "
-              "kyc.review games.manage"},
+              "kyc.review games.manage providers.manage"},
     {"support", "players.read players.block players.unlock"},
     {"risk", "players.read players.read_pii players.block ledger.read audit.read"},
     {"finance", "players.read ledger.read ledger.adjust"},
