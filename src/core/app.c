@@ -27,6 +27,8 @@
 #include "pam/pam_http.h"
 #include "pam/staff.h"
 #include "pam/staff_http.h"
+#include "payments/payments.h"
+#include "payments/payments_http.h"
 
 static void log_failure(const char *msg, const char *detail)
 {
@@ -47,6 +49,7 @@ static const struct {
     {pam_migrations, &pam_migrations_count},
     {staff_migrations, &staff_migrations_count},
     {kyc_migrations, &kyc_migrations_count},
+    {payments_migrations, &payments_migrations_count},
 };
 
 static struct store_migration all_migrations[128];
@@ -153,6 +156,11 @@ void app_peer_address(const struct http_request *req, char *out, size_t outlen)
         pb_strlcpy(out, "unknown", outlen);
 }
 
+struct payments_service *app_payments(void *app)
+{
+    return ((struct pb_app *)app)->payments;
+}
+
 const char *app_staff_token(void *app)
 {
     return ((struct pb_app *)app)->cfg.staff_token;
@@ -236,6 +244,7 @@ static void new_http_server(const struct pb_config *cfg, void *app, struct http_
     http_server_add_routes(*out, pam_routes, pam_routes_count);
     http_server_add_routes(*out, staff_routes, staff_routes_count);
     http_server_add_routes(*out, kyc_routes, kyc_routes_count);
+    http_server_add_routes(*out, payments_routes, payments_routes_count);
     if (cfg->diagnostics)
         http_server_add_routes(*out, app__diagnostic_routes, app__diagnostic_routes_count);
 }
@@ -317,6 +326,19 @@ static int start_network(struct pb_app *app)
     return PB_OK;
 }
 
+/* The payments service: its sandbox PSP calls this process back on its own address. */
+static int start_payments(struct pb_app *app)
+{
+    const char *host = app->cfg.listen_host;
+    char base[128];
+    if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0)
+        host = "127.0.0.1";
+    snprintf(base, sizeof(base), strchr(host, ':') ? "http://[%s]:%d" : "http://%s:%d", host,
+             http_server_port(app->http));
+    return payments_service_start(&app->cfg, base, app->writer, app->readers, app->ledger,
+                                  &app->payments);
+}
+
 int app_start(struct pb_app *app, const struct pb_config *cfg)
 {
     memset(app, 0, sizeof(*app));
@@ -331,6 +353,8 @@ int app_start(struct pb_app *app, const struct pb_config *cfg)
         rc = start_network(app);
     if (rc == PB_OK)
         rc = start_scheduler(app);
+    if (rc == PB_OK)
+        rc = start_payments(app);
     if (rc != PB_OK)
         app_stop(app);
     return rc;
@@ -339,6 +363,7 @@ int app_start(struct pb_app *app, const struct pb_config *cfg)
 void app_stop(struct pb_app *app)
 {
     scheduler_free(app->scheduler); /* no new periodic commands */
+    payments_service_stop(app->payments); /* its worker waits on the writer */
     /* The hub hands its upgraded sockets back while MHD still runs; MHD then frees the
      * upgrade handles; the hub itself is freed once no upgrade callback can reach it. */
     if (app->hub)

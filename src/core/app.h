@@ -24,6 +24,7 @@ struct pb_app {
     struct http_server *http;
     struct pam_config *pam;    /* brands, jurisdictions, policy (PITBOSS_JURISDICTIONS) */
     struct app_expiry *expiry; /* the pending-transfer expiry task's command */
+    struct payments_service *payments; /* deposits, withdrawals, crypto (src/payments) */
 };
 
 /* Every module's migrations, in one list (for pitboss migrate and --migrate). */

@@ -211,6 +211,14 @@ static const struct route_case routes[] = {
     {"GET", "/api/v1/admin/kyc/queue", NULL, "kyc.review"},
     {"GET", "/api/v1/admin/kyc/" NO_PLAYER, NULL, "kyc.review"},
     {"POST", "/api/v1/admin/kyc/" NO_PLAYER "/decision", "{}", "kyc.review"},
+    /* Payments review (src/payments/payments_http.c). */
+    {"GET", "/api/v1/admin/withdrawals?state=review", NULL, "payments.review"},
+    {"POST", "/api/v1/admin/withdrawals/wdr_none/approve", "{\"reason\":\"r\"}",
+     "payments.review"},
+    {"POST", "/api/v1/admin/withdrawals/wdr_none/reject", "{\"reason\":\"r\"}",
+     "payments.review"},
+    {"POST", "/api/v1/admin/payments/crypto/addresses", "{}", "payments.review"},
+    {"GET", "/api/v1/admin/payments/reconciliation?psp=sandbox", NULL, "payments.review"},
 };
 
 /* docs/staff.md, "Roles", written out independently of the code's table. */
@@ -219,10 +227,10 @@ static const struct {
 } matrix[] = {
     {"admin", "players.read players.read_pii players.block players.unlock ledger.read "
               "ledger.adjust audit.read audit.export staff.manage ledger.transfer "
-              "kyc.review"},
+              "kyc.review payments.review"},
     {"support", "players.read players.block players.unlock"},
     {"risk", "players.read players.read_pii players.block ledger.read audit.read"},
-    {"finance", "players.read ledger.read ledger.adjust"},
+    {"finance", "players.read ledger.read ledger.adjust payments.review"},
     {"compliance", "players.read players.read_pii players.block ledger.read audit.read "
                    "audit.export kyc.review"},
     {"crm", "players.read"},
