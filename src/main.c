@@ -18,6 +18,7 @@
 #include "http/http.h"
 #include "ledger/ledger.h"
 #include "pam/staff.h"
+#include "payments/payments.h"
 #include "store/store.h"
 
 extern char **environ;
@@ -41,6 +42,9 @@ static const char usage[] =
     "  games crash-chain --length N          a crash hash chain and its terminating hash\n"
     "  fair verify --game crash --hash H [--salt S]\n"
     "                      the crash point of a round hash\n"
+    "  payments reconcile --psp NAME --statement FILE\n"
+    "                      compare a PSP statement (JSON or CSV) with the payments; prints\n"
+    "                      every mismatch; exit 0 if none, 1 if any, 2 if unreadable\n"
     "  version             print the version\n"
     "  help                print this text\n"
     "\n"
@@ -88,7 +92,8 @@ static int parse_args(int argc, char **argv, struct args *a)
             a->command = "help";
         } else if (argv[i][0] != '-' && !a->command) {
             a->command = argv[i];
-            if (strcmp(a->command, "staff") == 0) { /* the rest is staff's */
+            if (strcmp(a->command, "staff") == 0 || strcmp(a->command, "payments") == 0) {
+                /* the rest is the subcommand's */
                 a->staff_argc = argc - i - 1;
                 a->staff_argv = argv + i + 1;
                 break;
@@ -226,7 +231,7 @@ int main(int argc, char **argv)
     struct pb_config cfg;
     if (strcmp(a.command, "serve") != 0 && strcmp(a.command, "migrate") != 0 &&
         strcmp(a.command, "routes") != 0 && strcmp(a.command, "ledger") != 0 &&
-        strcmp(a.command, "staff") != 0) {
+        strcmp(a.command, "staff") != 0 && strcmp(a.command, "payments") != 0) {
         fprintf(stderr, "pitboss: unknown command '%s'\n%s", a.command, usage);
         return EXIT_CONFIG;
     }
@@ -244,6 +249,8 @@ int main(int argc, char **argv)
         return cmd_ledger_verify(&cfg);
     if (strcmp(a.command, "staff") == 0)
         return staff_cli_create(cfg.db_url, a.staff_argc, a.staff_argv);
+    if (strcmp(a.command, "payments") == 0)
+        return payments_cli(cfg.db_url, a.staff_argc, a.staff_argv);
     if (strcmp(a.command, "routes") == 0) {
         struct pb_buf out = PB_BUF_INIT;
         app_routes(&cfg, &out);

@@ -46,10 +46,38 @@ static const struct int_key int_keys[] = {
       PB_WS_INTERVAL_S_CEILING),
     K("ws", "idle_timeout_s", "PITBOSS_WS_IDLE_TIMEOUT_S", ws_idle_timeout_s, 2,
       PB_WS_INTERVAL_S_CEILING),
+    /* payments (docs/payments.md): a day of checkout at most; N2 >= N1 is checked at start */
+    K("payments", "deposit_expiry_s", "PITBOSS_PAYMENTS_DEPOSIT_EXPIRY_S",
+      payments_deposit_expiry_s, 1, 86400),
+    K("payments", "review_threshold_minor", "PITBOSS_PAYMENTS_REVIEW_THRESHOLD_MINOR",
+      payments_review_threshold_minor, 1, INT64_MAX),
+    K("payments", "wagering_percent", "PITBOSS_PAYMENTS_WAGERING_PERCENT",
+      payments_wagering_percent, 0, 10000),
+    K("payments", "player_cancel", "PITBOSS_PAYMENTS_PLAYER_CANCEL", payments_player_cancel, 0,
+      1),
+    K("payments", "confirmations_play", "PITBOSS_PAYMENTS_CONFIRMATIONS_PLAY",
+      payments_confirmations_play, 1, 1000),
+    K("payments", "confirmations_withdraw", "PITBOSS_PAYMENTS_CONFIRMATIONS_WITHDRAW",
+      payments_confirmations_withdraw, 1, 1000),
+    K("payments", "sandbox_delay_ms", "PITBOSS_PAYMENTS_SANDBOX_DELAY_MS",
+      payments_sandbox_delay_ms, 0, 60000),
 };
 #undef K
 
-static const char *const sections[] = {"http", "store", "writer", "ws", "log"};
+static const char *const sections[] = {"http", "store", "writer", "ws", "log", "payments"};
+
+/* The payments section's strings: name, variable, where. */
+#define S(n, env, field)                                                                      \
+    {n, env, offsetof(struct pb_config, field), sizeof(((struct pb_config *)0)->field)}
+static const struct {
+    const char *name, *env;
+    size_t offset, size;
+} payments_strings[] = {
+    S("sandbox_secret", "PITBOSS_PAYMENTS_SANDBOX_SECRET", payments_sandbox_secret),
+    S("watcher_secret", "PITBOSS_PAYMENTS_WATCHER_SECRET", payments_watcher_secret),
+    S("callback_url", "PITBOSS_PAYMENTS_CALLBACK_URL", payments_callback_url),
+};
+#undef S
 
 static int fail(struct pb_config_error *err, const char *key, const char *detail)
 {
@@ -81,6 +109,13 @@ void pb_config_defaults(struct pb_config *cfg)
     cfg->ws_connections_max = PB_WS_CONNECTIONS_MAX_DEFAULT;
     cfg->ws_ping_interval_s = PB_WS_PING_INTERVAL_S_DEFAULT;
     cfg->ws_idle_timeout_s = PB_WS_IDLE_TIMEOUT_S_DEFAULT;
+    cfg->payments_deposit_expiry_s = 1800;
+    cfg->payments_review_threshold_minor = 100000;
+    cfg->payments_wagering_percent = 100;
+    cfg->payments_player_cancel = 1;
+    cfg->payments_confirmations_play = 2;
+    cfg->payments_confirmations_withdraw = 6;
+    cfg->payments_sandbox_delay_ms = 500;
 }
 
 int pb_config_set_listen(struct pb_config *cfg, const char *value, struct pb_config_error *err,
@@ -204,6 +239,15 @@ static int file_section_key(struct pb_config *cfg, const char *section, const ch
         }
         return fail(err, key, "is not a known setting");
     }
+    for (size_t i = 0; strcmp(section, "payments") == 0 && i < PB_ARRAY_LEN(payments_strings);
+         i++) {
+        if (strcmp(payments_strings[i].name, name) != 0)
+            continue;
+        if (!json_is_string(v))
+            return fail(err, key, "must be a string");
+        return set_string((char *)cfg + payments_strings[i].offset, payments_strings[i].size,
+                          json_string_value(v), key, err);
+    }
     for (size_t i = 0; i < PB_ARRAY_LEN(int_keys); i++) {
         const struct int_key *k = &int_keys[i];
         if (strcmp(k->section, section) != 0 || strcmp(k->name, name) != 0)
@@ -316,6 +360,10 @@ static int env_one(struct pb_config *cfg, const char *name, const char *value,
         return env_bool(value, &cfg->access_log, name, err);
     if (strcmp(name, "PITBOSS_DIAGNOSTICS") == 0)
         return env_bool(value, &cfg->diagnostics, name, err);
+    for (size_t i = 0; i < PB_ARRAY_LEN(payments_strings); i++)
+        if (strcmp(payments_strings[i].env, name) == 0)
+            return set_string((char *)cfg + payments_strings[i].offset,
+                              payments_strings[i].size, value, name, err);
     for (size_t i = 0; i < PB_ARRAY_LEN(int_keys); i++) {
         if (strcmp(int_keys[i].env, name) != 0)
             continue;

@@ -17,7 +17,11 @@
  * PITBOSS_HTTP_PER_IP_CONNECTION_LIMIT, PITBOSS_HTTP_CONNECTION_TIMEOUT_S, PITBOSS_HTTP_BODY_MAX,
  * PITBOSS_STORE_READERS, PITBOSS_WRITER_BATCH_MAX, PITBOSS_WRITER_WAIT_US,
  * PITBOSS_WRITER_QUEUE_MAX, PITBOSS_WS_MESSAGE_MAX, PITBOSS_WS_SEND_QUEUE_MAX,
- * PITBOSS_WS_CONNECTIONS_MAX, PITBOSS_WS_PING_INTERVAL_S, PITBOSS_WS_IDLE_TIMEOUT_S. */
+ * PITBOSS_WS_CONNECTIONS_MAX, PITBOSS_WS_PING_INTERVAL_S, PITBOSS_WS_IDLE_TIMEOUT_S.
+ * Payments (docs/payments.md, "Configuration"): section "payments" with sandbox_secret,
+ * watcher_secret, callback_url (strings) and deposit_expiry_s, review_threshold_minor,
+ * wagering_percent, player_cancel, confirmations_play, confirmations_withdraw,
+ * sandbox_delay_ms; environment PITBOSS_PAYMENTS_<KEY in upper case>. */
 #ifndef PB_CONFIG_H
 #define PB_CONFIG_H
 
@@ -29,6 +33,7 @@
 
 #define PB_CONFIG_STAFF_TOKEN_MIN 16  /* shorter tokens can be guessed */
 #define PB_CONFIG_STAFF_TOKEN_MAX 256 /* fits one Authorization header with room to spare */
+#define PB_CONFIG_SECRET_MAX 128      /* an HMAC key: 32 random bytes in hex with room */
 
 struct pb_config {
     char listen_host[64];
@@ -55,6 +60,18 @@ struct pb_config {
     int64_t ws_connections_max;
     int64_t ws_ping_interval_s;
     int64_t ws_idle_timeout_s;
+    /* payments: webhook secrets ("": the PSP's webhooks answer 503), where the sandbox PSP
+     * calls back ("": http://<listen address>), and the module's rules. */
+    char payments_sandbox_secret[PB_CONFIG_SECRET_MAX + 1];
+    char payments_watcher_secret[PB_CONFIG_SECRET_MAX + 1];
+    char payments_callback_url[512];
+    int64_t payments_deposit_expiry_s;
+    int64_t payments_review_threshold_minor;
+    int64_t payments_wagering_percent;
+    int64_t payments_player_cancel;
+    int64_t payments_confirmations_play;
+    int64_t payments_confirmations_withdraw;
+    int64_t payments_sandbox_delay_ms;
 };
 
 /* A configuration error: the key ("writer.batch_max", or the variable "PITBOSS_DB") and what

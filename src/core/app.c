@@ -34,6 +34,8 @@
 #include "rg/rg_http.h"
 #include "providers/providers.h"
 #include "providers/providers_http.h"
+#include "payments/payments.h"
+#include "payments/payments_http.h"
 
 static void log_failure(const char *msg, const char *detail)
 {
@@ -57,6 +59,7 @@ static const struct {
     {rg_migrations, &rg_migrations_count},
     {rounds_migrations, &rounds_migrations_count},
     {providers_migrations, &providers_migrations_count},
+    {payments_migrations, &payments_migrations_count},
 };
 
 static struct store_migration all_migrations[128];
@@ -166,6 +169,11 @@ void app_peer_address(const struct http_request *req, char *out, size_t outlen)
 struct rg *app_rg(void *app)
 {
     return ((struct pb_app *)app)->rg;
+}
+
+struct payments_service *app_payments(void *app)
+{
+    return ((struct pb_app *)app)->payments;
 }
 
 const char *app_staff_token(void *app)
@@ -283,6 +291,7 @@ static void new_http_server(const struct pb_config *cfg, void *app, struct http_
     http_server_add_routes(*out, rg_routes, rg_routes_count);
     http_server_add_routes(*out, casino_routes, casino_routes_count);
     http_server_add_routes(*out, providers_routes, providers_routes_count);
+    http_server_add_routes(*out, payments_routes, payments_routes_count);
     if (cfg->diagnostics)
         http_server_add_routes(*out, app__diagnostic_routes, app__diagnostic_routes_count);
 }
@@ -396,6 +405,19 @@ static int start_rg(struct pb_app *app)
     return PB_OK;
 }
 
+/* The payments service: its sandbox PSP calls this process back on its own address. */
+static int start_payments(struct pb_app *app)
+{
+    const char *host = app->cfg.listen_host;
+    char base[128];
+    if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0)
+        host = "127.0.0.1";
+    snprintf(base, sizeof(base), strchr(host, ':') ? "http://[%s]:%d" : "http://%s:%d", host,
+             http_server_port(app->http));
+    return payments_service_start(&app->cfg, base, app->writer, app->readers, app->ledger,
+                                  &app->payments);
+}
+
 int app_start(struct pb_app *app, const struct pb_config *cfg)
 {
     memset(app, 0, sizeof(*app));
@@ -412,6 +434,8 @@ int app_start(struct pb_app *app, const struct pb_config *cfg)
         rc = start_network(app);
     if (rc == PB_OK)
         rc = start_scheduler(app);
+    if (rc == PB_OK)
+        rc = start_payments(app);
     if (rc != PB_OK)
         app_stop(app);
     return rc;
@@ -420,6 +444,7 @@ int app_start(struct pb_app *app, const struct pb_config *cfg)
 void app_stop(struct pb_app *app)
 {
     scheduler_free(app->scheduler); /* no new periodic commands */
+    payments_service_stop(app->payments); /* its worker waits on the writer */
     /* The hub hands its upgraded sockets back while MHD still runs; MHD then frees the
      * upgrade handles; the hub itself is freed once no upgrade callback can reach it. */
     if (app->hub)

@@ -27,6 +27,7 @@ struct pb_app {
     struct app_periodic *expiry;  /* the pending-transfer expiry task's command */
     struct app_periodic *reality; /* the reality-check task's command */
     struct casino_recovery *casino_recovery; /* the interrupted-round recovery task */
+    struct payments_service *payments; /* deposits, withdrawals, crypto (src/payments) */
 };
 
 /* Every module's migrations, in one list (for pitboss migrate and --migrate). */

@@ -790,8 +790,11 @@ int ledger_apply(struct ledger *lg, struct store *tx, struct writer_cmd *cmd,
 
 void ledger_set_guard(struct ledger *lg, const struct ledger_guard *guard)
 {
-    PB_ASSERT(guard->check != NULL);
-    lg->guard = *guard;
+    PB_ASSERT(!guard || guard->check != NULL);
+    if (guard)
+        lg->guard = *guard;
+    else
+        memset(&lg->guard, 0, sizeof(lg->guard));
 }
 
 int ledger_expire(struct ledger *lg, struct store *tx, struct writer_cmd *cmd, int64_t now,

@@ -253,7 +253,7 @@ struct ledger_guard {
                    const struct ledger_refusal *refusal);
     void *arg;
 };
-/* Registers the guard (copied); before the writer starts. */
+/* Registers the guard (copied), or removes it (NULL); while no command runs. */
 void ledger_set_guard(struct ledger *lg, const struct ledger_guard *guard);
 
 /* Voids up to max pending transfers whose timeout passed at now_ns (scheduler command).

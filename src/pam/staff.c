@@ -19,7 +19,7 @@ static const char *const role_names[STAFF_ROLES_COUNT + 1] = {
 static const char *const permission_names[STAFF_PERMISSIONS_COUNT] = {
     "players.read", "players.read_pii", "players.block", "players.unlock", "ledger.read",
     "ledger.adjust", "audit.read", "audit.export", "staff.manage", "ledger.transfer",
-    "kyc.review", "games.manage", "providers.manage",
+    "kyc.review", "games.manage", "providers.manage", "payments.review",
 };
 
 /* The matrix (docs/staff.md, "Roles"): least privilege per job; only admin manages staff. */
@@ -31,7 +31,7 @@ static const unsigned role_permissions[STAFF_ROLES_COUNT + 1] = {
                         STAFF_PERM_PLAYERS_BLOCK | STAFF_PERM_LEDGER_READ |
                         STAFF_PERM_AUDIT_READ,
     [STAFF_ROLE_FINANCE] = STAFF_PERM_PLAYERS_READ | STAFF_PERM_LEDGER_READ |
-                           STAFF_PERM_LEDGER_ADJUST,
+                           STAFF_PERM_LEDGER_ADJUST | STAFF_PERM_PAYMENTS_REVIEW,
     [STAFF_ROLE_COMPLIANCE] = STAFF_PERM_PLAYERS_READ | STAFF_PERM_PLAYERS_READ_PII |
                               STAFF_PERM_PLAYERS_BLOCK | STAFF_PERM_LEDGER_READ |
                               STAFF_PERM_AUDIT_READ | STAFF_PERM_AUDIT_EXPORT |

@@ -54,8 +54,9 @@ enum staff_permission {
     STAFF_PERM_KYC_REVIEW = 1u << 10,
     STAFF_PERM_GAMES_MANAGE = 1u << 11, /* in-house games' configuration (docs/casino.md) */
     STAFF_PERM_PROVIDERS_MANAGE = 1u << 12, /* game providers' registry and the catalog */
+    STAFF_PERM_PAYMENTS_REVIEW = 1u << 13, /* withdrawal review, crypto address pool */
 };
-#define STAFF_PERMISSIONS_COUNT 13
+#define STAFF_PERMISSIONS_COUNT 14
 #define STAFF_PERM_ALL ((1u << STAFF_PERMISSIONS_COUNT) - 1u)
 
 /* "admin", "support", ... for a role; NULL for anything else. */

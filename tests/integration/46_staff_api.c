@@ -214,6 +214,14 @@ static const struct route_case routes[] = {
     /* In-house games' configuration (src/games/casino_http.c). */
     {"GET", "/api/v1/admin/games/dice/config", NULL, "games.manage"},
     {"PUT", "/api/v1/admin/games/dice/config", "{}", "games.manage"},
+    /* Payments review (src/payments/payments_http.c). */
+    {"GET", "/api/v1/admin/withdrawals?state=review", NULL, "payments.review"},
+    {"POST", "/api/v1/admin/withdrawals/wdr_none/approve", "{\"reason\":\"r\"}",
+     "payments.review"},
+    {"POST", "/api/v1/admin/withdrawals/wdr_none/reject", "{\"reason\":\"r\"}",
+     "payments.review"},
+    {"POST", "/api/v1/admin/payments/crypto/addresses", "{}", "payments.review"},
+    {"GET", "/api/v1/admin/payments/reconciliation?psp=sandbox", NULL, "payments.review"},
 };
 
 /* docs/staff.md, "Roles", written out independently of the code's table. */
@@ -222,10 +230,10 @@ static const struct {
 } matrix[] = {
     {"admin", "players.read players.read_pii players.block players.unlock ledger.read "
               "ledger.adjust audit.read audit.export staff.manage ledger.transfer "
-              "kyc.review games.manage providers.manage"},
+              "kyc.review games.manage providers.manage payments.review"},
     {"support", "players.read players.block players.unlock"},
     {"risk", "players.read players.read_pii players.block ledger.read audit.read"},
-    {"finance", "players.read ledger.read ledger.adjust"},
+    {"finance", "players.read ledger.read ledger.adjust payments.review"},
     {"compliance", "players.read players.read_pii players.block ledger.read audit.read "
                    "audit.export kyc.review"},
     {"crm", "players.read"},
