@@ -41,7 +41,7 @@ export function historyTable(api: Api, path: string, exponents: () => Balance[],
       replace(body, h("p", {}, "No transactions yet."));
     } else {
       replace(body, h("table", {},
-        h("caption", { class: "muted" }, `Page ${i + 1}`),
+        h("caption", { class: "sr-only" }, `Transactions, page ${i + 1}`),
         h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Time"), h("th", { scope: "col" }, "Type"),
           h("th", { scope: "col", class: "num" }, "Amount"))),
         h("tbody", {}, ...page.transactions.map((t) => {
