@@ -11,7 +11,8 @@ if [ "$(printf '%s\n%s\n' "$need" "$have" | sort -V | head -n 1)" != "$need" ]; 
   echo "build-web: Node.js >= $need is needed (found: $have); install a current nodejs package" >&2
   exit 1
 fi
-if [ ! -f node_modules/.ci-stamp ] || [ package-lock.json -nt node_modules/.ci-stamp ]; then
+if [ ! -f node_modules/.ci-stamp ] || [ package-lock.json -nt node_modules/.ci-stamp ] ||
+   [ ! -x node_modules/.bin/vite ] || [ ! -x node_modules/.bin/tsc ]; then
   npm ci --no-audit --no-fund --loglevel=error
   touch node_modules/.ci-stamp
 fi
