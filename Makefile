@@ -9,7 +9,7 @@ ifeq ($(origin STAFF_TOKEN), undefined)
 STAFF_TOKEN := $(shell head -c 24 /dev/urandom | base64 | tr -d '/+=\n')
 endif
 
-.PHONY: all deps release debug asan run test test-release test-asan bench clean
+.PHONY: all deps release debug asan web run test test-release test-asan bench clean
 
 all: release
 
@@ -27,11 +27,13 @@ release debug asan: deps
 	@cmake -S . -B build/$@ -DCMAKE_BUILD_TYPE=$(BUILD_TYPE_$@) >/dev/null
 	@cmake --build build/$@ -j $(JOBS) -- --no-print-directory
 
-run: release
-	@mkdir -p var
-	@echo "staff API token (Authorization: Bearer ...): $(STAFF_TOKEN)"
-	@PITBOSS_DB=$(DB) PITBOSS_LISTEN=$(LISTEN) PITBOSS_STAFF_TOKEN=$(STAFF_TOKEN) \
-		build/release/pitboss serve --migrate
+# The player app and back office (web/ -> web/dist, docs/web.md).
+web: deps
+	@scripts/build-web.sh
+
+# Builds everything, seeds the demo (players, a staff admin) and serves; prints the logins.
+run: release web
+	@DB=$(DB) LISTEN=$(LISTEN) STAFF_TOKEN=$(STAFF_TOKEN) scripts/run-demo.sh
 
 # The whole suite: release and sanitizer builds, SQLite and PostgreSQL.
 test: deps

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # run-tests.sh: the whole suite (what `make test` runs): builds release and ASan+UBSan,
 # starts a real PostgreSQL server on loopback in a temporary directory, runs every unit and
-# integration test against SQLite and PostgreSQL in both builds, runs the fuzz targets for a
-# bounded time, and stops the server.
+# integration test against SQLite and PostgreSQL in both builds, runs the web app's
+# end-to-end tests in real Chromium, runs the fuzz targets for a bounded time, and stops the
+# server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-$(nproc)}
@@ -40,6 +41,23 @@ for type in release asan; do
   failed=$((failed + bad))
   [ "$bad" -eq 0 ] || status=1
 done
+
+echo "== web app end-to-end (real Chromium, docs/web.md) =="
+# Builds web/dist, starts a real pitboss (release build) on loopback with a fresh SQLite
+# database and drives the player app and the back office in /usr/bin/chromium.
+e2e_log=build/e2e.log
+mkdir -p build
+e2e_started=$(date +%s)
+if { scripts/build-web.sh && (cd web && PITBOSS_BIN=../build/release/pitboss node e2e/run.mjs); } 2>&1 |
+    tee "$e2e_log"; then :; else status=1; fi
+e2e_line=$(grep -E "^e2e: [0-9]+ passed, [0-9]+ failed" "$e2e_log" | tail -n 1 || true)
+if [ -z "$e2e_line" ]; then
+  echo "the e2e suite printed no summary"; failed=$((failed + 1)); status=1
+else
+  passed=$((passed + $(sed -E 's/^e2e: ([0-9]+) passed.*/\1/' <<<"$e2e_line")))
+  failed=$((failed + $(sed -E 's/^e2e: [0-9]+ passed, ([0-9]+) failed.*/\1/' <<<"$e2e_line")))
+fi
+echo "e2e step: $(( $(date +%s) - e2e_started )) s"
 
 echo "== fuzz targets =="
 fuzz_log=build/fuzz-run.log

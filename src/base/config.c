@@ -93,6 +93,7 @@ void pb_config_defaults(struct pb_config *cfg)
     cfg->listen_port = 8080;
     pb_strlcpy(cfg->db_url, "sqlite:var/pitboss.db", sizeof(cfg->db_url));
     pb_strlcpy(cfg->node, "n1", sizeof(cfg->node));
+    pb_strlcpy(cfg->web_dir, "web/dist", sizeof(cfg->web_dir));
     cfg->log_level = PB_LOG_INFO;
     cfg->access_log = true;
     cfg->http_threads = PB_HTTP_THREADS_DEFAULT;
@@ -196,6 +197,11 @@ static int set_log_level(struct pb_config *cfg, const char *value, const char *k
 static int file_top_level(struct pb_config *cfg, const char *key, json_t *v,
                           struct pb_config_error *err)
 {
+    if (strcmp(key, "web_dir") == 0) {
+        if (!json_is_string(v))
+            return fail(err, key, "must be a string");
+        return set_string(cfg->web_dir, sizeof(cfg->web_dir), json_string_value(v), key, err);
+    }
     if (strcmp(key, "listen") == 0 || strcmp(key, "db") == 0 || strcmp(key, "node") == 0) {
         if (!json_is_string(v))
             return fail(err, key, "must be a string");
@@ -354,6 +360,8 @@ static int env_one(struct pb_config *cfg, const char *name, const char *value,
         return set_string(cfg->node, sizeof(cfg->node), value, name, err);
     if (strcmp(name, "PITBOSS_STAFF_TOKEN") == 0)
         return set_staff_token(cfg, value, name, err);
+    if (strcmp(name, "PITBOSS_WEB_DIR") == 0)
+        return set_string(cfg->web_dir, sizeof(cfg->web_dir), value, name, err);
     if (strcmp(name, "PITBOSS_LOG_LEVEL") == 0)
         return set_log_level(cfg, value, name, err);
     if (strcmp(name, "PITBOSS_ACCESS_LOG") == 0)

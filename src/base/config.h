@@ -4,7 +4,7 @@
  *
  * File layout (every key optional; unknown keys are refused):
  *   {"listen": "127.0.0.1:8080", "db": "sqlite:var/pitboss.db", "node": "n1",
- *    "staff_token": "16 to 256 printable ASCII characters, no spaces",
+ *    "staff_token": "16 to 256 printable ASCII characters, no spaces", "web_dir": "web/dist",
  *    "log": {"level": "info", "access": true}, "diagnostics": false,
  *    "http": {"threads": 2, "connection_limit": 4096, "per_ip_connection_limit": 0,
  *             "connection_timeout_s": 60, "body_max": 65536},
@@ -12,7 +12,8 @@
  *    "writer": {"batch_max": 512, "wait_us": 0, "queue_max": 16384},
  *    "ws": {"message_max": 16384, "send_queue_max": 262144, "connections_max": 10000,
  *           "ping_interval_s": 20, "idle_timeout_s": 60}}
- * Environment: PITBOSS_LISTEN, PITBOSS_DB, PITBOSS_NODE, PITBOSS_STAFF_TOKEN, PITBOSS_LOG_LEVEL,
+ * Environment: PITBOSS_LISTEN, PITBOSS_DB, PITBOSS_NODE, PITBOSS_STAFF_TOKEN, PITBOSS_WEB_DIR,
+ * PITBOSS_LOG_LEVEL,
  * PITBOSS_ACCESS_LOG, PITBOSS_DIAGNOSTICS, PITBOSS_HTTP_THREADS, PITBOSS_HTTP_CONNECTION_LIMIT,
  * PITBOSS_HTTP_PER_IP_CONNECTION_LIMIT, PITBOSS_HTTP_CONNECTION_TIMEOUT_S, PITBOSS_HTTP_BODY_MAX,
  * PITBOSS_STORE_READERS, PITBOSS_WRITER_BATCH_MAX, PITBOSS_WRITER_WAIT_US,
@@ -46,6 +47,9 @@ struct pb_config {
     /* Bearer token of the staff (back-office) routes; "" (the default): no staff access, those
      * routes answer 401. PB_CONFIG_STAFF_TOKEN_MIN..MAX characters of '!'..'~'. */
     char staff_token[PB_CONFIG_STAFF_TOKEN_MAX + 1];
+    /* The built web app (web/dist) served at / and /admin (http/static.c); a relative path is
+     * taken from the working directory. A directory that does not exist turns it off. */
+    char web_dir[512];
     int64_t http_threads;
     int64_t http_connection_limit;
     int64_t http_per_ip_connection_limit;

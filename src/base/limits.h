@@ -19,6 +19,8 @@
 #define PB_HTTP_REQUEST_ID_MAX 64        /* a client-supplied X-Request-Id longer is replaced */
 #define PB_HTTP_PRINCIPAL_MAX 80         /* "player:<64-char id>", "staff:<id>" */
 #define PB_HTTP_MEMORY_PER_CONNECTION (32 * 1024) /* MHD read buffer: headers must fit */
+#define PB_HTTP_STATIC_FILE_MAX (16 * 1024 * 1024) /* web app bundles are < 1 MiB; a larger
+                                                    * file in the web dir is not ours: 404 */
 
 /* JSON */
 #define PB_JSON_DEPTH_MAX 32             /* deeper documents are refused before parsing */

@@ -281,7 +281,8 @@ static void new_http_server(const struct pb_config *cfg, void *app, struct http_
                                     (int)cfg->http_connection_limit,
                                     (int)cfg->http_per_ip_connection_limit,
                                     (int)cfg->http_connection_timeout_s,
-                                    (size_t)cfg->http_body_max, cfg->access_log};
+                                    (size_t)cfg->http_body_max, cfg->access_log,
+                                    cfg->web_dir};
     http_server_new(&hs, app, out);
     http_server_add_routes(*out, app__system_routes, app__system_routes_count);
     http_server_add_routes(*out, ledger_routes, ledger_routes_count);

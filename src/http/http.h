@@ -169,6 +169,9 @@ struct http_server_config {
     int connection_timeout_s;
     size_t body_max;
     bool access_log;
+    /* The built web app served for GET/HEAD outside /api/ that no route matched, and for GET /
+     * asking for HTML (static.c); NULL or "": none. Copied. */
+    const char *web_dir;
 };
 
 struct http_server;

@@ -28,5 +28,19 @@ struct http__request_int {
     char param_storage[PB_HTTP_PATH_MAX];
 };
 
+/* The static file server (static.c). */
+/* The canonical path of dir (pb_malloc'ed; pb_free it), or NULL when dir is empty or not a
+ * directory (static serving off; logged). */
+char *http_static_root(const char *dir);
+/* True for GET/HEAD outside /api/: requests the static server may answer when no route
+ * matched. */
+bool http_static_wants(const char *path, enum http_method method);
+/* Answers path from root: the file, the app's index.html for a client-side route, or a 404
+ * problem. */
+void http_static_serve(const char *root, const char *path, struct http_response *resp);
+/* Exposed for tests: whether a request path passes the segment checks, and the content type
+ * of a file name by its extension. */
+bool http_static_path_ok(const char *path);
+const char *http_static_content_type(const char *path);
 
 #endif

@@ -33,6 +33,7 @@ struct http_server {
     const struct http_route *routes[ROUTES_MAX];
     struct route_stats stats[ROUTES_MAX + 1]; /* the last slot: unmatched requests */
     size_t nroutes;
+    char *static_root; /* canonical web_dir, NULL: no static files */
     _Atomic int suspended; /* connections waiting for the writer */
 };
 
@@ -69,10 +70,26 @@ static void set_allow(struct http_response *resp, unsigned allowed)
     http_header_add(resp, "Allow", allow);
 }
 
+/* GET / from a browser (Accept names text/html) gets the player app, API clients the root
+ * route's JSON. */
+static bool wants_html_root(const struct http_server *srv, struct http_request *req,
+                            const char *url)
+{
+    if (!srv->static_root || strcmp(url, "/") != 0 ||
+        (req->method != HTTP_GET && req->method != HTTP_HEAD))
+        return false;
+    const char *accept = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Accept");
+    return accept && strstr(accept, "text/html") != NULL;
+}
+
 static int route(struct http_server *srv, struct http__request_int *r, const char *url)
 {
     struct http_request *req = &r->pub;
     unsigned allowed;
+    if (wants_html_root(srv, req, url)) {
+        http_static_serve(srv->static_root, url, &r->early);
+        return -1;
+    }
     int idx = http_route_match(srv->routes, srv->nroutes, req->method, url, req->params,
                                &req->nparams, r->param_storage, sizeof(r->param_storage),
                                &allowed);
@@ -88,6 +105,8 @@ static int route(struct http_server *srv, struct http__request_int *r, const cha
         http_problem(&r->early, 405, "method_not_allowed", "Method not allowed",
                      "the resource exists but does not accept this method", NULL);
         set_allow(&r->early, allowed);
+    } else if (srv->static_root && http_static_wants(url, req->method)) {
+        http_static_serve(srv->static_root, url, &r->early);
     } else {
         http_problem(&r->early, 404, "not_found", "Not found", "no such resource", NULL);
     }
@@ -149,6 +168,17 @@ static void take_body(struct http_server *srv, struct http__request_int *r, cons
 }
 
 /* ---- answering ---- */
+
+/* Releases the early answer, destroying a prepared file response never sent (the client
+ * went away first). */
+static void early_release(struct http__request_int *r)
+{
+    if (r->early.raw) {
+        MHD_destroy_response(r->early.raw);
+        r->early.raw = NULL;
+    }
+    http_response_release(&r->early);
+}
 
 static enum MHD_Result send_response(struct http__request_int *r, struct http_response *resp)
 {
@@ -231,7 +261,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
     }
     return MHD_NO;
 too_large:
-    http_response_release(&r->early);
+    early_release(r);
     http_response_init(&r->early);
     http_problem(&r->early, 413, "body_too_large", "Request body too large",
                  "the body exceeds the configured limit", NULL);
@@ -280,7 +310,7 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     pb_histogram_observe(&st->latency, dur);
     if (srv->cfg.access_log)
         log_access(r, dur);
-    http_response_release(&r->early);
+    early_release(r);
     pb_buf_release(&r->pub.body);
     pb_free(r->pub.cmd);
     pb_free(r);
@@ -354,6 +384,8 @@ int http_server_new(const struct http_server_config *cfg, void *app, struct http
     struct http_server *srv = pb_calloc(1, sizeof(*srv));
     srv->cfg = *cfg;
     srv->cfg.host = pb_strdup(cfg->host);
+    srv->cfg.web_dir = NULL;
+    srv->static_root = app ? http_static_root(cfg->web_dir) : NULL;
     srv->app = app;
     for (size_t i = 0; i <= ROUTES_MAX; i++)
         pb_histogram_init_latency(&srv->stats[i].latency);
@@ -439,6 +471,7 @@ void http_server_free(struct http_server *srv)
             close(ls);
     }
     pb_free((char *)srv->cfg.host);
+    pb_free(srv->static_root);
     pb_free(srv);
 }
 

@@ -28,6 +28,7 @@
 #include "http/ws.h"
 #include "ledger/audit.h"
 #include "ledger/ledger.h"
+#include "pam/pam_http.h"
 #include "pam/staff_http.h"
 #include "store/store.h"
 
@@ -445,6 +446,65 @@ static enum http_result get_transactions(struct http_request *req, struct http_r
         return HTTP_DONE;
     q.f.owner = owner;
     int rc = read_history(s, &q, resp, req->params[0]);
+    store_pool_release(app_readers(req->app), s);
+    if (rc != PB_OK)
+        internal_error(resp, rc);
+    return HTTP_DONE;
+}
+
+/* ---- GET /api/v1/players/me/balances and /me/transactions: the player's own ---- */
+
+/* The authenticate step of the player's own routes: the session's player, or false with a
+ * 401/503 in resp. owner gets "player:<id>". */
+static bool player_self(struct http_request *req, struct http_response *resp,
+                        struct pam_principal *who, char owner[LEDGER_OWNER_MAX + 1])
+{
+    int rc = pam_authenticate(req->app, req, who);
+    if (rc != PB_OK) {
+        pam_http_auth_problem(resp, rc);
+        return false;
+    }
+    PB_ASSERT(player_id_ok(who->player_id));
+    snprintf(owner, LEDGER_OWNER_MAX + 1, PLAYER_PREFIX "%s", who->player_id);
+    return true;
+}
+
+static enum http_result get_my_balances(struct http_request *req, struct http_response *resp)
+{
+    char owner[LEDGER_OWNER_MAX + 1];
+    struct pam_principal who;
+    struct store *s;
+    if (!player_self(req, resp, &who, owner) || !reader_acquire(req, resp, &s))
+        return HTTP_DONE;
+    struct ledger_account *acc;
+    size_t n;
+    int rc = owner_accounts(s, owner, &acc, &n);
+    store_pool_release(app_readers(req->app), s);
+    if (rc != PB_OK) {
+        internal_error(resp, rc);
+    } else {
+        json_t *list = json_array(); /* a player without a wallet has no balances yet */
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(list, balance_json(&acc[i]));
+        http_json(resp, 200, json_pack("{s:s,s:o}", "player_id", who.player_id, "balances",
+                                       list));
+    }
+    pb_free(acc);
+    return HTTP_DONE;
+}
+
+static enum http_result get_my_transactions(struct http_request *req,
+                                            struct http_response *resp)
+{
+    char owner[LEDGER_OWNER_MAX + 1];
+    struct pam_principal who;
+    struct history_query q;
+    struct store *s;
+    if (!player_self(req, resp, &who, owner) || !history_query(req, resp, &q) ||
+        !reader_acquire(req, resp, &s))
+        return HTTP_DONE;
+    q.f.owner = owner;
+    int rc = read_history(s, &q, resp, who.player_id);
     store_pool_release(app_readers(req->app), s);
     if (rc != PB_OK)
         internal_error(resp, rc);
@@ -1382,6 +1442,9 @@ void ledger_http_on_event(const struct pb_event *ev, void *app)
 /* ---- routes ---- */
 
 const struct http_route ledger_routes[] = {
+    /* Before the {player_id} patterns, which "me" would match too. */
+    {HTTP_GET, "/api/v1/players/me/balances", get_my_balances, 0},
+    {HTTP_GET, "/api/v1/players/me/transactions", get_my_transactions, 0},
     {HTTP_POST, "/api/v1/players/{player_id}/wallets", post_wallet, HTTP_ROUTE_JSON_BODY},
     {HTTP_GET, "/api/v1/players/{player_id}/balances", get_balances, 0},
     {HTTP_GET, "/api/v1/players/{player_id}/transactions", get_transactions, 0},

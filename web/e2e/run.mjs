@@ -1,0 +1,325 @@
+// run.mjs: end-to-end tests of the player app and the back office in real Chromium (Debian's
+// /usr/bin/chromium driven by playwright-core; no browser download). Started by
+// scripts/run-tests.sh (make test) or `npm run e2e` in web/ after `npm run build`.
+//
+// It starts a real `pitboss serve` on loopback with a fresh SQLite database and the built app
+// (web/dist), creates a staff admin with `pitboss staff create` (the TOTP codes are computed
+// here from its secret), runs the scenarios in order, saves screenshots of the key steps in
+// build/e2e-screenshots/, asserts that no page logged an error to the console, and exits 1 on
+// any failure. Environment: PITBOSS_BIN (default ../build/release/pitboss), CHROMIUM
+// (default /usr/bin/chromium), E2E_HEADED=1 to watch.
+import { spawn, execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+import { call, freshTotp } from "../scripts/lib.mjs";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, "../..");
+const bin = resolve(process.env.PITBOSS_BIN ?? join(root, "build/release/pitboss"));
+const shots = join(root, "build/e2e-screenshots");
+const STAFF_TOKEN = "e2e-service-token-0123456789abcdef";
+const PASSWORD = "Correct-Horse-42x";
+
+function assert(cond, message) {
+  if (!cond) throw new Error(`assertion failed: ${message}`);
+}
+
+// ---- the server ----
+
+async function startServer(dir) {
+  const env = {
+    ...process.env,
+    PITBOSS_DB: `sqlite:${join(dir, "e2e.db")}`,
+    PITBOSS_LISTEN: "127.0.0.1:0",
+    PITBOSS_WEB_DIR: join(root, "web/dist"),
+    PITBOSS_STAFF_TOKEN: STAFF_TOKEN,
+    PITBOSS_ACCESS_LOG: "0",
+  };
+  execFileSync(bin, ["migrate"], { env, stdio: "ignore" });
+  const created = execFileSync(bin, ["staff", "create", "--email", "staff@pitboss.test", "--role", "admin"], { env }).toString();
+  const staff = Object.fromEntries(created.trim().split("\n").map((l) => [l.slice(0, l.indexOf(":")), l.slice(l.indexOf(":") + 2)]));
+  const proc = spawn(bin, ["serve"], { env, stdio: ["ignore", "pipe", "pipe"] });
+  let log = "";
+  proc.stderr.on("data", (d) => (log += d));
+  const url = await new Promise((ok, fail) => {
+    let out = "";
+    const timer = setTimeout(() => fail(new Error(`pitboss did not start:\n${log}`)), 20000);
+    proc.stdout.on("data", (d) => {
+      out += d;
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        ok(m[1]);
+      }
+    });
+    proc.on("exit", (code) => fail(new Error(`pitboss exited with ${code}:\n${log}`)));
+  });
+  return { proc, url, staff, log: () => log };
+}
+
+// ---- the browser ----
+
+const consoleErrors = [];
+const allowed = []; // [{re, left}]: console errors a step expects (a refused login's 401)
+
+function watch(page, name) {
+  page.on("console", (msg) => {
+    if (msg.type() !== "error") return;
+    const text = msg.text();
+    const a = allowed.find((x) => x.left > 0 && x.re.test(text));
+    if (a) a.left -= 1;
+    else consoleErrors.push(`${name}: ${text}`);
+  });
+  page.on("pageerror", (err) => consoleErrors.push(`${name}: uncaught ${err.message}`));
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+}
+
+// ---- scenarios ----
+
+const state = {};
+
+const tests = [
+  ["the login form is labelled and usable with the keyboard alone", async ({ url, browser }) => {
+    // A player registered through the API; the login happens by keyboard only.
+    const email = `keys-${Date.now()}@pitboss.test`;
+    const reg = await call(url, "POST", "/players", { body: { brand: "demo", email, password: PASSWORD,
+      date_of_birth: "1991-02-03", country: "DE", currency: "EUR" } });
+    assert(reg.status === 201, `registration ${reg.status}`);
+    const ctx = await browser.newContext({ viewport: { width: 375, height: 812 } });
+    const page = await ctx.newPage();
+    watch(page, "keyboard");
+    await page.goto(`${url}/login`);
+    await page.getByRole("heading", { name: "Log in" }).waitFor();
+    const unlabelled = await page.evaluate(() => [...document.querySelectorAll("input,select")]
+      .filter((el) => !el.closest("[hidden]") && el.labels.length === 0).map((el) => el.name));
+    assert(unlabelled.length === 0, `inputs without a label: ${unlabelled}`);
+    const focused = () => page.evaluate(() => {
+      const el = document.activeElement;
+      return el?.tagName === "INPUT" ? `input:${el.name}` : `${el?.tagName.toLowerCase()}:${el?.textContent?.trim()}`;
+    });
+    await page.keyboard.press("Tab");
+    assert((await focused()) === "input:email", `first tab stop is ${await focused()}`);
+    await page.keyboard.type(email);
+    await page.keyboard.press("Tab");
+    assert((await focused()) === "input:password", `second tab stop is ${await focused()}`);
+    await page.keyboard.type(PASSWORD);
+    await page.keyboard.press("Tab");
+    assert((await focused()) === "button:Log in", `third tab stop is ${await focused()}`);
+    await page.keyboard.press("Enter");
+    await page.getByRole("heading", { name: "Lobby" }).waitFor();
+    await shot(page, "01-keyboard-login");
+    await ctx.close();
+  }],
+
+  ["a new player registers at 375 px and sees an empty balance", async ({ url, browser }) => {
+    const ctx = await browser.newContext({ viewport: { width: 375, height: 812 }, isMobile: true, hasTouch: true });
+    const page = await ctx.newPage();
+    watch(page, "player");
+    state.player = page;
+    state.email = `player-${Date.now()}@pitboss.test`;
+    await page.goto(`${url}/`);
+    await page.getByRole("heading", { name: "Log in" }).waitFor(); // no session: sent to log in
+    await page.getByRole("link", { name: "Create an account" }).click();
+    await page.getByLabel("E-mail").fill(state.email);
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByLabel("Date of birth").fill("1990-01-01");
+    await page.getByLabel("Country (two-letter code)").fill("DE");
+    await page.getByLabel("Currency").selectOption("EUR");
+    await shot(page, "02-register");
+    await page.getByRole("button", { name: "Create account" }).click();
+    await page.getByRole("heading", { name: "Lobby" }).waitFor();
+    await page.locator("[data-testid=balance]", { hasText: "0.00 EUR" }).waitFor();
+    await page.locator(".live[data-state=live]").waitFor(); // the WebSocket subscribed
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert(overflow <= 0, `the lobby is ${overflow} px wider than the 375 px screen`);
+    state.token = await page.evaluate(() => JSON.parse(localStorage.getItem("pitboss.player.session")).token);
+    await shot(page, "03-lobby-empty");
+    // Marks this document: if the page reloads, the marker is gone.
+    await page.evaluate(() => { window.__e2eNoReload = true; });
+  }],
+
+  ["staff log in with TOTP, find the player and credit them in the back office", async ({ url, browser, staff }) => {
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await ctx.newPage();
+    watch(page, "staff");
+    state.staffPage = page;
+    await page.goto(`${url}/admin`);
+    await page.getByRole("heading", { name: "Staff login" }).waitFor();
+    await page.getByLabel("E-mail").fill(staff.email);
+    await page.getByLabel("Password").fill(staff.password);
+    await page.getByLabel("Authenticator code").fill(await freshTotp(staff.totp_secret));
+    await page.getByRole("button", { name: "Log in" }).click();
+    await page.getByRole("heading", { name: "Players" }).waitFor();
+    await page.getByLabel("E-mail starts with").fill(state.email.slice(0, 12));
+    await page.getByRole("button", { name: "Search" }).click();
+    await page.getByRole("link", { name: state.email }).click();
+    await page.getByRole("heading", { name: `Player ${state.email}` }).waitFor();
+    assert((await page.getByTestId("player-status").textContent()) === "active", "status active");
+    state.playerId = (await page.locator("dd code").first().textContent()).trim();
+    const adjust = page.getByRole("form", { name: "Manual adjustment" });
+    await adjust.getByLabel("Amount").fill("50.00");
+    await adjust.getByLabel("Reason").fill("e2e welcome credit");
+    await adjust.getByRole("button", { name: "Apply adjustment" }).click();
+    await page.getByText("Applied: cash is now 50.00 EUR").waitFor();
+    await shot(page, "04-backoffice-adjustment");
+  }],
+
+  ["the player's balance changes live over the WebSocket, without a reload", async () => {
+    const page = state.player;
+    await page.locator("[data-testid=balance]", { hasText: "50.00 EUR" }).waitFor({ timeout: 5000 });
+    await page.locator("[data-account=cash]", { hasText: "50.00 EUR" }).waitFor({ timeout: 5000 });
+    assert(await page.evaluate(() => window.__e2eNoReload === true), "the page was reloaded");
+    await shot(page, "05-lobby-live-balance");
+  }],
+
+  ["the player pages through the transaction history", async ({ url }) => {
+    for (let i = 1; i <= 12; i++) {
+      const r = await call(url, "POST", "/admin/adjustments", { token: STAFF_TOKEN, headers: { "Idempotency-Key": `e2e:${state.playerId}:${i}` },
+        body: { player_id: state.playerId, currency: "EUR", account: "cash", amount_minor: 100, reason: `e2e credit ${i}` } });
+      assert(r.status === 201, `adjustment ${i}: ${r.status}`);
+    }
+    const page = state.player;
+    await page.locator("[data-testid=balance]", { hasText: "62.00 EUR" }).waitFor({ timeout: 5000 });
+    await page.getByRole("link", { name: "History" }).click();
+    await page.getByRole("heading", { name: "History" }).waitFor();
+    const rows = page.locator("tbody tr");
+    await page.getByText("Page 1", { exact: true }).first().waitFor();
+    await rows.first().waitFor();
+    assert((await rows.count()) === 10, `page 1 has ${await rows.count()} rows`);
+    assert((await rows.first().textContent()).includes("1.00 EUR"), "newest first");
+    await shot(page, "06-history-page-1");
+    await page.getByRole("button", { name: "Next" }).click();
+    await page.locator("caption", { hasText: "Page 2" }).waitFor();
+    assert((await rows.count()) === 3, `page 2 has ${await rows.count()} rows`);
+    assert((await rows.last().textContent()).includes("50.00 EUR"), "the oldest is the welcome credit");
+    assert(await page.getByRole("button", { name: "Next" }).isDisabled(), "no page 3");
+    await shot(page, "07-history-page-2");
+    await page.getByRole("button", { name: "Previous" }).click();
+    await page.locator("caption", { hasText: "Page 1" }).waitFor();
+    assert(await page.evaluate(() => window.__e2eNoReload === true), "the page was reloaded");
+  }],
+
+  ["staff review the player's KYC from the queue", async ({ url }) => {
+    const doc = await call(url, "POST", "/players/me/kyc/documents", { token: state.token,
+      body: { type: "passport", reference: "e2e/passport-001" } });
+    assert(doc.status === 201 || doc.status === 200, `document ${doc.status} ${JSON.stringify(doc.body)}`);
+    const page = state.staffPage;
+    await page.getByRole("link", { name: "KYC queue" }).click();
+    await page.getByRole("heading", { name: "KYC queue" }).waitFor();
+    await page.getByRole("link", { name: state.playerId }).click();
+    await page.getByTestId("kyc-state").filter({ hasText: "pending" }).waitFor();
+    await page.getByText("e2e/passport-001").waitFor();
+    const form = page.getByRole("form", { name: "Decision" });
+    await form.getByLabel("Decision").selectOption("verify");
+    await form.getByLabel("Tier (for verify)").selectOption("1");
+    await form.getByLabel("Reason").fill("passport checked");
+    await form.getByRole("button", { name: "Record decision" }).click();
+    await page.getByTestId("kyc-state").filter({ hasText: "verified" }).waitFor();
+    await shot(page, "08-backoffice-kyc-verified");
+  }],
+
+  ["the audit log shows the staff actions", async () => {
+    const page = state.staffPage;
+    await page.getByRole("link", { name: "Audit log" }).click();
+    await page.getByRole("heading", { name: "Audit log" }).waitFor();
+    await page.getByTestId("audit").getByText("e2e welcome credit").waitFor();
+    await page.getByTestId("audit").getByText("staff.login").first().waitFor();
+    await shot(page, "09-backoffice-audit");
+  }],
+
+  ["the player enrols TOTP, then needs a code to log in; sessions can be revoked", async ({ url }) => {
+    const page = state.player;
+    await page.getByRole("link", { name: "Account" }).click();
+    await page.getByRole("heading", { name: "Account" }).waitFor();
+    await page.getByRole("button", { name: "Set up two-factor authentication" }).click();
+    const secret = (await page.getByTestId("totp-secret").textContent()).trim();
+    const used = new Set();
+    await page.getByLabel("Code from your app").fill(await freshTotp(secret, used));
+    await page.getByRole("button", { name: "Confirm" }).click();
+    await page.getByTestId("recovery-codes").waitFor();
+    const codes = await page.getByTestId("recovery-codes").locator("li").allTextContents();
+    assert(codes.length === 10, "ten recovery codes");
+    await shot(page, "10-account-totp");
+    // A second session (another device, logging in with a recovery code) appears in the list
+    // and is revoked here.
+    const other = await call(url, "POST", "/sessions", { body: { brand: "demo", email: state.email, password: PASSWORD,
+      totp_code: codes[0].trim() } });
+    assert(other.status === 201, `second login ${other.status}`);
+    await page.getByRole("link", { name: "Lobby" }).click();
+    await page.getByRole("link", { name: "Account" }).click();
+    await page.getByRole("button", { name: /^Revoke session/ }).click();
+    await page.getByRole("button", { name: /^Revoke session/ }).waitFor({ state: "detached" });
+    const gone = await call(url, "GET", "/players/me", { token: other.body.token });
+    assert(gone.status === 401, `revoked session still works: ${gone.status}`);
+    // Log out, and back in: the code field appears when the server asks for it.
+    await page.getByRole("button", { name: "Log out", exact: true }).first().click();
+    await page.getByRole("heading", { name: "Log in" }).waitFor();
+    await page.getByLabel("E-mail").fill(state.email);
+    await page.getByLabel("Password").fill(PASSWORD);
+    allowed.push({ re: /status of 401/, left: 1 }); // the refused first attempt (totp_required)
+    await page.getByRole("button", { name: "Log in" }).click();
+    await page.getByText("Enter the code from your authenticator app.").waitFor();
+    await page.getByLabel("Authenticator code").fill(await freshTotp(secret, used));
+    await page.getByRole("button", { name: "Log in" }).click();
+    await page.getByRole("heading", { name: "Lobby" }).waitFor();
+    await page.locator("[data-testid=balance]", { hasText: "62.00 EUR" }).waitFor();
+    await shot(page, "11-login-with-totp");
+  }],
+];
+
+// ---- runner ----
+
+async function main() {
+  const started = Date.now();
+  mkdirSync(shots, { recursive: true });
+  const dir = mkdtempSync(join(tmpdir(), "pitboss-e2e-"));
+  const server = await startServer(dir);
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    headless: process.env.E2E_HEADED !== "1",
+    args: ["--no-sandbox", "--disable-dev-shm-usage"],
+  });
+  let failed = 0;
+  let passed = 0;
+  try {
+    for (const [name, fn] of tests) {
+      const t0 = Date.now();
+      try {
+        await fn({ url: server.url, browser, staff: server.staff });
+        passed += 1;
+        console.log(`ok   ${name} (${Date.now() - t0} ms)`);
+      } catch (e) {
+        failed += 1;
+        console.log(`FAIL ${name} (${Date.now() - t0} ms)\n     ${e.stack ?? e}`);
+        if (state.player) await shot(state.player, `failed-player`).catch(() => {});
+        if (state.staffPage) await shot(state.staffPage, `failed-staff`).catch(() => {});
+        break; // the scenarios build on each other
+      }
+    }
+    const unused = allowed.filter((a) => a.left > 0);
+    if (consoleErrors.length || (failed === 0 && unused.length)) {
+      failed += 1;
+      console.log(`FAIL no errors in the browser console\n     ${consoleErrors.join("\n     ")}${unused.length ? `\n     expected but not seen: ${unused.map((a) => a.re)}` : ""}`);
+    } else {
+      passed += 1;
+      console.log("ok   no errors in the browser console");
+    }
+  } finally {
+    await browser.close();
+    server.proc.kill("SIGTERM");
+    await new Promise((r) => server.proc.once("exit", r));
+    if (failed) console.log(`server log (last lines):\n${server.log().split("\n").slice(-20).join("\n")}`);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const skipped = tests.length + 1 - passed - failed;
+  console.log(`e2e: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} not run` : ""} in ${((Date.now() - started) / 1000).toFixed(1)} s; screenshots in ${shots}`);
+  process.exit(failed ? 1 : 0);
+}
+
+await main();

@@ -1,0 +1,177 @@
+// player.ts: one player in the back office: profile and lock-out, blocks (set and clear with
+// a reason), balances with a manual adjustment (reason required, idempotent), KYC state with
+// documents, history and the review decision, and the transaction history. Each section
+// appears only when the role has its permission.
+import { ApiError, idempotencyKey } from "../../lib/api";
+import { h, replace, formatTime } from "../../lib/dom";
+import { describe, field, formError, onSubmit } from "../../lib/form";
+import { historyTable } from "../../lib/history";
+import { formatMinor, parseMajor } from "../../lib/money";
+import type { Screen } from "../../lib/router";
+import type { Balance, KycState, StaffPlayer } from "../../lib/types";
+import type { StaffApp } from "../app";
+
+const BLOCKS: Array<[string, string]> = [["login", "Login"], ["deposit", "Deposit"], ["withdraw", "Withdraw"],
+  ["bet", "Bet"], ["read_only", "Read only"]];
+
+function errorBox(e: unknown): HTMLElement {
+  return h("p", { class: "error", role: "alert" }, describe(e));
+}
+
+export const playerScreen: Screen<StaffApp> = {
+  title: "Player",
+  async render({ app, params }) {
+    const id = params.id;
+    const enc = encodeURIComponent(id);
+    const profile = await app.api.get<StaffPlayer>(`/admin/players/${enc}`);
+    let balances: Balance[] = [];
+
+    // ---- blocks ----
+    const blocksBox = h("div", {});
+    function drawBlocks(list: Array<{ block: string; reason: string; since?: string }>): void {
+      const add = h("form", { "aria-label": "Set a block" },
+        field({ name: "block", label: "Block", options: BLOCKS }),
+        field({ name: "reason", label: "Reason", required: true, maxlength: 200 }),
+        formError(),
+        h("button", { type: "submit" }, "Set block"));
+      onSubmit(add, async (v) => {
+        await app.api.post(`/admin/players/${enc}/blocks`, { block: v.block, reason: v.reason });
+        await reloadBlocks();
+      });
+      replace(blocksBox,
+        list.length === 0 ? h("p", {}, "No blocks.") : h("ul", { class: "plain" }, ...list.map((b) => {
+          const reason = h("input", { id: `clear-${b.block}`, name: "reason", required: true, maxlength: 200 });
+          const clear = h("form", { class: "row", "aria-label": `Clear the ${b.block} block` },
+            h("label", { for: `clear-${b.block}` }, "Reason to clear"), reason, formError(),
+            h("button", { type: "submit", class: "secondary" }, `Clear ${b.block}`));
+          onSubmit(clear, async (v) => {
+            await app.api.del(`/admin/players/${enc}/blocks/${encodeURIComponent(b.block)}`, { reason: v.reason });
+            await reloadBlocks();
+          });
+          return h("li", {}, h("strong", {}, b.block), `: ${b.reason}`, b.since ? ` (since ${formatTime(b.since)})` : "",
+            app.can("players.block") ? clear : null);
+        })),
+        app.can("players.block") ? add : null);
+    }
+    async function reloadBlocks(): Promise<void> {
+      const p = await app.api.get<StaffPlayer>(`/admin/players/${enc}`);
+      drawBlocks(p.blocks ?? []);
+    }
+    drawBlocks(profile.blocks ?? []);
+
+    // ---- balances and adjustment ----
+    const balancesBox = h("div", {});
+    function drawBalances(): void {
+      replace(balancesBox, balances.length === 0 ? h("p", {}, "No wallet.") :
+        h("dl", { class: "props", "data-testid": "staff-balances" }, ...balances.flatMap((b) => [
+          h("dt", {}, `${b.type} (${b.currency})`),
+          h("dd", { class: "balance", "data-account": b.type }, formatMinor(b.available_minor, b.exponent, b.currency)),
+        ])));
+    }
+    async function loadBalances(): Promise<void> {
+      try {
+        balances = (await app.api.get<{ balances: Balance[] }>(`/players/${enc}/balances`)).balances;
+        drawBalances();
+      } catch (e) {
+        replace(balancesBox, e instanceof ApiError && e.status === 404 ? h("p", {}, "No wallet.") : errorBox(e));
+      }
+    }
+    const adjustBox = h("div", {});
+    function drawAdjust(): void {
+      const currencies = [...new Set(balances.map((b) => b.currency))];
+      if (currencies.length === 0) return;
+      let key = idempotencyKey("backoffice");
+      const form = h("form", { "aria-labelledby": "adjust-title" },
+        h("h3", { id: "adjust-title" }, "Manual adjustment"),
+        field({ name: "currency", label: "Currency", options: currencies.map((c) => [c, c]) }),
+        field({ name: "account", label: "Account", options: [["cash", "Cash"], ["bonus", "Bonus"]] }),
+        field({ name: "amount", label: "Amount", required: true, inputmode: "decimal",
+          hint: "Positive credits the player, negative debits; e.g. 25.00 or -5." }),
+        field({ name: "reason", label: "Reason", required: true, maxlength: 500, hint: "At least 3 characters; kept in the audit log." }),
+        formError(),
+        h("p", { class: "ok", role: "status" }),
+        h("button", { type: "submit" }, "Apply adjustment"));
+      onSubmit(form, async (v) => {
+        const exponent = balances.find((b) => b.currency === v.currency)?.exponent ?? 2;
+        const minor = parseMajor(v.amount, exponent);
+        if (minor === null || minor === 0) {
+          throw new ApiError(400, "validation_failed", `must be a non-zero amount with at most ${exponent} decimals`, "amount");
+        }
+        const r = await app.api.post<{ balance: Balance; audit_id: number }>("/admin/adjustments",
+          { player_id: id, currency: v.currency, account: v.account, amount_minor: minor, reason: v.reason },
+          { "Idempotency-Key": key });
+        key = idempotencyKey("backoffice"); // this one is spent; a retry after a failure reuses it
+        form.reset();
+        form.querySelector(".ok")!.textContent =
+          `Applied: ${v.account} is now ${formatMinor(r.balance.available_minor, r.balance.exponent, r.balance.currency)} (audit #${r.audit_id}).`;
+        await loadBalances();
+      });
+      replace(adjustBox, form);
+    }
+
+    // ---- KYC ----
+    const kycBox = h("div", {});
+    async function loadKyc(): Promise<void> {
+      let k: KycState;
+      try {
+        k = await app.api.get<KycState>(`/admin/kyc/${enc}`);
+      } catch (e) {
+        replace(kycBox, errorBox(e));
+        return;
+      }
+      const decision = h("form", { "aria-labelledby": "kyc-decision-title" },
+        h("h3", { id: "kyc-decision-title" }, "Decision"),
+        field({ name: "decision", label: "Decision", options: [["verify", "Verify"], ["reject", "Reject"]] }),
+        field({ name: "tier", label: "Tier (for verify)", options: [["1", "1: basic identity"], ["2", "2: enhanced (source of funds)"]] }),
+        field({ name: "reason", label: "Reason", required: true, maxlength: 200 }),
+        formError(),
+        h("button", { type: "submit" }, "Record decision"));
+      onSubmit(decision, async (v) => {
+        const body: Record<string, unknown> = { decision: v.decision, reason: v.reason };
+        if (v.decision === "verify") body.tier = Number(v.tier);
+        await app.api.post(`/admin/kyc/${enc}/decision`, body);
+        await loadKyc();
+      });
+      replace(kycBox,
+        h("p", {}, "State: ", h("strong", { "data-testid": "kyc-state" }, k.state), k.tier ? `, tier ${k.tier}` : ""),
+        k.documents.length ? h("ul", { class: "plain" }, ...k.documents.map((d) => h("li", {},
+          `${d.type.replace(/_/g, " ")} `, h("code", {}, d.reference), ` - ${d.status}`,
+          h("br"), h("span", { class: "hint" }, `submitted ${formatTime(d.submitted_at)}${d.reason ? `; ${d.reason}` : ""}`))))
+          : h("p", {}, "No documents."),
+        (k.events ?? []).length ? h("details", {}, h("summary", {}, "History"),
+          h("ul", {}, ...(k.events ?? []).map((e) => h("li", {},
+            `${formatTime(e.at)}: ${e.from} → ${e.to} (tier ${e.to_tier}) by ${e.actor}${e.reason ? `: ${e.reason}` : ""}`)))) : null,
+        k.state === "pending" || k.state === "verified" ? decision : null);
+    }
+
+    const sections: Array<HTMLElement | null> = [
+      h("div", { class: "card" }, h("h2", {}, "Profile"),
+        h("dl", { class: "props" },
+          h("dt", {}, "Player id"), h("dd", {}, h("code", {}, profile.player_id)),
+          h("dt", {}, "E-mail"), h("dd", { "data-testid": "player-email" }, profile.email),
+          h("dt", {}, "Date of birth"), h("dd", {}, profile.date_of_birth),
+          h("dt", {}, "Brand"), h("dd", {}, profile.brand),
+          h("dt", {}, "Country"), h("dd", {}, profile.country),
+          h("dt", {}, "Status"), h("dd", { "data-testid": "player-status" }, profile.status),
+          h("dt", {}, "Registered"), h("dd", {}, formatTime(profile.created_at)),
+          h("dt", {}, "Login lock-out"), h("dd", {}, profile.login_locked_for_s ? `${profile.login_locked_for_s} s left` : "none")),
+        profile.pii_masked ? h("p", { class: "hint" }, "Personal data is masked for your role.") : null),
+      h("div", { class: "card" }, h("h2", {}, "Blocks"), blocksBox),
+    ];
+    if (app.can("ledger.read")) {
+      await loadBalances();
+      sections.push(h("div", { class: "card" }, h("h2", {}, "Balances"), balancesBox, app.can("ledger.adjust") ? adjustBox : null));
+      if (app.can("ledger.adjust")) drawAdjust();
+    }
+    if (app.can("kyc.review")) {
+      await loadKyc();
+      sections.push(h("div", { class: "card" }, h("h2", {}, "KYC"), kycBox));
+    }
+    if (app.can("ledger.read")) {
+      sections.push(h("div", { class: "card" }, h("h2", {}, "Transactions"),
+        historyTable(app.api, `/players/${enc}/transactions`, () => balances)));
+    }
+    return h("section", {}, h("h1", {}, `Player ${profile.email}`), h("p", {}, h("a", { href: "/admin" }, "← Back to search")),
+      ...sections);
+  },
+};
