@@ -558,6 +558,72 @@ static void session_time_limit_counts_open_sessions(bool pg)
 }
 PBT_BOTH(session_time_limit_counts_open_sessions)
 
+struct tick_args {
+    int sent;
+};
+
+static int tick_step(struct store *tx, struct writer_cmd *cmd, void *arg)
+{
+    struct tick_args *a = arg;
+    return rg_reality_tick(rg, tx, cmd, 100, &a->sent);
+}
+
+static int interval_step(struct store *tx, struct writer_cmd *cmd, void *arg)
+{
+    (void)cmd;
+    return rg_reality_interval_set(rg, tx, arg, 5);
+}
+
+static int tick(void)
+{
+    struct tick_args a = {0};
+    assert_int_equal(run(tick_step, &a), PB_OK);
+    return a.sent;
+}
+
+/* Reality checks are due every interval from the session's start; a late tick sends one,
+ * not the missed ones; a session past 3 hours is marked once. Chasing losses is marked at
+ * the third deposit within an hour while losing. */
+static void reality_checks_and_markers(bool pg)
+{
+    start(pg);
+    struct player p = new_player("realityplayer", "demo", NULL);
+    deposit(&p, 10000);
+    struct session_args ses = {p.id, "s-reality", T0, T0 + 4 * RG_HOUR_MS};
+    assert_int_equal(run(session_step, &ses), PB_OK);
+    assert_int_equal(tick(), 0); /* the permissive set has no default interval */
+    assert_int_equal(run(interval_step, p.id), PB_OK);
+    now_ms = T0 + 1000; /* in the session: counts in its net position */
+    assert_int_equal(bet(&p, 3000, &table, NULL), LEDGER_OK);
+    now_ms = T0 + 5 * 60000 - 1;
+    assert_int_equal(tick(), 0);
+    now_ms += 1;
+    assert_int_equal(tick(), 1);
+    assert_int_equal(tick(), 0);
+    assert_int_equal(count_events("rg.reality_check"), 1);
+    struct pb_buf b = PB_BUF_INIT;
+    assert_int_equal(rg_reality_json(rg, rd, p.id, "s-reality", T0, &b), PB_OK);
+    assert_non_null(strstr(b.data, "\"elapsed_s\":300"));
+    assert_non_null(strstr(b.data, "\"net_minor\":-3000"));
+    assert_non_null(strstr(b.data, "\"checks_sent\":1"));
+    pb_buf_release(&b);
+    now_ms = T0 + 3 * RG_HOUR_MS + 1000; /* many intervals later: one check, one marker */
+    assert_int_equal(tick(), 1);
+    assert_int_equal(count_events("rg.reality_check"), 2);
+    assert_int_equal(count_events("rg.marker"), 1);
+    now_ms += 5 * 60000;
+    assert_int_equal(tick(), 1);
+    assert_int_equal(count_events("rg.marker"), 1);
+    /* Chasing losses: the third deposit within an hour while the day's net loss is > 0. */
+    deposit(&p, 100);
+    deposit(&p, 100);
+    assert_int_equal(count_events("rg.marker"), 1);
+    deposit(&p, 100);
+    assert_int_equal(count_events("rg.marker"), 2);
+    stop();
+}
+PBT_BOTH(reality_checks_and_markers)
+
 /* Rule sets are data: strict decoding names what is wrong. */
 static void test_rule_sets_are_decoded_strictly(void **state)
 {
@@ -607,6 +673,7 @@ int main(void)
         PBT_PAIR(uk_rules_apply_to_slots),
         PBT_PAIR(blocks_and_kyc_gate_the_debit_path),
         PBT_PAIR(session_time_limit_counts_open_sessions),
+        PBT_PAIR(reality_checks_and_markers),
     };
     return cmocka_run_group_tests_name("unit.rg", tests, NULL, NULL);
 }
