@@ -13,6 +13,7 @@
 #include "base/config.h"
 #include "base/log.h"
 #include "core/app.h"
+#include "games/games.h"
 #include "games/table_cli.h"
 #include "http/http.h"
 #include "ledger/ledger.h"
@@ -53,7 +54,23 @@ struct args {
     bool migrate;
     int staff_argc;         /* staff: the arguments from "create" on */
     char **staff_argv;
+    int rest_argc;          /* games, rng, fair: the words after the command */
+    char **rest_argv;
 };
+
+/* Whether the games/fair words name a table-game tool: "exact", "crash-chain",
+ * "rtp blackjack", or "--game crash". */
+static bool is_table_tool(int argc, char **argv)
+{
+    if (argc >= 1 && (strcmp(argv[0], "exact") == 0 || strcmp(argv[0], "crash-chain") == 0))
+        return true;
+    if (argc >= 2 && strcmp(argv[0], "rtp") == 0 && strcmp(argv[1], "blackjack") == 0)
+        return true;
+    for (int i = 0; i + 1 < argc; i++)
+        if (strcmp(argv[i], "--game") == 0 && strcmp(argv[i + 1], "crash") == 0)
+            return true;
+    return false;
+}
 
 static int parse_args(int argc, char **argv, struct args *a)
 {
@@ -71,10 +88,15 @@ static int parse_args(int argc, char **argv, struct args *a)
             a->command = "help";
         } else if (argv[i][0] != '-' && !a->command) {
             a->command = argv[i];
-            if (strcmp(a->command, "staff") == 0 || strcmp(a->command, "games") == 0 ||
-                strcmp(a->command, "fair") == 0) { /* the rest is the command's */
+            if (strcmp(a->command, "staff") == 0) { /* the rest is staff's */
                 a->staff_argc = argc - i - 1;
                 a->staff_argv = argv + i + 1;
+                break;
+            }
+            if (strcmp(a->command, "games") == 0 || strcmp(a->command, "rng") == 0 ||
+                strcmp(a->command, "fair") == 0) { /* the rest is the games module's */
+                a->rest_argc = argc - i - 1;
+                a->rest_argv = argv + i + 1;
                 break;
             }
         } else if (argv[i][0] != '-' && strcmp(a->command, "ledger") == 0 && !a->subcommand) {
@@ -189,10 +211,18 @@ int main(int argc, char **argv)
         printf("pitboss %s\n", PITBOSS_VERSION);
         return 0;
     }
-    if (strcmp(a.command, "games") == 0) /* pure maths: no configuration, no database */
-        return table_cli_games(a.staff_argc, a.staff_argv);
+    /* Pure maths: no configuration, no database. The table games (baccarat, blackjack,
+     * crash) have their own tools; the rest belongs to the single-step games. */
+    if (strcmp(a.command, "games") == 0)
+        return is_table_tool(a.rest_argc, a.rest_argv)
+                   ? table_cli_games(a.rest_argc, a.rest_argv)
+                   : games_cli_games(a.rest_argc, a.rest_argv);
+    if (strcmp(a.command, "rng") == 0)
+        return games_cli_rng(a.rest_argc, a.rest_argv);
     if (strcmp(a.command, "fair") == 0)
-        return table_cli_fair_crash(a.staff_argc, a.staff_argv);
+        return is_table_tool(a.rest_argc, a.rest_argv)
+                   ? table_cli_fair_crash(a.rest_argc, a.rest_argv)
+                   : games_cli_fair(a.rest_argc, a.rest_argv);
     struct pb_config cfg;
     if (strcmp(a.command, "serve") != 0 && strcmp(a.command, "migrate") != 0 &&
         strcmp(a.command, "routes") != 0 && strcmp(a.command, "ledger") != 0 &&

@@ -16,6 +16,9 @@
 #include "core/outbox.h"
 #include "core/scheduler.h"
 #include "core/writer.h"
+#include "games/casino.h"
+#include "games/casino_http.h"
+#include "games/rounds.h"
 #include "http/http.h"
 #include "http/ws.h"
 #include "ledger/audit.h"
@@ -27,6 +30,8 @@
 #include "pam/pam_http.h"
 #include "pam/staff.h"
 #include "pam/staff_http.h"
+#include "rg/rg.h"
+#include "rg/rg_http.h"
 
 static void log_failure(const char *msg, const char *detail)
 {
@@ -47,6 +52,8 @@ static const struct {
     {pam_migrations, &pam_migrations_count},
     {staff_migrations, &staff_migrations_count},
     {kyc_migrations, &kyc_migrations_count},
+    {rg_migrations, &rg_migrations_count},
+    {rounds_migrations, &rounds_migrations_count},
 };
 
 static struct store_migration all_migrations[128];
@@ -153,6 +160,11 @@ void app_peer_address(const struct http_request *req, char *out, size_t outlen)
         pb_strlcpy(out, "unknown", outlen);
 }
 
+struct rg *app_rg(void *app)
+{
+    return ((struct pb_app *)app)->rg;
+}
+
 const char *app_staff_token(void *app)
 {
     return ((struct pb_app *)app)->cfg.staff_token;
@@ -164,38 +176,62 @@ const char *app_staff_token(void *app)
 
 #define EXPIRY_INTERVAL_MS 1000 /* pending transfers are voided within this of their timeout */
 #define EXPIRY_BATCH_MAX 256    /* voided per command; the next tick takes the rest */
+#define REALITY_INTERVAL_MS 10000 /* reality checks are pushed within this of being due */
+#define REALITY_BATCH_MAX 500     /* checks per command; the next tick takes the rest */
 
-struct app_expiry {
+/* A periodic writer command: at most one in flight; a tick while it runs is skipped. */
+struct app_periodic {
     struct writer_cmd cmd;
     struct pb_app *app;
+    int (*work)(struct pb_app *app, struct store *tx, struct writer_cmd *cmd);
     atomic_bool busy;
 };
 
-static int expiry_run(struct store *tx, struct writer_cmd *cmd)
+static int periodic_run(struct store *tx, struct writer_cmd *cmd)
 {
-    struct app_expiry *e = (struct app_expiry *)cmd;
+    struct app_periodic *p = (struct app_periodic *)cmd;
+    return p->work(p->app, tx, cmd);
+}
+
+static void periodic_done(struct writer_cmd *cmd)
+{
+    atomic_store(&((struct app_periodic *)cmd)->busy, false);
+}
+
+static void periodic_tick(void *arg)
+{
+    struct app_periodic *p = arg;
+    if (atomic_exchange(&p->busy, true))
+        return;
+    p->cmd = (struct writer_cmd){.run = periodic_run, .done = periodic_done};
+    if (writer_submit(p->app->writer, &p->cmd) != PB_OK)
+        atomic_store(&p->busy, false);
+}
+
+static struct app_periodic *periodic_new(struct pb_app *app,
+                                         int (*work)(struct pb_app *, struct store *,
+                                                     struct writer_cmd *))
+{
+    struct app_periodic *p = pb_calloc(1, sizeof(*p));
+    p->app = app;
+    p->work = work;
+    return p;
+}
+
+static int expiry_work(struct pb_app *app, struct store *tx, struct writer_cmd *cmd)
+{
     int voided = 0;
-    int rc = ledger_expire(e->app->ledger, tx, cmd, pb_wall_ms() * 1000000, EXPIRY_BATCH_MAX,
+    int rc = ledger_expire(app->ledger, tx, cmd, pb_wall_ms() * 1000000, EXPIRY_BATCH_MAX,
                            &voided);
     if (rc == PB_OK && voided > 0)
         pb_log(PB_LOG_INFO, "expired pending transfers voided", "\"count\":%d", voided);
     return rc;
 }
 
-static void expiry_done(struct writer_cmd *cmd)
+static int reality_work(struct pb_app *app, struct store *tx, struct writer_cmd *cmd)
 {
-    atomic_store(&((struct app_expiry *)cmd)->busy, false);
-}
-
-/* Scheduler task: one expiry command at a time. */
-static void expiry_tick(void *arg)
-{
-    struct app_expiry *e = arg;
-    if (atomic_exchange(&e->busy, true))
-        return;
-    e->cmd = (struct writer_cmd){.run = expiry_run, .done = expiry_done};
-    if (writer_submit(e->app->writer, &e->cmd) != PB_OK)
-        atomic_store(&e->busy, false);
+    int sent = 0;
+    return rg_reality_tick(app->rg, tx, cmd, REALITY_BATCH_MAX, &sent);
 }
 
 /* Scheduler task: checkpoint SQLite's WAL off the writer's path (store_checkpoint). */
@@ -212,13 +248,18 @@ static void checkpoint_tick(void *arg)
 
 static int start_scheduler(struct pb_app *app)
 {
-    app->expiry = pb_calloc(1, sizeof(*app->expiry));
-    app->expiry->app = app;
+    app->expiry = periodic_new(app, expiry_work);
+    app->reality = periodic_new(app, reality_work);
     app->scheduler = scheduler_new();
-    scheduler_every(app->scheduler, "ledger.expiry", EXPIRY_INTERVAL_MS, expiry_tick,
+    scheduler_every(app->scheduler, "ledger.expiry", EXPIRY_INTERVAL_MS, periodic_tick,
                     app->expiry);
+    scheduler_every(app->scheduler, "rg.reality", REALITY_INTERVAL_MS, periodic_tick,
+                    app->reality);
     scheduler_every(app->scheduler, "store.checkpoint", PB_STORE_CHECKPOINT_INTERVAL_MS,
                     checkpoint_tick, app);
+    app->casino_recovery = casino_recovery_new(app->writer, app->ledger);
+    scheduler_every(app->scheduler, "casino.recovery", CASINO_RECOVERY_INTERVAL_MS,
+                    casino_recovery_tick, app->casino_recovery);
     return scheduler_start(app->scheduler);
 }
 
@@ -236,6 +277,8 @@ static void new_http_server(const struct pb_config *cfg, void *app, struct http_
     http_server_add_routes(*out, pam_routes, pam_routes_count);
     http_server_add_routes(*out, staff_routes, staff_routes_count);
     http_server_add_routes(*out, kyc_routes, kyc_routes_count);
+    http_server_add_routes(*out, rg_routes, rg_routes_count);
+    http_server_add_routes(*out, casino_routes, casino_routes_count);
     if (cfg->diagnostics)
         http_server_add_routes(*out, app__diagnostic_routes, app__diagnostic_routes_count);
 }
@@ -283,6 +326,8 @@ static int start_storage(struct pb_app *app)
     }
     app->outbox = outbox_new(cfg->node);
     app->ledger = ledger_new();
+    struct ledger_guard guard = rg_guard(app->rg);
+    ledger_set_guard(app->ledger, &guard);
     struct writer_config wc = {(int)cfg->writer_batch_max, (int)cfg->writer_wait_us,
                                (int)cfg->writer_queue_max, app->cfg.db_url,
                                {ledger_participant(app->ledger)}, 1};
@@ -306,6 +351,8 @@ static int start_network(struct pb_app *app)
     if (cfg->diagnostics)
         outbox_subscribe(app->outbox, "websocket", app__events_to_hub, app);
     outbox_subscribe(app->outbox, "ledger.balances", ledger_http_on_event, app);
+    outbox_subscribe(app->outbox, "rg.push", rg_http_on_event, app);
+    outbox_subscribe(app->outbox, "casino.rounds", casino_http_on_event, app);
     if (outbox_start(app->outbox, app->readers, app->writer) != PB_OK)
         return PB_ERR_IO;
     new_http_server(cfg, app, &app->http);
@@ -314,6 +361,34 @@ static int start_network(struct pb_app *app)
                cfg->listen_port);
         return PB_ERR_IO;
     }
+    return PB_OK;
+}
+
+/* Loads the rule sets (PITBOSS_RG_RULES, or the built-in ones) and checks that every
+ * jurisdiction names one of them. */
+static int start_rg(struct pb_app *app)
+{
+    char err[512];
+    struct rg_rules *rules;
+    if (rg_rules_load(getenv("PITBOSS_RG_RULES"), &rules, err, sizeof(err)) != PB_OK) {
+        log_failure("bad responsible-gaming rules file (PITBOSS_RG_RULES)", err);
+        pam_config_free(app->pam);
+        app->pam = NULL;
+        return PB_ERR_INVALID;
+    }
+    for (size_t i = 0; i < app->pam->njurisdictions; i++) {
+        const struct pam_jurisdiction *j = &app->pam->jurisdictions[i];
+        if (j->rg_rule_set[0] && !rg_rules_find(rules, j->rg_rule_set)) {
+            snprintf(err, sizeof(err), "jurisdiction %s names rule set %s, which is not defined",
+                     j->name, j->rg_rule_set);
+            log_failure("bad responsible-gaming rules file (PITBOSS_RG_RULES)", err);
+            rg_rules_free(rules);
+            pam_config_free(app->pam);
+            app->pam = NULL;
+            return PB_ERR_INVALID;
+        }
+    }
+    app->rg = rg_new(app->pam, rules);
     return PB_OK;
 }
 
@@ -326,6 +401,8 @@ int app_start(struct pb_app *app, const struct pb_config *cfg)
         log_failure("bad jurisdictions file (PITBOSS_JURISDICTIONS)", err);
         return PB_ERR_INVALID;
     }
+    if (start_rg(app) != PB_OK)
+        return PB_ERR_INVALID;
     int rc = start_storage(app);
     if (rc == PB_OK)
         rc = start_network(app);
@@ -348,7 +425,10 @@ void app_stop(struct pb_app *app)
     writer_stop(app->writer);
     outbox_free(app->outbox);
     ledger_free(app->ledger);
-    pb_free(app->expiry); /* its command, if any, completed before the writer stopped */
+    pb_free(app->expiry); /* their commands, if any, completed before the writer stopped */
+    pb_free(app->reality);
+    rg_free(app->rg);
+    casino_recovery_free(app->casino_recovery); /* likewise */
     if (app->hub)
         ws_hub_free(app->hub);
     store_pool_close(app->readers);

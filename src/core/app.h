@@ -23,7 +23,10 @@ struct pb_app {
     struct ws_hub *hub;
     struct http_server *http;
     struct pam_config *pam;    /* brands, jurisdictions, policy (PITBOSS_JURISDICTIONS) */
-    struct app_expiry *expiry; /* the pending-transfer expiry task's command */
+    struct rg *rg;             /* responsible gaming: the ledger's debit-path guard */
+    struct app_periodic *expiry;  /* the pending-transfer expiry task's command */
+    struct app_periodic *reality; /* the reality-check task's command */
+    struct casino_recovery *casino_recovery; /* the interrupted-round recovery task */
 };
 
 /* Every module's migrations, in one list (for pitboss migrate and --migrate). */

@@ -14,6 +14,8 @@
 #ifndef PB_ROUNDS_H
 #define PB_ROUNDS_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "store/store.h"
@@ -23,6 +25,10 @@
 #define ROUNDS_EXTERNAL_ID_MAX 128
 #define ROUNDS_GAME_ID_MAX 64
 #define ROUNDS_PLAYER_ID_MAX 64
+#define ROUNDS_GAME_KIND_MAX 32   /* "slot", "dice", "blackjack": the recovery key */
+#define ROUNDS_DETAIL_MAX (64 * 1024) /* a round's detail: a blackjack hand with splits is
+                                       * < 4 KiB; a bound keeps recall pages small */
+#define ROUNDS_STALE_MAX 64       /* rounds one recovery pass takes; the next pass the rest */
 
 enum round_state {
     ROUND_OPEN = 1,
@@ -45,8 +51,14 @@ struct round_info {
     enum round_state state;
     int64_t opened_ms, updated_ms;
     char *detail; /* JSON object text: bets, outcome, actions (pb_malloc'ed; NULL if none) */
+    char game_kind[ROUNDS_GAME_KIND_MAX + 1]; /* "" when opened with rounds_open */
 };
 void round_info_release(struct round_info *r);
+/* The state called name ("settled"): 0 or PB_ERR_INVALID. */
+int round_state_parse(const char *name, enum round_state *out);
+/* Whether a round may move from -> to: forwards only (to >= from), never out of a final state
+ * (CLOSED, CANCELLED); staying in a non-final state is allowed (a detail update). Pure. */
+bool round_state_move_ok(enum round_state from, enum round_state to);
 
 extern const struct store_migration rounds_migrations[];
 extern const size_t rounds_migrations_count;
@@ -58,6 +70,11 @@ extern const size_t rounds_migrations_count;
 int rounds_open(struct store *tx, const char *player_id, const char *game_id,
                 const char *provider, const char *external_id, const char *currency,
                 int64_t now_ms, int64_t *round_id);
+/* rounds_open with the game's kind recorded (game_kind: 1..ROUNDS_GAME_KIND_MAX bytes):
+ * interrupted rounds are completed by the recovery registered for their kind. */
+int rounds_open_game(struct store *tx, const char *player_id, const char *game_id,
+                     const char *game_kind, const char *provider, const char *external_id,
+                     const char *currency, int64_t now_ms, int64_t *round_id);
 /* Adds to the round's stake or payout totals (overflow-checked: PB_ERR_INVALID). */
 int rounds_add(struct store *tx, int64_t round_id, int64_t stake_minor, int64_t payout_minor,
                int64_t now_ms);
@@ -75,5 +92,35 @@ int rounds_get(struct store *s, int64_t round_id, struct round_info *out);
 /* The player's newest rounds, newest first, up to max (<= ROUNDS_RECALL_MAX). */
 int rounds_recall(struct store *s, const char *player_id, struct round_info *out, size_t max,
                   size_t *n);
+/* Rounds left DEBITED or OUTCOME whose last change is older than older_than_ms (a time in ms
+ * since the epoch: updated_ms < older_than_ms), oldest first, up to max (<= ROUNDS_STALE_MAX):
+ * what the recovery task completes. Callers release each with round_info_release. */
+int rounds_stale(struct store *s, int64_t older_than_ms, struct round_info *out, size_t max,
+                 size_t *n);
+
+/* ---- interrupted-round recovery ----
+ * A game whose rounds span several requests (blackjack, crash) registers how to complete
+ * one by its rules; the recovery task (casino.h) calls it, inside a writer command, for every
+ * round of that kind left DEBITED or OUTCOME past the timeout. The function must leave the
+ * round SETTLED, CLOSED or CANCELLED (paying through the engine's idempotent payout, so it
+ * is never paid twice) and return 0, or return an error: the round's changes are rolled back
+ * and it is tried again on a later pass. The key is the round's game_kind, or its game_id
+ * when the kind is "". Registration happens before serving (not thread-safe). */
+struct ledger;
+struct writer_cmd;
+struct rounds_recovery_ctx {
+    struct store *tx;
+    struct writer_cmd *cmd; /* for events */
+    struct ledger *lg;
+    int64_t now_ms;
+};
+typedef int (*rounds_recovery_fn)(const struct rounds_recovery_ctx *ctx,
+                                  const struct round_info *round);
+#define ROUNDS_RECOVERY_MAX 16 /* registered kinds; a game family registers one */
+/* Registers fn for key (static string); replaces an earlier registration of key. Returns 0 or
+ * PB_ERR_FULL. */
+int rounds_register_recovery(const char *game_kind, rounds_recovery_fn fn);
+/* The function registered for key, or NULL. */
+rounds_recovery_fn rounds_recovery_find(const char *game_kind);
 
 #endif

@@ -681,7 +681,11 @@ static int apply_one(struct ledger *lg, struct store *tx, struct group *g,
     g->sides[k][0] = m[0];
     g->sides[k][1] = m[1];
     g->items[k] = (struct ledger_guard_item){
-        .transfer = t, .kind = t->kind, .code = r.code, .amount = r.amount, .ts_ns = ts,
+        .transfer = t, .kind = t->kind, .code = r.code,
+        .amount = t->kind == LEDGER_VOID ? 0 : r.amount,
+        .released = t->kind == LEDGER_VOID ? p.amount
+                    : t->kind == LEDGER_POST ? p.amount - r.amount : 0,
+        .ts_ns = ts,
         .currency = g->sides[k][0].currency, .debit_owner = g->sides[k][0].owner,
         .credit_owner = g->sides[k][1].owner, .debit_code = m[0].code, .credit_code = m[1].code};
     g->player |= !(m[0].flags & LEDGER_FLAG_HOT) || !(m[1].flags & LEDGER_FLAG_HOT);
@@ -753,8 +757,8 @@ int ledger_apply(struct ledger *lg, struct store *tx, struct writer_cmd *cmd,
     for (; i < n && rc == PB_OK && err == LEDGER_OK; i++)
         rc = apply_one(lg, tx, &g, &t[i], &out->applied[i], &err);
     store_finalize(g.update);
-    if (rc == PB_OK && err == LEDGER_OK && g.player && lg->guard) {
-        rc = lg->guard(lg->guard_arg, tx, cmd, g.items, n, &out->refusal);
+    if (rc == PB_OK && err == LEDGER_OK && g.player && lg->guard.check) {
+        rc = lg->guard.check(lg->guard.arg, tx, cmd, g.items, n, &out->refusal);
         if (rc == LEDGER_E_REFUSED) {
             PB_ASSERT(out->refusal.code[0] != '\0');
             err = LEDGER_E_REFUSED;
@@ -777,15 +781,17 @@ int ledger_apply(struct ledger *lg, struct store *tx, struct writer_cmd *cmd,
     memset(out->applied, 0, sizeof(out->applied));
     if (err != LEDGER_E_REFUSED)
         memset(&out->refusal, 0, sizeof(out->refusal));
+    else if (rc == PB_OK && lg->guard.refused)
+        rc = lg->guard.refused(lg->guard.arg, tx, cmd, g.items, n, &out->refusal);
     out->error = err;
     out->failed_index = err != LEDGER_OK ? (int)i - 1 : -1;
     return rc;
 }
 
-void ledger_set_guard(struct ledger *lg, ledger_guard_fn fn, void *arg)
+void ledger_set_guard(struct ledger *lg, const struct ledger_guard *guard)
 {
-    lg->guard = fn;
-    lg->guard_arg = arg;
+    PB_ASSERT(guard->check != NULL);
+    lg->guard = *guard;
 }
 
 int ledger_expire(struct ledger *lg, struct store *tx, struct writer_cmd *cmd, int64_t now,

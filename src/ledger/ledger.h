@@ -225,26 +225,36 @@ int ledger_apply(struct ledger *lg, struct store *tx, struct writer_cmd *cmd,
                  struct ledger_outcome *out);
 
 /* ---- the debit-path guard ----
- * One function, registered once (src/rg registers the responsible-gaming and jurisdiction
- * checks), that sees every linked group touching a player account inside ledger_apply,
- * after its transfers are applied and before the group's savepoint is released. So no
- * product can move a player's money without it, and its own writes (usage counters) commit
- * or roll back with the group. It returns 0 to let the group stand, LEDGER_E_REFUSED (after
- * filling *refusal) to undo it, or PB_ERR_DB. The ledger calls it on the writer thread. */
+ * One set of functions, registered once (src/rg registers the responsible-gaming and
+ * jurisdiction checks), that sees every linked group touching a non-house account inside
+ * ledger_apply, after its transfers are applied and before the group's savepoint is
+ * released. So no product can move a player's money without it, and its own writes (usage
+ * records, events) commit or roll back with the group. check returns 0 to let the group
+ * stand, LEDGER_E_REFUSED (after filling *refusal) to undo it, or PB_ERR_DB. When check
+ * refused, refused (optional) is called after the group was rolled back, so the refusal
+ * itself can be recorded (an event) in the calling command. Both run on the writer thread. */
 struct ledger_guard_item {
     const struct ledger_transfer *transfer;
     enum ledger_kind kind;
     int code;               /* the transfer code (a resolution's pending transfer's code) */
-    int64_t amount;         /* the amount moved, reserved or released */
+    int64_t amount;         /* the amount moved (POSTED, POST), reserved (PENDING) or 0 */
+    int64_t released;       /* POST, VOID: the part of the pending amount given back */
     int64_t ts_ns;          /* the transfer's timestamp */
     const char *currency;
     const char *debit_owner, *credit_owner; /* "player:ID", "house", ... */
     int debit_code, credit_code;            /* the accounts' codes */
 };
-typedef int (*ledger_guard_fn)(void *arg, struct store *tx, struct writer_cmd *cmd,
-                               const struct ledger_guard_item *items, size_t n,
-                               struct ledger_refusal *refusal);
-void ledger_set_guard(struct ledger *lg, ledger_guard_fn fn, void *arg);
+struct ledger_guard {
+    int (*check)(void *arg, struct store *tx, struct writer_cmd *cmd,
+                 const struct ledger_guard_item *items, size_t n,
+                 struct ledger_refusal *refusal);
+    int (*refused)(void *arg, struct store *tx, struct writer_cmd *cmd,
+                   const struct ledger_guard_item *items, size_t n,
+                   const struct ledger_refusal *refusal);
+    void *arg;
+};
+/* Registers the guard (copied); before the writer starts. */
+void ledger_set_guard(struct ledger *lg, const struct ledger_guard *guard);
 
 /* Voids up to max pending transfers whose timeout passed at now_ns (scheduler command).
  * *voided gets how many. */

@@ -66,8 +66,7 @@ struct ledger {
     struct ledger__meta *meta;    /* LEDGER_META_CACHE_MAX slots, open addressing */
     size_t nmeta;
     bool loaded;
-    ledger_guard_fn guard; /* ledger_set_guard; NULL: none */
-    void *guard_arg;
+    struct ledger_guard guard; /* ledger_set_guard; check NULL: none */
 };
 
 /* The fields that the hash covers, in canonical order. */

@@ -183,6 +183,19 @@ int pam_session_revoke(struct store *tx, const char *player_id, const char *sess
 int pam_session_list(struct store *s, const char *player_id, int64_t now_ms, int64_t idle_s,
                      struct pam_session *out, size_t max, size_t *n);
 
+/* The time the player's sessions were open within [from_ms, now_ms], in milliseconds: a
+ * live session counts until now, an ended one (revoked, expired, idle) until its last
+ * activity; overlapping sessions count once. At most PAM_SESSION_TIME_ROWS_MAX sessions are
+ * read (oldest first), which bounds the work for a 30-day window. */
+#define PAM_SESSION_TIME_ROWS_MAX 5000
+int pam_session_time(struct store *s, const char *player_id, int64_t from_ms, int64_t now_ms,
+                     int64_t idle_s, int64_t *ms);
+/* Calls fn for every live session (oldest first); fn returns 0 to go on or an error that
+ * stops the walk and is returned. */
+typedef int (*pam_session_fn)(const struct pam_session *ses, void *arg);
+int pam_sessions_live_each(struct store *s, int64_t now_ms, int64_t idle_s,
+                           pam_session_fn fn, void *arg);
+
 /* ---- player TOTP (sessions.c) ---- */
 
 struct pam_totp_state {

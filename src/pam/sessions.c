@@ -228,6 +228,68 @@ int pam_session_list(struct store *s, const char *player_id, int64_t now_ms, int
     return rc == STORE_DONE ? PB_OK : rc;
 }
 
+int pam_session_time(struct store *s, const char *player_id, int64_t from_ms, int64_t now_ms,
+                     int64_t idle_s, int64_t *ms)
+{
+    *ms = 0;
+    struct store_stmt *st;
+    /* Sessions that began before now and may still overlap the window. */
+    int rc = store_prepare(s,
+                           "SELECT id, player_id, created_at_ms, expires_at_ms, last_seen_ms, ip,"
+                           " revoked_at_ms FROM pam_sessions WHERE player_id = ?"
+                           " AND created_at_ms < ? AND expires_at_ms > ? AND last_seen_ms >= ?"
+                           " ORDER BY created_at_ms, id",
+                           &st);
+    if (rc != PB_OK)
+        return rc;
+    rc = bind_text(st, 1, player_id);
+    rc = rc ? rc : store_bind_int64(st, 2, now_ms);
+    rc = rc ? rc : store_bind_int64(st, 3, from_ms);
+    rc = rc ? rc : store_bind_int64(st, 4, from_ms - idle_s * 1000);
+    int64_t covered_to = from_ms; /* overlapping sessions are counted once */
+    size_t rows = 0;
+    while (rc == PB_OK && rows < PAM_SESSION_TIME_ROWS_MAX &&
+           (rc = store_step(st)) == STORE_ROW) {
+        rows++;
+        rc = PB_OK;
+        struct pam_session ses;
+        int64_t revoked = store_column_is_null(st, 6) ? INT64_MAX : store_column_int64(st, 6);
+        read_session(st, &ses);
+        /* A live session lasts until now; an ended one until its last activity. */
+        bool live = revoked > now_ms && ses.expires_at_ms > now_ms &&
+                    ses.last_seen_ms >= now_ms - idle_s * 1000;
+        int64_t end = live ? now_ms : ses.last_seen_ms;
+        if (revoked < end)
+            end = revoked;
+        int64_t start = ses.created_at_ms > covered_to ? ses.created_at_ms : covered_to;
+        if (end > start) {
+            *ms += end - start;
+            covered_to = end;
+        }
+    }
+    store_finalize(st);
+    return rc == STORE_DONE || rc == PB_OK ? PB_OK : rc;
+}
+
+int pam_sessions_live_each(struct store *s, int64_t now_ms, int64_t idle_s,
+                           pam_session_fn fn, void *arg)
+{
+    struct store_stmt *st;
+    int rc = store_prepare(s, SESSION_COLUMNS "WHERE " SESSION_LIVE " ORDER BY created_at_ms",
+                           &st);
+    if (rc != PB_OK)
+        return rc;
+    rc = store_bind_int64(st, 1, now_ms);
+    rc = rc ? rc : store_bind_int64(st, 2, now_ms - idle_s * 1000);
+    while (rc == PB_OK && (rc = store_step(st)) == STORE_ROW) {
+        struct pam_session ses;
+        read_session(st, &ses);
+        rc = fn(&ses, arg);
+    }
+    store_finalize(st);
+    return rc == STORE_DONE ? PB_OK : rc;
+}
+
 /* ---- TOTP ---- */
 
 int pam_totp_begin(struct store *tx, const char *player_id, const char *secret_b32,

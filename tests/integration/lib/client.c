@@ -20,6 +20,7 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 #include <curl/curl.h>
+#include <jansson.h>
 #include <libpq-fe.h>
 
 void pb_sleep_ms(int ms)
@@ -315,4 +316,50 @@ long long pb_metric(const struct pb_server *srv, const char *name)
     }
     pb_response_release(&r);
     return v;
+}
+
+void pb_call(const struct pb_server *srv, const char *method, const char *path,
+             const char *body, const char *token, const char *extra, struct pb_response *r)
+{
+    char auth[256];
+    const char *headers[3] = {NULL, NULL, NULL};
+    size_t n = 0;
+    if (token) {
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+        headers[n++] = auth;
+    }
+    if (extra)
+        headers[n++] = extra;
+    pb_request(srv, method, path, body ? "application/json" : NULL, body,
+               body ? strlen(body) : 0, headers, r);
+}
+
+json_t *pb_call_json(const struct pb_server *srv, const char *method, const char *path,
+                     const char *body, const char *token, const char *extra, long status)
+{
+    struct pb_response r;
+    json_error_t err;
+    pb_call(srv, method, path, body, token, extra, &r);
+    if (r.status != status)
+        fail_msg("%s %s answered %ld, expected %ld: %s", method, path, r.status, status, r.body);
+    json_t *doc = json_loads(r.body, 0, &err);
+    if (!doc)
+        fail_msg("%s %s: not JSON (%s): %s", method, path, err.text, r.body);
+    pb_response_release(&r);
+    return doc;
+}
+
+void pb_expect_problem(const struct pb_server *srv, const char *method, const char *path,
+                       const char *body, const char *token, const char *extra, long status,
+                       const char *code, const char *field)
+{
+    struct pb_response r;
+    pb_call(srv, method, path, body, token, extra, &r);
+    pb_assert_problem(&r, status, code);
+    json_t *doc = json_loads(r.body, 0, NULL);
+    const char *f = json_string_value(json_object_get(doc, "field"));
+    if (field && (!f || strcmp(f, field) != 0))
+        fail_msg("%s %s: expected field %s in %s", method, path, field, r.body);
+    json_decref(doc);
+    pb_response_release(&r);
 }

@@ -53,6 +53,19 @@ void pb_response_release(struct pb_response *r);
 /* Connects a TCP socket to 127.0.0.1:port (blocking); returns the fd (asserts success). */
 int pb_connect(int port);
 
+/* method path with an optional JSON body (NULL: none), "Authorization: Bearer <token>" when
+ * token is not NULL, and one extra header line when extra is not NULL. */
+void pb_call(const struct pb_server *srv, const char *method, const char *path,
+             const char *body, const char *token, const char *extra, struct pb_response *r);
+/* pb_call expecting status; returns the parsed JSON answer (caller json_decref's it). */
+struct json_t;
+struct json_t *pb_call_json(const struct pb_server *srv, const char *method, const char *path,
+                            const char *body, const char *token, const char *extra,
+                            long status);
+/* pb_call expecting a problem with status and code and, when field is not NULL, that field. */
+void pb_expect_problem(const struct pb_server *srv, const char *method, const char *path,
+                       const char *body, const char *token, const char *extra, long status,
+                       const char *code, const char *field);
 /* Asserts a problem+json response with this status and code. */
 void pb_assert_problem(const struct pb_response *r, long status, const char *code);
 /* The value of the first metric line "name value" at /metrics, or -1 when absent. */

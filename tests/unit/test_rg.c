@@ -1,0 +1,612 @@
+/* test_rg.c: responsible gaming in the wallet's debit path, on both engines: every limit
+ * kind with exact rolling-window boundaries (exactly at 24 hours), wins lowering losses, the
+ * cooling period for increases and removals, time-outs and self-exclusions blocking bets and
+ * deposits but not wins or withdrawals, stake caps by age, the game-cycle minimum, autoplay,
+ * the deposit-limit prompt, the KYC gate, session-time limits, and the events a refusal
+ * leaves. The clock is the test's own (rg_set_clock). */
+#include <semaphore.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "base/base.h"
+#include "core/app.h"
+#include "core/outbox.h"
+#include "ledger/ledger.h"
+#include "pam/pam.h"
+#include "rg/rg.h"
+#include "unit.h"
+
+#define T0 1767225600000LL /* 2026-01-01T00:00:00Z */
+#define CFG                                                                                   \
+    "{\"jurisdictions\":{"                                                                    \
+    "\"uk-j\":{\"min_age\":18,\"currencies\":[\"GBP\"],\"countries\":[\"*\"],"                \
+    "\"kyc_required\":[],\"rg_rule_set\":\"uk\"},"                                            \
+    "\"demo-j\":{\"min_age\":18,\"currencies\":[\"GBP\"],\"countries\":[\"*\"],"              \
+    "\"kyc_required\":[],\"rg_rule_set\":\"permissive\"},"                                    \
+    "\"kyc-j\":{\"min_age\":18,\"currencies\":[\"GBP\"],\"countries\":[\"*\"],"               \
+    "\"kyc_required\":[\"play\",\"deposit\"],\"rg_rule_set\":\"permissive\"}},"               \
+    "\"brands\":{\"uk\":{\"jurisdiction\":\"uk-j\"},\"demo\":{\"jurisdiction\":\"demo-j\"},"  \
+    "\"kyc\":{\"jurisdiction\":\"kyc-j\"}}}"
+
+static char url[600];
+static struct writer *w;
+static struct outbox *ob;
+static struct ledger *lg;
+static struct rg *rg;
+static struct pam_config *cfg;
+static struct store *rd;
+static int64_t now_ms;
+static int64_t house, psp;
+
+static int64_t test_clock(void *arg)
+{
+    (void)arg;
+    return now_ms;
+}
+
+/* ---- running steps as writer commands that may emit events ---- */
+
+typedef int (*step_fn)(struct store *tx, struct writer_cmd *cmd, void *arg);
+struct step {
+    struct writer_cmd cmd;
+    step_fn fn;
+    void *arg;
+    sem_t done;
+};
+
+static int step_run(struct store *tx, struct writer_cmd *cmd)
+{
+    struct step *s = (struct step *)cmd;
+    return s->fn(tx, cmd, s->arg);
+}
+
+static void step_done(struct writer_cmd *cmd)
+{
+    sem_post(&((struct step *)cmd)->done);
+}
+
+static int run(step_fn fn, void *arg)
+{
+    struct step s = {.cmd = {.run = step_run, .done = step_done}, .fn = fn, .arg = arg};
+    sem_init(&s.done, 0, 0);
+    assert_int_equal(writer_submit(w, &s.cmd), PB_OK);
+    while (sem_wait(&s.done) != 0) {
+    }
+    sem_destroy(&s.done);
+    return s.cmd.status;
+}
+
+static int open_house(struct store *tx, struct writer_cmd *cmd, void *arg)
+{
+    (void)cmd;
+    (void)arg;
+    int rc = ledger_open_account(lg, tx, "house", LEDGER_ACC_HOUSE_CASINO, "GBP", &house);
+    return rc ? rc : ledger_open_account(lg, tx, "house", LEDGER_ACC_PSP_CLEARING, "GBP", &psp);
+}
+
+static void start(bool pg)
+{
+    pbt_fresh_database(pg, "pb_rg", url, sizeof(url));
+    size_t n;
+    const struct store_migration *list = app_migrations(&n);
+    pbt_migrate(url, list, n);
+    char err[256];
+    assert_int_equal(pam_config_load_text(CFG, strlen(CFG), &cfg, err, sizeof(err)), PB_OK);
+    struct rg_rules *rules;
+    assert_int_equal(rg_rules_load(NULL, &rules, err, sizeof(err)), PB_OK);
+    rg = rg_new(cfg, rules);
+    now_ms = T0;
+    rg_set_clock(rg, test_clock, NULL);
+    lg = ledger_new();
+    struct ledger_guard g = rg_guard(rg);
+    ledger_set_guard(lg, &g);
+    ob = outbox_new("t");
+    struct writer_config wc = {64, 0, 1024, url, {ledger_participant(lg)}, 1};
+    assert_int_equal(writer_start(&wc, pbt_open(url), ob, &w), PB_OK);
+    rd = pbt_open(url);
+    assert_int_equal(run(open_house, NULL), PB_OK);
+}
+
+static void stop(void)
+{
+    writer_stop(w);
+    outbox_free(ob);
+    ledger_free(lg);
+    rg_free(rg);
+    pam_config_free(cfg);
+    store_close(rd);
+}
+
+/* ---- players and money ---- */
+
+struct player {
+    char id[PAM_PLAYER_ID_SIZE];
+    const char *brand, *dob;
+    int64_t acc[3];
+};
+
+static int player_step(struct store *tx, struct writer_cmd *cmd, void *arg)
+{
+    (void)cmd;
+    struct player *p = arg;
+    struct pam_player pp = {0};
+    pb_strlcpy(pp.id, p->id, sizeof(pp.id));
+    pb_strlcpy(pp.brand, p->brand, sizeof(pp.brand));
+    snprintf(pp.email, sizeof(pp.email), "%s@example.com", p->id);
+    pb_strlcpy(pp.password_hash, "$argon2id$x", sizeof(pp.password_hash));
+    pb_strlcpy(pp.date_of_birth, p->dob ? p->dob : "1980-05-05", sizeof(pp.date_of_birth));
+    pb_strlcpy(pp.country, "GB", sizeof(pp.country));
+    pb_strlcpy(pp.currency, "GBP", sizeof(pp.currency));
+    pp.created_at_ms = T0;
+    int rc = pam_player_insert(tx, &pp);
+    return rc ? rc : ledger_open_player_accounts(lg, tx, p->id, "GBP", p->acc);
+}
+
+static struct player new_player(const char *id, const char *brand, const char *dob)
+{
+    struct player p = {.brand = brand, .dob = dob};
+    pb_strlcpy(p.id, id, sizeof(p.id));
+    assert_int_equal(run(player_step, &p), PB_OK);
+    return p;
+}
+
+struct move {
+    struct ledger_transfer t;
+    struct ledger_outcome out;
+};
+
+static int move_step(struct store *tx, struct writer_cmd *cmd, void *arg)
+{
+    struct move *m = arg;
+    return ledger_apply(lg, tx, cmd, NULL, &m->t, 1, &m->out);
+}
+
+static struct ledger_context slot = {.product = "casino", .game_kind = "slot", .game_id = "s"};
+static struct ledger_context table = {.product = "casino", .game_kind = "roulette"};
+
+/* Applies one transfer; returns the ledger error (LEDGER_E_REFUSED: the guard's code in
+ * refusal). */
+static enum ledger_error apply(enum ledger_kind kind, int code, int64_t debit, int64_t credit,
+                               int64_t amount, const struct ledger_context *ctx,
+                               struct ledger_refusal *refusal)
+{
+    struct move m = {.t = {.kind = kind, .debit_account = debit, .credit_account = credit,
+                           .amount = amount, .code = code, .reference = "test",
+                           .timeout_ms = kind == LEDGER_PENDING ? 60000 : 0, .context = ctx}};
+    assert_int_equal(run(move_step, &m), PB_OK);
+    if (refusal)
+        *refusal = m.out.refusal;
+    return m.out.error;
+}
+
+static void deposit(const struct player *p, int64_t amount)
+{
+    assert_int_equal(apply(LEDGER_POSTED, LEDGER_TX_DEPOSIT, psp, p->acc[0], amount, NULL, NULL),
+                     LEDGER_OK);
+}
+
+static enum ledger_error bet(const struct player *p, int64_t amount,
+                             const struct ledger_context *ctx, struct ledger_refusal *r)
+{
+    return apply(LEDGER_POSTED, LEDGER_TX_BET, p->acc[0], house, amount, ctx, r);
+}
+
+static void win(const struct player *p, int64_t amount)
+{
+    assert_int_equal(apply(LEDGER_POSTED, LEDGER_TX_WIN, house, p->acc[0], amount, NULL, NULL),
+                     LEDGER_OK);
+}
+
+struct limit_args {
+    const char *player;
+    enum rg_limit_kind kind;
+    enum rg_window window;
+    const char *currency;
+    int64_t value;
+    bool effective_now;
+};
+
+static int limit_step(struct store *tx, struct writer_cmd *cmd, void *arg)
+{
+    struct limit_args *a = arg;
+    return rg_limit_set(rg, tx, cmd, a->player, a->kind, a->window, a->currency, a->value,
+                        "player", &a->effective_now);
+}
+
+static bool set_limit(const struct player *p, enum rg_limit_kind kind, enum rg_window window,
+                      int64_t value)
+{
+    struct limit_args a = {p->id, kind, window, kind == RG_LIMIT_SESSION ? "" : "GBP", value,
+                           false};
+    assert_int_equal(run(limit_step, &a), PB_OK);
+    return a.effective_now;
+}
+
+static int64_t limit_value(const struct player *p, enum rg_limit_kind kind, int64_t *pending)
+{
+    struct rg_limit l[16];
+    size_t n;
+    assert_int_equal(rg_limits_get(rg, rd, p->id, l, 16, &n), PB_OK);
+    for (size_t i = 0; i < n; i++)
+        if (l[i].kind == kind) {
+            if (pending)
+                *pending = l[i].pending_at_ms ? l[i].pending_value : -1;
+            return l[i].value;
+        }
+    return -1;
+}
+
+static int64_t count_events(const char *type)
+{
+    struct store_stmt *st;
+    assert_int_equal(store_prepare(rd, "SELECT COUNT(*) FROM outbox WHERE type = ?", &st), 0);
+    store_bind_text(st, 1, type, strlen(type));
+    assert_int_equal(store_step(st), STORE_ROW);
+    int64_t n = store_column_int64(st, 0);
+    store_finalize(st);
+    return n;
+}
+
+/* ---- the rules ---- */
+
+/* A loss limit of 100.00 over 24 h: the boundary is exact, at the millisecond. */
+static void loss_limit_rolls_exactly_at_24_hours(bool pg)
+{
+    start(pg);
+    struct player p = new_player("lossplayer", "demo", NULL);
+    deposit(&p, 100000);
+    assert_true(set_limit(&p, RG_LIMIT_LOSS, RG_WINDOW_DAY, 10000));
+    assert_int_equal(bet(&p, 6000, &table, NULL), LEDGER_OK);
+    now_ms = T0 + 1000;
+    assert_int_equal(bet(&p, 4000, &table, NULL), LEDGER_OK); /* exactly at the limit */
+    struct ledger_refusal r;
+    assert_int_equal(bet(&p, 1, &table, &r), LEDGER_E_REFUSED);
+    assert_string_equal(r.code, "limit_exceeded");
+    assert_int_equal(r.status, 422);
+    assert_non_null(strstr(r.members, "\"limit\":\"loss\""));
+    assert_non_null(strstr(r.members, "\"window\":\"24h\""));
+    assert_non_null(strstr(r.members, "\"remaining_minor\":0"));
+    /* The first bet (at T0) leaves the window at T0 + 24 h exactly. */
+    assert_non_null(strstr(r.members, "\"resets_at\":\"2026-01-02T00:00:00.000Z\""));
+    assert_int_equal(count_events("rg.limit_reached"), 1);
+    now_ms = T0 + RG_DAY_MS - 1;
+    assert_int_equal(bet(&p, 1, &table, &r), LEDGER_E_REFUSED);
+    now_ms = T0 + RG_DAY_MS;
+    assert_int_equal(bet(&p, 6001, &table, &r), LEDGER_E_REFUSED); /* 4000 + 6001 > 10000 */
+    assert_int_equal(bet(&p, 6000, &table, NULL), LEDGER_OK);
+    /* Wins lower the net loss: 10000 lost in the window, a win of 2500 makes room. */
+    win(&p, 2500);
+    assert_int_equal(bet(&p, 2500, &table, NULL), LEDGER_OK);
+    assert_int_equal(bet(&p, 1, &table, &r), LEDGER_E_REFUSED);
+    /* Nothing of a refused bet was applied. */
+    struct ledger_account a;
+    assert_int_equal(ledger_account_get(rd, p.acc[0], &a), PB_OK);
+    assert_int_equal(ledger_posted_balance(&a), 100000 - 6000 - 4000 - 6000 + 2500 - 2500);
+    stop();
+}
+PBT_BOTH(loss_limit_rolls_exactly_at_24_hours)
+
+/* Wager counts stakes whatever was won; the lowest of several windows applies. */
+static void wager_limits_the_lowest_window_applies(bool pg)
+{
+    start(pg);
+    struct player p = new_player("wagerplayer", "demo", NULL);
+    deposit(&p, 100000);
+    assert_true(set_limit(&p, RG_LIMIT_WAGER, RG_WINDOW_DAY, 50000));
+    assert_true(set_limit(&p, RG_LIMIT_WAGER, RG_WINDOW_WEEK, 8000));
+    assert_int_equal(bet(&p, 5000, &table, NULL), LEDGER_OK);
+    win(&p, 5000);
+    struct ledger_refusal r;
+    assert_int_equal(bet(&p, 3001, &table, &r), LEDGER_E_REFUSED);
+    assert_non_null(strstr(r.members, "\"window\":\"7d\""));
+    assert_non_null(strstr(r.members, "\"remaining_minor\":3000"));
+    assert_int_equal(bet(&p, 3000, &table, NULL), LEDGER_OK);
+    /* After 24 hours the week still holds. */
+    now_ms = T0 + RG_DAY_MS;
+    assert_int_equal(bet(&p, 1, &table, &r), LEDGER_E_REFUSED);
+    now_ms = T0 + 7 * RG_DAY_MS;
+    assert_int_equal(bet(&p, 8000, &table, NULL), LEDGER_OK);
+    stop();
+}
+PBT_BOTH(wager_limits_the_lowest_window_applies)
+
+/* Decreases at once; increases and removals after the cooling period (24 h). */
+static void increases_wait_for_the_cooling_period(bool pg)
+{
+    start(pg);
+    struct player p = new_player("coolplayer", "demo", NULL);
+    deposit(&p, 100000);
+    assert_true(set_limit(&p, RG_LIMIT_DEPOSIT, RG_WINDOW_DAY, 20000));
+    assert_true(set_limit(&p, RG_LIMIT_DEPOSIT, RG_WINDOW_DAY, 10000)); /* decrease: now */
+    assert_int_equal(limit_value(&p, RG_LIMIT_DEPOSIT, NULL), 10000);
+    now_ms = T0 + 1000;
+    assert_false(set_limit(&p, RG_LIMIT_DEPOSIT, RG_WINDOW_DAY, 30000)); /* increase: later */
+    int64_t pending;
+    assert_int_equal(limit_value(&p, RG_LIMIT_DEPOSIT, &pending), 10000);
+    assert_int_equal(pending, 30000);
+    struct ledger_refusal r;
+    assert_int_equal(apply(LEDGER_POSTED, LEDGER_TX_DEPOSIT, psp, p.acc[0], 10001, NULL, &r),
+                     LEDGER_E_REFUSED);
+    assert_non_null(strstr(r.members, "\"limit\":\"deposit\""));
+    now_ms = T0 + 1000 + RG_DAY_MS - 1;
+    assert_int_equal(limit_value(&p, RG_LIMIT_DEPOSIT, NULL), 10000);
+    now_ms = T0 + 1000 + RG_DAY_MS;
+    assert_int_equal(limit_value(&p, RG_LIMIT_DEPOSIT, &pending), 30000);
+    assert_int_equal(pending, -1);
+    /* Removal waits too; asking for the current value cancels a pending change. */
+    assert_false(set_limit(&p, RG_LIMIT_DEPOSIT, RG_WINDOW_DAY, 0));
+    assert_int_equal(limit_value(&p, RG_LIMIT_DEPOSIT, &pending), 30000);
+    assert_int_equal(pending, 0);
+    assert_true(set_limit(&p, RG_LIMIT_DEPOSIT, RG_WINDOW_DAY, 30000));
+    assert_int_equal(limit_value(&p, RG_LIMIT_DEPOSIT, &pending), 30000);
+    assert_int_equal(pending, -1);
+    assert_int_equal(count_events("rg.limit_set"), 5);
+    stop();
+}
+PBT_BOTH(increases_wait_for_the_cooling_period)
+
+/* A pending deposit counts at once; voiding it gives the room back. */
+static void pending_deposits_count_and_voids_release(bool pg)
+{
+    start(pg);
+    struct player p = new_player("pendplayer", "demo", NULL);
+    assert_true(set_limit(&p, RG_LIMIT_DEPOSIT, RG_WINDOW_DAY, 10000));
+    struct move m = {.t = {.kind = LEDGER_PENDING, .debit_account = psp,
+                           .credit_account = p.acc[0], .amount = 8000,
+                           .code = LEDGER_TX_DEPOSIT, .reference = "dep", .timeout_ms = 60000}};
+    assert_int_equal(run(move_step, &m), PB_OK);
+    assert_int_equal(m.out.error, LEDGER_OK);
+    int64_t pending_id = m.out.applied[0].id;
+    struct ledger_refusal r;
+    assert_int_equal(apply(LEDGER_PENDING, LEDGER_TX_DEPOSIT, psp, p.acc[0], 2001, NULL, &r),
+                     LEDGER_E_REFUSED);
+    struct move v = {.t = {.kind = LEDGER_VOID, .pending_id = pending_id,
+                           .code = LEDGER_TX_DEPOSIT, .reference = "dep-void"}};
+    assert_int_equal(run(move_step, &v), PB_OK);
+    assert_int_equal(v.out.error, LEDGER_OK);
+    assert_int_equal(apply(LEDGER_POSTED, LEDGER_TX_DEPOSIT, psp, p.acc[0], 10000, NULL, NULL),
+                     LEDGER_OK);
+    stop();
+}
+PBT_BOTH(pending_deposits_count_and_voids_release)
+
+struct exclude_args {
+    const char *player;
+    enum rg_exclusion_kind kind;
+    int64_t until;
+};
+
+static int exclude_step(struct store *tx, struct writer_cmd *cmd, void *arg)
+{
+    struct exclude_args *a = arg;
+    return rg_exclude(rg, tx, cmd, a->player, a->kind, a->until, "player");
+}
+
+/* Exclusions block bets and deposits at once, not wins or withdrawals; never shortened. */
+static void exclusion_blocks_money_in_not_money_out(bool pg)
+{
+    start(pg);
+    struct player p = new_player("exclplayer", "demo", NULL);
+    deposit(&p, 50000);
+    struct exclude_args a = {p.id, RG_TIME_OUT, T0 + 48 * RG_HOUR_MS};
+    assert_int_equal(run(exclude_step, &a), PB_OK);
+    struct ledger_refusal r;
+    assert_int_equal(bet(&p, 100, &table, &r), LEDGER_E_REFUSED);
+    assert_string_equal(r.code, "self_excluded");
+    assert_int_equal(r.status, 403);
+    assert_non_null(strstr(r.members, "\"exclusion\":\"time_out\""));
+    assert_int_equal(apply(LEDGER_POSTED, LEDGER_TX_DEPOSIT, psp, p.acc[0], 100, NULL, &r),
+                     LEDGER_E_REFUSED);
+    assert_string_equal(r.code, "self_excluded");
+    win(&p, 100); /* an open round settles */
+    assert_int_equal(apply(LEDGER_PENDING, LEDGER_TX_WITHDRAWAL, p.acc[0], p.acc[2], 1000, NULL,
+                           NULL),
+                     LEDGER_OK);
+    /* Shorter: refused; longer (self-exclusion, permanent): taken. */
+    a.until = T0 + 24 * RG_HOUR_MS;
+    assert_int_equal(run(exclude_step, &a), PB_ERR_CONFLICT);
+    a.kind = RG_SELF_EXCLUSION;
+    a.until = INT64_MAX;
+    assert_int_equal(run(exclude_step, &a), PB_OK);
+    now_ms = T0 + 49 * RG_HOUR_MS; /* past the time-out: the exclusion remains */
+    assert_int_equal(bet(&p, 100, &table, &r), LEDGER_E_REFUSED);
+    assert_non_null(strstr(r.members, "\"exclusion\":\"self_exclusion\""));
+    assert_non_null(strstr(r.members, "\"until\":null"));
+    assert_int_equal(count_events("rg.time_out"), 1);
+    assert_int_equal(count_events("rg.self_exclusion"), 1);
+    /* A time-out alone ends at its time. */
+    struct player q = new_player("shorttimeout", "demo", NULL);
+    deposit(&q, 1000);
+    struct exclude_args b = {q.id, RG_TIME_OUT, now_ms + RG_DAY_MS};
+    assert_int_equal(run(exclude_step, &b), PB_OK);
+    now_ms += RG_DAY_MS - 1;
+    assert_int_equal(bet(&q, 100, &table, NULL), LEDGER_E_REFUSED);
+    now_ms += 1;
+    assert_int_equal(bet(&q, 100, &table, NULL), LEDGER_OK);
+    stop();
+}
+PBT_BOTH(exclusion_blocks_money_in_not_money_out)
+
+static int answer_step(struct store *tx, struct writer_cmd *cmd, void *arg)
+{
+    (void)cmd;
+    return rg_prompt_answer(rg, tx, arg);
+}
+
+/* The UK-like set: slot stake cap 5.00 (2.00 up to age 24), 2.5 s between slot cycles, no
+ * autoplay or turbo, the deposit-limit prompt before the first deposit. */
+static void uk_rules_apply_to_slots(bool pg)
+{
+    start(pg);
+    struct player p = new_player("ukadult", "uk", "1980-01-01");
+    struct ledger_refusal r;
+    assert_int_equal(apply(LEDGER_POSTED, LEDGER_TX_DEPOSIT, psp, p.acc[0], 10000, NULL, &r),
+                     LEDGER_E_REFUSED);
+    assert_string_equal(r.code, "deposit_limit_prompt_required");
+    assert_int_equal(run(answer_step, p.id), PB_OK);
+    deposit(&p, 10000);
+    assert_int_equal(bet(&p, 501, &slot, &r), LEDGER_E_REFUSED);
+    assert_string_equal(r.code, "stake_cap_exceeded");
+    assert_non_null(strstr(r.members, "\"cap_minor\":500"));
+    assert_int_equal(bet(&p, 500, &slot, NULL), LEDGER_OK);
+    now_ms += 2499;
+    assert_int_equal(bet(&p, 100, &slot, &r), LEDGER_E_REFUSED);
+    assert_string_equal(r.code, "game_cycle_too_fast");
+    assert_int_equal(r.status, 429);
+    assert_non_null(strstr(r.members, "\"retry_after_ms\":1"));
+    assert_int_equal(bet(&p, 1000, &table, NULL), LEDGER_OK); /* not a slot: no cap, no pace */
+    now_ms += 1;
+    assert_int_equal(bet(&p, 100, &slot, NULL), LEDGER_OK); /* exactly 2.5 s later */
+    now_ms += 5000;
+    struct ledger_context auto_spin = slot;
+    auto_spin.autoplay = true;
+    assert_int_equal(bet(&p, 100, &auto_spin, &r), LEDGER_E_REFUSED);
+    assert_string_equal(r.code, "autoplay_not_allowed");
+    struct ledger_context turbo = slot;
+    turbo.turbo = true;
+    assert_int_equal(bet(&p, 100, &turbo, &r), LEDGER_E_REFUSED);
+    assert_string_equal(r.code, "turbo_not_allowed");
+    /* 2026-01-01: born 2002-01-02 is 23, so the young cap applies; born 2001-01-01 is 25. */
+    struct player y = new_player("ukyoung", "uk", "2002-01-02");
+    assert_true(set_limit(&y, RG_LIMIT_DEPOSIT, RG_WINDOW_MONTH, 100000)); /* answers prompt */
+    deposit(&y, 10000);
+    assert_int_equal(bet(&y, 201, &slot, &r), LEDGER_E_REFUSED);
+    assert_non_null(strstr(r.members, "\"young_player_cap\":true"));
+    assert_int_equal(bet(&y, 200, &slot, NULL), LEDGER_OK);
+    /* The permissive set allows autoplay and big stakes. */
+    struct player d = new_player("demoplayer", "demo", "2005-01-01");
+    deposit(&d, 100000);
+    assert_int_equal(bet(&d, 50000, &auto_spin, NULL), LEDGER_OK);
+    assert_int_equal(bet(&d, 100, &auto_spin, NULL), LEDGER_OK); /* no pace either */
+    stop();
+}
+PBT_BOTH(uk_rules_apply_to_slots)
+
+static int block_step(struct store *tx, struct writer_cmd *cmd, void *arg)
+{
+    (void)cmd;
+    return pam_player_block_set(tx, arg, PAM_BLOCK_BET, "risk review", now_ms);
+}
+
+/* Account blocks and the jurisdiction's KYC gate are enforced in the same place. */
+static void blocks_and_kyc_gate_the_debit_path(bool pg)
+{
+    start(pg);
+    struct player k = new_player("kycplayer", "kyc", NULL);
+    struct ledger_refusal r;
+    assert_int_equal(apply(LEDGER_POSTED, LEDGER_TX_DEPOSIT, psp, k.acc[0], 100, NULL, &r),
+                     LEDGER_E_REFUSED);
+    assert_string_equal(r.code, "kyc_required");
+    struct player b = new_player("blockedplayer", "demo", NULL);
+    deposit(&b, 1000);
+    assert_int_equal(run(block_step, b.id), PB_OK);
+    assert_int_equal(bet(&b, 100, &table, &r), LEDGER_E_REFUSED);
+    assert_string_equal(r.code, "player_blocked");
+    deposit(&b, 100); /* only betting is blocked */
+    stop();
+}
+PBT_BOTH(blocks_and_kyc_gate_the_debit_path)
+
+struct session_args {
+    const char *player, *id;
+    int64_t created, last_seen;
+};
+
+static int session_step(struct store *tx, struct writer_cmd *cmd, void *arg)
+{
+    (void)cmd;
+    struct session_args *a = arg;
+    struct pam_session s = {0};
+    pb_strlcpy(s.id, a->id, sizeof(s.id));
+    pb_strlcpy(s.player_id, a->player, sizeof(s.player_id));
+    s.created_at_ms = a->created;
+    s.expires_at_ms = a->created + 12 * RG_HOUR_MS;
+    s.last_seen_ms = a->last_seen;
+    pb_strlcpy(s.ip, "127.0.0.1", sizeof(s.ip));
+    char hash[65];
+    snprintf(hash, sizeof(hash), "%-64s", a->id); /* any 64 characters: no token is used */
+    return pam_session_insert(tx, &s, hash);
+}
+
+/* Session time: ended sessions count until their last activity, a live one until now. */
+static void session_time_limit_counts_open_sessions(bool pg)
+{
+    start(pg);
+    struct player p = new_player("sessplayer", "demo", NULL);
+    deposit(&p, 10000);
+    assert_true(set_limit(&p, RG_LIMIT_SESSION, RG_WINDOW_DAY, 3600));
+    struct session_args old = {p.id, "s-old", T0, T0 + 30 * 60000}; /* 30 minutes, ended */
+    assert_int_equal(run(session_step, &old), PB_OK);
+    now_ms = T0 + 2 * RG_HOUR_MS;
+    struct session_args live = {p.id, "s-live", now_ms - 29 * 60000, now_ms - 1000};
+    assert_int_equal(run(session_step, &live), PB_OK);
+    assert_int_equal(bet(&p, 100, &table, NULL), LEDGER_OK); /* 59 minutes used */
+    now_ms += 60000;                                          /* 60 minutes */
+    live.id = "s-live2";
+    live.last_seen = now_ms - 1000;
+    live.created = now_ms - 30 * 60000 - 1; /* overlaps the first live one: counted once */
+    assert_int_equal(run(session_step, &live), PB_OK);
+    struct ledger_refusal r;
+    assert_int_equal(bet(&p, 100, &table, &r), LEDGER_E_REFUSED);
+    assert_non_null(strstr(r.members, "\"limit\":\"session_time\""));
+    stop();
+}
+PBT_BOTH(session_time_limit_counts_open_sessions)
+
+/* Rule sets are data: strict decoding names what is wrong. */
+static void test_rule_sets_are_decoded_strictly(void **state)
+{
+    (void)state;
+    struct rg_rules *r;
+    char err[256];
+    static const char *const bad[] = {
+        "{}",
+        "{\"x\":{\"autoplay\":1}}",
+        "{\"x\":{\"unknown\":true}}",
+        "{\"x\":{\"slot_stake_caps\":{\"XXX\":{\"cap\":\"1.00\"}}}}",
+        "{\"x\":{\"slot_stake_caps\":{\"GBP\":{\"cap\":\"1.001\"}}}}",
+        "{\"x\":{\"slot_stake_caps\":{\"GBP\":{\"young_cap\":\"1.00\"}}}}",
+        "{\"x\":{\"time_out_hours\":[48,24]}}",
+        "{\"x\":{\"reality_check_minutes\":2}}",
+        "{\"Bad Name\":{}}",
+    };
+    for (size_t i = 0; i < PB_ARRAY_LEN(bad); i++) {
+        assert_int_equal(rg_rules_load_text(bad[i], strlen(bad[i]), &r, err, sizeof(err)),
+                         PB_ERR_INVALID);
+        assert_true(strlen(err) > 0);
+    }
+    const char *good = "{\"x\":{\"slot_stake_caps\":{\"EUR\":{\"cap\":\"2.50\"}},"
+                       "\"min_game_cycle_ms\":1000,\"time_out_hours\":[24,48]}}";
+    assert_int_equal(rg_rules_load_text(good, strlen(good), &r, err, sizeof(err)), PB_OK);
+    const struct rg_rule_set *x = rg_rules_find(r, "x");
+    assert_non_null(x);
+    assert_int_equal(x->slot_stake_caps[0].cap_minor, 250);
+    assert_int_equal(x->min_game_cycle_ms, 1000);
+    assert_int_equal(x->time_out_hours_max, 48);
+    rg_rules_free(r);
+    assert_int_equal(rg_rules_load(NULL, &r, err, sizeof(err)), PB_OK);
+    assert_non_null(rg_rules_find(r, "uk"));
+    assert_non_null(rg_rules_find(r, "permissive"));
+    rg_rules_free(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rule_sets_are_decoded_strictly),
+        PBT_PAIR(loss_limit_rolls_exactly_at_24_hours),
+        PBT_PAIR(wager_limits_the_lowest_window_applies),
+        PBT_PAIR(increases_wait_for_the_cooling_period),
+        PBT_PAIR(pending_deposits_count_and_voids_release),
+        PBT_PAIR(exclusion_blocks_money_in_not_money_out),
+        PBT_PAIR(uk_rules_apply_to_slots),
+        PBT_PAIR(blocks_and_kyc_gate_the_debit_path),
+        PBT_PAIR(session_time_limit_counts_open_sessions),
+    };
+    return cmocka_run_group_tests_name("unit.rg", tests, NULL, NULL);
+}
