@@ -192,7 +192,7 @@ int bj_round_act(struct ledger *lg, struct store *tx, struct writer_cmd *cmd,
     int64_t cost = rc == PB_OK && refusal->status == 0 ? bj_action_cost(s, action) : 0;
     if (cost > 0) {
         char idem[64];
-        snprintf(idem, sizeof(idem), "blackjack:%lld.%lld", (long long)round_id,
+        snprintf(idem, sizeof(idem), "blackjack-action:%lld:%lld", (long long)round_id,
                  (long long)seq);
         rc = casino_round_stake_more(lg, tx, cmd, &r, BJ_ROUND_KIND, cost, idem, now_ms,
                                      refusal);

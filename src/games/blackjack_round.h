@@ -10,8 +10,8 @@
  * Action (one writer command each): the round must be the player's and open; seq must equal
  * the number of actions taken (so a retried or reordered request cannot act twice); the
  * action must be legal (bj_check); its added stake (double, split, insurance) is debited
- * first with ledger idempotency "blackjack:<round>.<seq>" (a refusal changes nothing); then
- * the state and the view are stored, and a settled round is paid (casino_round_settle).
+ * first with ledger idempotency "blackjack-action:<round>:<seq>" (a refusal changes nothing);
+ * then the state and the view are stored, and a settled round is paid (casino_round_settle).
  * Recovery: a round untouched for CASINO_RECOVERY_TIMEOUT_MS is finished by bj_abandon
  * (insurance declined, every open hand stands) and settled.
  *
