@@ -50,14 +50,14 @@ struct bj_cmd {
     /* the answer */
     int status;
     bool replayed, conflict;
-    char *body; /* CASINO_HTTP_ANSWER_MAX bytes after the struct */
+    char *body; /* BJ_HTTP_ANSWER_MAX bytes after the struct */
     size_t body_len;
 };
 
 static struct bj_cmd *cmd_new(struct http_request *req, const struct pam_principal *who,
                               int (*run)(struct store *, struct writer_cmd *))
 {
-    char *block = pb_calloc(1, sizeof(struct bj_cmd) + CASINO_HTTP_ANSWER_MAX);
+    char *block = pb_calloc(1, sizeof(struct bj_cmd) + BJ_HTTP_ANSWER_MAX);
     struct bj_cmd *c = (struct bj_cmd *)block;
     c->body = block + sizeof(*c);
     c->cmd.run = run;
@@ -70,7 +70,7 @@ static struct bj_cmd *cmd_new(struct http_request *req, const struct pam_princip
 
 static void answer_response(struct bj_cmd *c, struct http_response *tmp)
 {
-    PB_ASSERT(tmp->body.len < CASINO_HTTP_ANSWER_MAX);
+    PB_ASSERT(tmp->body.len < BJ_HTTP_ANSWER_MAX);
     memcpy(c->body, tmp->body.data, tmp->body.len);
     c->body[tmp->body.len] = '\0';
     c->body_len = tmp->body.len;
@@ -110,7 +110,7 @@ static int answer_round(struct bj_cmd *c, struct store *tx, int64_t round_id, in
     char *text = json_dumps(doc, JSON_COMPACT);
     json_decref(doc);
     size_t n = strlen(text);
-    PB_ASSERT(n < CASINO_HTTP_ANSWER_MAX); /* a detail is bounded by ROUNDS_DETAIL_MAX */
+    PB_ASSERT(n < BJ_HTTP_ANSWER_MAX); /* the view is bounded by the hands' limits */
     memcpy(c->body, text, n + 1);
     c->body_len = n;
     c->status = status;
@@ -211,7 +211,7 @@ static int start_run(struct store *tx, struct writer_cmd *cmd)
     if (ledger_idem_check(tx, c->scope, c->key, c->request_json, &state, &hit) != PB_OK)
         return PB_ERR_DB;
     if (state == LEDGER_IDEM_REPLAY) {
-        PB_ASSERT(hit.body != NULL && strlen(hit.body) < CASINO_HTTP_ANSWER_MAX);
+        PB_ASSERT(hit.body != NULL && strlen(hit.body) < BJ_HTTP_ANSWER_MAX); /* ours */
         c->body_len = strlen(hit.body);
         memcpy(c->body, hit.body, c->body_len + 1);
         c->status = hit.status;

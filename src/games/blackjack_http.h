@@ -14,6 +14,10 @@
 
 #include "http/http.h"
 
+/* An answer: the round with its view (4 hands of at most 22 cards, the dealer, the legal
+ * actions: under 8 KiB) or a problem. */
+#define BJ_HTTP_ANSWER_MAX (16 * 1024)
+
 extern const struct http_route blackjack_routes[];
 extern const size_t blackjack_routes_count;
 
