@@ -17,6 +17,8 @@
 #include "core/scheduler.h"
 #include "core/writer.h"
 #include "games/casino.h"
+#include "games/blackjack_http.h"
+#include "games/blackjack_round.h"
 #include "games/casino_http.h"
 #include "games/rounds.h"
 #include "http/http.h"
@@ -60,6 +62,7 @@ static const struct {
     {rounds_migrations, &rounds_migrations_count},
     {providers_migrations, &providers_migrations_count},
     {payments_migrations, &payments_migrations_count},
+    {blackjack_migrations, &blackjack_migrations_count},
 };
 
 static struct store_migration all_migrations[128];
@@ -269,6 +272,7 @@ static int start_scheduler(struct pb_app *app)
     scheduler_every(app->scheduler, "store.checkpoint", PB_STORE_CHECKPOINT_INTERVAL_MS,
                     checkpoint_tick, app);
     app->casino_recovery = casino_recovery_new(app->writer, app->ledger);
+    PB_ASSERT(bj_round_register_recovery() == PB_OK); /* blackjack rounds left open */
     scheduler_every(app->scheduler, "casino.recovery", CASINO_RECOVERY_INTERVAL_MS,
                     casino_recovery_tick, app->casino_recovery);
     return scheduler_start(app->scheduler);
@@ -293,6 +297,7 @@ static void new_http_server(const struct pb_config *cfg, void *app, struct http_
     http_server_add_routes(*out, casino_routes, casino_routes_count);
     http_server_add_routes(*out, providers_routes, providers_routes_count);
     http_server_add_routes(*out, payments_routes, payments_routes_count);
+    http_server_add_routes(*out, blackjack_routes, blackjack_routes_count);
     if (cfg->diagnostics)
         http_server_add_routes(*out, app__diagnostic_routes, app__diagnostic_routes_count);
 }

@@ -143,7 +143,8 @@ json_t *bj_state_encode(const struct bj_state *s);
  * path relative to the document). */
 int bj_state_decode(const json_t *doc, struct bj_state *s, struct pb_json_error *err);
 /* What the player sees: phase, hands (cards, totals, stakes, results, payouts), the dealer's
- * up card (all cards once settled), insurance, the legal actions. Caller owns it. */
+ * up card (all cards once settled), insurance, the legal actions and seq (the number of the
+ * next action). Caller owns it. */
 json_t *bj_state_view(const struct bj_state *s);
 
 /* ---- basic strategy and return ---- */

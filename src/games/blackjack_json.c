@@ -180,6 +180,7 @@ json_t *bj_state_view(const struct bj_state *s)
                           "stake_minor", (json_int_t)s->insurance_minor, "payout_minor",
                           (json_int_t)s->insurance_payout_minor, "actions", legal);
     PB_ASSERT(j != NULL);
+    json_object_set_new(j, "seq", json_integer(s->action_count)); /* the next action's number */
     if (s->phase == BJ_PHASE_PLAYER)
         json_object_set_new(j, "active_hand", json_integer(s->active));
     if (settled)

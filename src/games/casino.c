@@ -591,3 +591,58 @@ void casino_recovery_free(struct casino_recovery *r)
 {
     pb_free(r);
 }
+
+/* ---- rounds that span several requests ---- */
+
+int casino_round_begin(struct ledger *lg, struct store *tx, struct writer_cmd *cmd,
+                       const struct casino_play *p, int64_t now_ms, int64_t *round_id,
+                       struct casino_refusal *refusal)
+{
+    PB_ASSERT(p->game && p->player_id && p->currency && now_ms > 0);
+    memset(refusal, 0, sizeof(*refusal));
+    *round_id = 0;
+    int64_t total = 0;
+    struct casino_game_config cfg;
+    int rc = play_checks(tx, p, &total, &cfg, refusal);
+    if (rc == PB_OK && refusal->status == 0)
+        rc = open_and_debit(lg, tx, cmd, p, total, now_ms, round_id, refusal);
+    if (rc != PB_OK || refusal->status != 0)
+        return rc;
+    PB_ASSERT(*round_id > 0);
+    return rounds_set_state(tx, *round_id, ROUND_DEBITED, NULL, now_ms) == PB_OK ? PB_OK
+                                                                                 : PB_ERR_DB;
+}
+
+int casino_round_stake_more(struct ledger *lg, struct store *tx, struct writer_cmd *cmd,
+                            const struct round_info *round, const char *game_kind,
+                            int64_t amount_minor, const char *idem, int64_t now_ms,
+                            struct casino_refusal *refusal)
+{
+    PB_ASSERT(amount_minor > 0 && idem != NULL);
+    PB_ASSERT(round->state == ROUND_DEBITED || round->state == ROUND_OUTCOME);
+    memset(refusal, 0, sizeof(*refusal));
+    struct ledger_account cash;
+    int64_t house;
+    int rc = player_cash(tx, round->player_id, round->currency, &cash);
+    if (rc == PB_ERR_NOT_FOUND)
+        return refuse(refusal, 422, "no_wallet", "currency", "the player has no wallet in this"
+                                                             " currency");
+    if (rc != PB_OK || ledger_open_account(lg, tx, CASINO_HOUSE_OWNER, LEDGER_ACC_HOUSE_CASINO,
+                                           round->currency, &house) != PB_OK)
+        return PB_ERR_DB;
+    char reference[40], metadata[96];
+    snprintf(reference, sizeof(reference), "round:%lld", (long long)round->id);
+    snprintf(metadata, sizeof(metadata), "{\"round_id\":%lld,\"game_id\":\"%s\"}",
+             (long long)round->id, round->game_id);
+    struct ledger_context ctx = {.product = "casino", .game_kind = game_kind,
+                                 .game_id = round->game_id};
+    struct ledger_transfer t = {.kind = LEDGER_POSTED, .debit_account = cash.id,
+                                .credit_account = house, .amount = amount_minor,
+                                .code = LEDGER_TX_BET, .reference = reference,
+                                .metadata = metadata, .context = &ctx};
+    if (ledger_apply(lg, tx, cmd, idem, &t, 1, &refusal->ledger) != PB_OK)
+        return PB_ERR_DB;
+    if (refusal->ledger.error != LEDGER_OK)
+        return refuse(refusal, 422, "ledger", "action", ledger_error_name(refusal->ledger.error));
+    return rounds_add(tx, round->id, amount_minor, 0, now_ms) == PB_OK ? PB_OK : PB_ERR_DB;
+}

@@ -124,6 +124,26 @@ int casino_round_settle(struct ledger *lg, struct store *tx, struct writer_cmd *
 /* The public view of a round (stake, payout, state, times, detail); the caller decrefs. */
 json_t *casino_round_json(const struct round_info *r);
 
+/* ---- rounds that span several requests (interactive games: blackjack) ---- */
+
+/* Opens a round of p->game and takes its total stake (the game's check_bet on p->bet and
+ * p->stake_minor gives it) with the checks and refusals of casino_play_round (configuration,
+ * limits, wallet, the ledger and its guard), and leaves it DEBITED: the game draws, stores
+ * and settles it later (casino_round_settle). Returns 0 with *round_id, or 0 with
+ * refusal->status != 0 (nothing written), or PB_ERR_DB. */
+int casino_round_begin(struct ledger *lg, struct store *tx, struct writer_cmd *cmd,
+                       const struct casino_play *p, int64_t now_ms, int64_t *round_id,
+                       struct casino_refusal *refusal);
+/* Takes amount_minor (> 0) more stake for an open round (a double, a split, insurance) from
+ * the round player's cash (LEDGER_TX_BET, reference "round:<id>", ledger idempotency idem)
+ * and adds it to the round's stake. Returns 0, or 0 with refusal->status != 0 (code
+ * "ledger": insufficient funds or the responsible-gaming guard; nothing written), or
+ * PB_ERR_DB. */
+int casino_round_stake_more(struct ledger *lg, struct store *tx, struct writer_cmd *cmd,
+                            const struct round_info *round, const char *game_kind,
+                            int64_t amount_minor, const char *idem, int64_t now_ms,
+                            struct casino_refusal *refusal);
+
 /* ---- recovery of interrupted rounds ---- */
 
 /* Completes the rounds left DEBITED or OUTCOME longer than timeout_ms before now_ms, oldest

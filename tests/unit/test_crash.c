@@ -109,6 +109,7 @@ static void test_curve_and_inverse_agree(void **state)
     assert_int_equal(crash_multiplier_at(11553), 200); /* e^0.69318 = 2.00007 */
     assert_int_equal(crash_time_ms(100), 0);
     assert_int_equal(crash_time_ms(200), 11553);
+    assert_int_equal(crash_time_ms(1000), 38377);
     uint64_t prev = 100;
     for (int64_t t = 0; t < 200000; t += 7) {
         uint64_t m = crash_multiplier_at(t);
