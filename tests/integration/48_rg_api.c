@@ -286,6 +286,15 @@ static void test_exclusion_blocks_money_in_and_keeps_the_rest(void **state)
     transfer(&f, f.psp, f.cash, 100, "deposit", &r);
     pb_assert_problem(&r, 403, "self_excluded");
     pb_response_release(&r);
+    /* Every product's money path meets the same guard: a casino play and a cashier deposit. */
+    pb_expect_problem(&f.srv, "POST", "/api/v1/games/dice/play",
+                      "{\"currency\":\"EUR\",\"stake_minor\":100,"
+                      "\"bet\":{\"target\":5000,\"direction\":\"over\"}}",
+                      f.token, "Idempotency-Key: rg-excluded-play", 403, "self_excluded", NULL);
+    pb_expect_problem(&f.srv, "POST", "/api/v1/payments/deposits",
+                      "{\"method\":\"card\",\"amount_minor\":5000,\"currency\":\"EUR\"}",
+                      f.token, "Idempotency-Key: rg-excluded-deposit", 403, "self_excluded",
+                      NULL);
     /* A win settles, money can leave, the session and history still work. */
     transfer(&f, f.house, f.cash, 1500, "win", &r);
     assert_int_equal(r.status, 201);
