@@ -80,6 +80,10 @@ static void test_root_serves_player_app_to_browsers_and_json_to_api_clients(void
     assert_header(&r, "Content-Type", "text/html; charset=utf-8");
     assert_header(&r, "Cache-Control", "no-cache");
     assert_header(&r, "X-Content-Type-Options", "nosniff");
+    char csp[512];
+    assert_true(pb_response_header(&r, "Content-Security-Policy", csp, sizeof(csp)));
+    assert_non_null(strstr(csp, "script-src 'self'"));
+    assert_non_null(strstr(csp, "frame-ancestors 'none'"));
     pb_response_release(&r);
     get("/", "application/json", &r);
     assert_int_equal(r.status, 200);
