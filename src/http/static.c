@@ -32,9 +32,9 @@
 
 /* The pages' policy: own origin only; WebSocket to the same host (ws: and wss: cover both
  * schemes, CSP 3 'self' does not in every browser); data: images for the empty favicon. */
-#define PAGE_CSP                                                                             \
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "       \
-    "connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; form-action 'self'; " \
+#define PAGE_CSP                                                                                   \
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "              \
+    "connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; form-action 'self'; "        \
     "frame-ancestors 'none'"
 
 static const struct {
@@ -127,8 +127,8 @@ static int open_inside(const char *root, const char *rel, off_t *size)
     if (strncmp(real, root, rootlen) == 0 && real[rootlen] == '/') {
         fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         struct stat st;
-        if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-                        st.st_size > PB_HTTP_STATIC_FILE_MAX)) {
+        if (fd >= 0 &&
+            (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > PB_HTTP_STATIC_FILE_MAX)) {
             close(fd);
             fd = -1;
         } else if (fd >= 0) {
