@@ -65,6 +65,12 @@ async function startServer(dir) {
 const consoleErrors = [];
 const allowed = []; // [{re, left}]: console errors a step expects (a refused login's 401)
 
+/** Fails when the page is wider than its viewport (a horizontal scroll at 375 px). */
+async function fitsWidth(page, what) {
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert(overflow <= 0, `${what} is ${overflow} px wider than the screen`);
+}
+
 function watch(page, name) {
   page.on("console", (msg) => {
     if (msg.type() !== "error") return;
@@ -136,8 +142,7 @@ const tests = [
     await page.getByRole("heading", { name: "Lobby" }).waitFor();
     await page.locator("[data-testid=balance]", { hasText: "0.00 EUR" }).waitFor();
     await page.locator(".live[data-state=live]").waitFor(); // the WebSocket subscribed
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-    assert(overflow <= 0, `the lobby is ${overflow} px wider than the 375 px screen`);
+    await fitsWidth(page, "the lobby");
     state.token = await page.evaluate(() => JSON.parse(localStorage.getItem("pitboss.player.session")).token);
     await shot(page, "03-lobby-empty");
     // Marks this document: if the page reloads, the marker is gone.
@@ -193,6 +198,7 @@ const tests = [
     await rows.first().waitFor();
     assert((await rows.count()) === 10, `page 1 has ${await rows.count()} rows`);
     assert((await rows.first().textContent()).includes("1.00 EUR"), "newest first");
+    await fitsWidth(page, "the history");
     await shot(page, "06-history-page-1");
     await page.getByRole("button", { name: "Next" }).click();
     await page.locator("caption", { hasText: "Page 2" }).waitFor();
@@ -230,6 +236,7 @@ const tests = [
     await page.getByRole("heading", { name: "Audit log" }).waitFor();
     await page.getByTestId("audit").getByText("e2e welcome credit").waitFor();
     await page.getByTestId("audit").getByText("staff.login").first().waitFor();
+    await page.getByTestId("audit").getByText("ledger.adjustment").first().waitFor();
     await shot(page, "09-backoffice-audit");
   }],
 
@@ -245,6 +252,7 @@ const tests = [
     await page.getByTestId("recovery-codes").waitFor();
     const codes = await page.getByTestId("recovery-codes").locator("li").allTextContents();
     assert(codes.length === 10, "ten recovery codes");
+    await fitsWidth(page, "the account page");
     await shot(page, "10-account-totp");
     // A second session (another device, logging in with a recovery code) appears in the list
     // and is revoked here.
