@@ -44,6 +44,7 @@ async function startServer(dir) {
   const proc = spawn(bin, ["serve"], { env, stdio: ["ignore", "pipe", "pipe"] });
   let log = "";
   proc.stderr.on("data", (d) => (log += d));
+  const exited = new Promise((r) => proc.on("exit", (code, signal) => r({ code, signal })));
   const url = await new Promise((ok, fail) => {
     let out = "";
     const timer = setTimeout(() => fail(new Error(`pitboss did not start:\n${log}`)), 20000);
@@ -57,7 +58,7 @@ async function startServer(dir) {
     });
     proc.on("exit", (code) => fail(new Error(`pitboss exited with ${code}:\n${log}`)));
   });
-  return { proc, url, staff, log: () => log };
+  return { proc, url, staff, exited, log: () => log };
 }
 
 // ---- the browser ----
@@ -320,8 +321,12 @@ async function main() {
     }
   } finally {
     await browser.close();
-    server.proc.kill("SIGTERM");
-    await new Promise((r) => server.proc.once("exit", r));
+    if (server.proc.exitCode === null && server.proc.signalCode === null) server.proc.kill("SIGTERM");
+    const { code, signal } = await server.exited;
+    if (code !== 0) {
+      failed += 1;
+      console.log(`FAIL pitboss stopped cleanly (exit ${code}${signal ? `, signal ${signal}` : ""})`);
+    }
     if (failed) console.log(`server log (last lines):\n${server.log().split("\n").slice(-20).join("\n")}`);
     rmSync(dir, { recursive: true, force: true });
   }
