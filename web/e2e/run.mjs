@@ -144,7 +144,6 @@ const tests = [
     await page.locator("[data-testid=balance]", { hasText: "0.00 EUR" }).waitFor();
     await page.locator(".live[data-state=live]").waitFor(); // the WebSocket subscribed
     await fitsWidth(page, "the lobby");
-    state.token = await page.evaluate(() => JSON.parse(localStorage.getItem("pitboss.player.session")).token);
     await shot(page, "03-lobby-empty");
     // Marks this document: if the page reloads, the marker is gone.
     await page.evaluate(() => { window.__e2eNoReload = true; });
@@ -212,10 +211,17 @@ const tests = [
     assert(await page.evaluate(() => window.__e2eNoReload === true), "the page was reloaded");
   }],
 
-  ["staff review the player's KYC from the queue", async ({ url }) => {
-    const doc = await call(url, "POST", "/players/me/kyc/documents", { token: state.token,
-      body: { type: "passport", reference: "e2e/passport-001" } });
-    assert(doc.status === 201 || doc.status === 200, `document ${doc.status} ${JSON.stringify(doc.body)}`);
+  ["the player sends a KYC document; staff review it from the queue", async () => {
+    const player = state.player;
+    await player.getByRole("link", { name: "Verification" }).click();
+    await player.getByRole("heading", { name: "Verification" }).waitFor();
+    await player.getByTestId("kyc-state").filter({ hasText: "Not verified yet" }).waitFor();
+    await player.getByLabel("Document type").selectOption("passport");
+    await player.getByLabel("Document reference").fill("e2e/passport-001");
+    await player.getByRole("button", { name: "Send" }).click();
+    await player.getByTestId("kyc-state").filter({ hasText: "Waiting for review" }).waitFor();
+    await fitsWidth(player, "the verification page");
+    await shot(player, "08-player-kyc-sent");
     const page = state.staffPage;
     await page.getByRole("link", { name: "KYC queue" }).click();
     await page.getByRole("heading", { name: "KYC queue" }).waitFor();
@@ -228,7 +234,10 @@ const tests = [
     await form.getByLabel("Reason").fill("passport checked");
     await form.getByRole("button", { name: "Record decision" }).click();
     await page.getByTestId("kyc-state").filter({ hasText: "verified" }).waitFor();
-    await shot(page, "08-backoffice-kyc-verified");
+    await shot(page, "09-backoffice-kyc-verified");
+    await player.reload(); // the player's page shows the decision on its next load
+    await player.getByTestId("kyc-state").filter({ hasText: "Verified" }).waitFor();
+    await player.evaluate(() => { window.__e2eNoReload = true; });
   }],
 
   ["the audit log shows the staff actions", async () => {
@@ -238,7 +247,7 @@ const tests = [
     await page.getByTestId("audit").getByText("e2e welcome credit").waitFor();
     await page.getByTestId("audit").getByText("staff.login").first().waitFor();
     await page.getByTestId("audit").getByText("ledger.adjustment").first().waitFor();
-    await shot(page, "09-backoffice-audit");
+    await shot(page, "10-backoffice-audit");
   }],
 
   ["the player enrols TOTP, then needs a code to log in; sessions can be revoked", async ({ url }) => {
@@ -254,7 +263,7 @@ const tests = [
     const codes = await page.getByTestId("recovery-codes").locator("li").allTextContents();
     assert(codes.length === 10, "ten recovery codes");
     await fitsWidth(page, "the account page");
-    await shot(page, "10-account-totp");
+    await shot(page, "11-account-totp");
     // A second session (another device, logging in with a recovery code) appears in the list
     // and is revoked here.
     const other = await call(url, "POST", "/sessions", { body: { brand: "demo", email: state.email, password: PASSWORD,
@@ -278,7 +287,7 @@ const tests = [
     await page.getByRole("button", { name: "Log in" }).click();
     await page.getByRole("heading", { name: "Lobby" }).waitFor();
     await page.locator("[data-testid=balance]", { hasText: "62.00 EUR" }).waitFor();
-    await shot(page, "11-login-with-totp");
+    await shot(page, "12-login-with-totp");
   }],
 ];
 
