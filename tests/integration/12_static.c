@@ -80,6 +80,10 @@ static void test_root_serves_player_app_to_browsers_and_json_to_api_clients(void
     assert_header(&r, "Content-Type", "text/html; charset=utf-8");
     assert_header(&r, "Cache-Control", "no-cache");
     assert_header(&r, "X-Content-Type-Options", "nosniff");
+    char csp[512];
+    assert_true(pb_response_header(&r, "Content-Security-Policy", csp, sizeof(csp)));
+    assert_non_null(strstr(csp, "script-src 'self'"));
+    assert_non_null(strstr(csp, "frame-ancestors 'none'"));
     pb_response_release(&r);
     get("/", "application/json", &r);
     assert_int_equal(r.status, 200);
@@ -178,7 +182,8 @@ static void test_head_answers_headers_without_body(void **state)
     (void)state;
     char out[4096];
     int fd = pb_connect(srv.port);
-    const char req[] = "HEAD /assets/app-3f2a9c.js HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    const char req[] =
+        "HEAD /assets/app-3f2a9c.js HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
     assert_int_equal(send(fd, req, sizeof(req) - 1, 0), (ssize_t)(sizeof(req) - 1));
     size_t used = 0;
     ssize_t got;
@@ -201,9 +206,9 @@ static void test_no_path_leaves_the_web_directory(void **state)
         "/%2E%2E%2Foutside%2Fsecret.txt",
         "/assets/%2e%2e/%2e%2e/outside/secret.txt",
         "/..%2f..%2foutside%2fsecret.txt",
-        "/escape/secret.txt",  /* a symbolic link inside the web dir to the outside */
-        "/escape-file.txt",    /* a symbolic link to the outside file itself */
-        "/.env",               /* hidden files */
+        "/escape/secret.txt", /* a symbolic link inside the web dir to the outside */
+        "/escape-file.txt",   /* a symbolic link to the outside file itself */
+        "/.env",              /* hidden files */
         "/assets/.hidden.txt",
         "/assets//app-3f2a9c.js",
         "/./index.html",

@@ -22,8 +22,8 @@
 
 static struct pb_server srv;
 
-static json_t *call_json(const char *method, const char *path, const char *body,
-                         const char *token, const char *idem, long status)
+static json_t *call_json(const char *method, const char *path, const char *body, const char *token,
+                         const char *idem, long status)
 {
     char auth[160], key[160];
     const char *headers[3] = {NULL, NULL, NULL};
@@ -37,8 +37,8 @@ static json_t *call_json(const char *method, const char *path, const char *body,
         headers[nh++] = key;
     }
     struct pb_response r;
-    pb_request(&srv, method, path, body ? "application/json" : NULL, body,
-               body ? strlen(body) : 0, headers, &r);
+    pb_request(&srv, method, path, body ? "application/json" : NULL, body, body ? strlen(body) : 0,
+               headers, &r);
     if (r.status != status)
         fail_msg("%s %s answered %ld, expected %ld: %s", method, path, r.status, status, r.body);
     json_t *doc = r.body_len ? json_loads(r.body, 0, NULL) : NULL;
@@ -79,14 +79,16 @@ struct player {
 static void new_player(const char *email, const char *currency, struct player *p)
 {
     char body[512];
-    snprintf(body, sizeof(body), "{\"email\":\"%s\",\"password\":\"" PASSWORD "\","
+    snprintf(body, sizeof(body),
+             "{\"email\":\"%s\",\"password\":\"" PASSWORD "\","
              "\"date_of_birth\":\"1990-05-17\",\"country\":\"DE\",\"currency\":\"%s\","
-             "\"brand\":\"demo\"}", email, currency);
+             "\"brand\":\"demo\"}",
+             email, currency);
     json_t *doc = call_json("POST", "/api/v1/players", body, NULL, NULL, 201);
     snprintf(p->id, sizeof(p->id), "%s", json_string_value(json_object_get(doc, "player_id")));
     json_decref(doc);
-    snprintf(body, sizeof(body), "{\"brand\":\"demo\",\"email\":\"%s\",\"password\":\""
-             PASSWORD "\"}", email);
+    snprintf(body, sizeof(body),
+             "{\"brand\":\"demo\",\"email\":\"%s\",\"password\":\"" PASSWORD "\"}", email);
     doc = call_json("POST", "/api/v1/sessions", body, NULL, NULL, 201);
     snprintf(p->token, sizeof(p->token), "%s", json_string_value(json_object_get(doc, "token")));
     snprintf(p->session, sizeof(p->session), "%s",
@@ -97,9 +99,10 @@ static void new_player(const char *email, const char *currency, struct player *p
 static void credit(const struct player *p, const char *currency, long long minor, int n)
 {
     char body[512], key[160];
-    snprintf(body, sizeof(body), "{\"player_id\":\"%s\",\"currency\":\"%s\",\"account\":"
-             "\"cash\",\"amount_minor\":%lld,\"reason\":\"test credit\"}", p->id, currency,
-             minor);
+    snprintf(body, sizeof(body),
+             "{\"player_id\":\"%s\",\"currency\":\"%s\",\"account\":"
+             "\"cash\",\"amount_minor\":%lld,\"reason\":\"test credit\"}",
+             p->id, currency, minor);
     snprintf(key, sizeof(key), "wallet-test:%s:%d", p->id, n);
     json_decref(call_json("POST", "/api/v1/admin/adjustments", body, STAFF_TOKEN, key, 201));
 }
@@ -148,8 +151,8 @@ static void test_history_pages_newest_first(void **state)
     new_player("wallet-pages@example.org", "EUR", &p);
     for (int i = 1; i <= 5; i++)
         credit(&p, "EUR", 100 * i, i);
-    json_t *doc = call_json("GET", "/api/v1/players/me/transactions?limit=2", NULL, p.token,
-                            NULL, 200);
+    json_t *doc =
+        call_json("GET", "/api/v1/players/me/transactions?limit=2", NULL, p.token, NULL, 200);
     json_t *rows = json_object_get(doc, "transactions");
     assert_int_equal(json_array_size(rows), 2);
     json_t *first = json_array_get(rows, 0);
@@ -160,7 +163,8 @@ static void test_history_pages_newest_first(void **state)
     char cursor[128];
     while (json_is_string(json_object_get(doc, "next_cursor"))) {
         char path[256];
-        snprintf(cursor, sizeof(cursor), "%s", json_string_value(json_object_get(doc, "next_cursor")));
+        snprintf(cursor, sizeof(cursor), "%s",
+                 json_string_value(json_object_get(doc, "next_cursor")));
         snprintf(path, sizeof(path), "/api/v1/players/me/transactions?limit=2&cursor=%s", cursor);
         json_decref(doc);
         doc = call_json("GET", path, NULL, p.token, NULL, 200);

@@ -226,6 +226,26 @@ static void test_config_staff_token_from_file_and_environment(void **state)
     assert_string_equal(cfg.staff_token, "env-token-with-25-chars!!");
 }
 
+static void test_config_web_dir_from_file_and_environment(void **state)
+{
+    (void)state;
+    struct pb_config cfg;
+    struct pb_config_error err;
+    pb_config_defaults(&cfg);
+    assert_string_equal(cfg.web_dir, "web/dist"); /* where make run builds the web app */
+    const char *text = "{\"web_dir\":\"/srv/pitboss/web\"}";
+    assert_int_equal(pb_config_load_text(&cfg, text, strlen(text), &err), 0);
+    assert_string_equal(cfg.web_dir, "/srv/pitboss/web");
+    char *env[] = {"PITBOSS_WEB_DIR=other/dist", NULL};
+    assert_int_equal(pb_config_apply_env(&cfg, env, &err), 0);
+    assert_string_equal(cfg.web_dir, "other/dist");
+    expect_config_error("{\"web_dir\":\"\"}", "web_dir");
+    expect_config_error("{\"web_dir\":true}", "web_dir");
+    char *empty[] = {"PITBOSS_WEB_DIR=", NULL};
+    assert_int_equal(pb_config_apply_env(&cfg, empty, &err), PB_ERR_INVALID);
+    assert_string_equal(err.key, "PITBOSS_WEB_DIR");
+}
+
 static void test_histogram_buckets_and_quantiles(void **state)
 {
     (void)state;
@@ -256,6 +276,7 @@ int main(void)
         cmocka_unit_test(test_config_file_then_environment),
         cmocka_unit_test(test_config_errors_name_the_key),
         cmocka_unit_test(test_config_staff_token_from_file_and_environment),
+        cmocka_unit_test(test_config_web_dir_from_file_and_environment),
         cmocka_unit_test(test_histogram_buckets_and_quantiles),
     };
     return cmocka_run_group_tests_name("unit.base", tests, NULL, NULL);

@@ -1,4 +1,5 @@
-/* test_http.c: the route matcher and problem+json rendering. */
+/* test_http.c: the route matcher, problem+json rendering, and the static file server's path
+ * checks and content types. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -101,6 +102,35 @@ static void test_problem_json_has_stable_members(void **state)
     http_response_release(&resp);
 }
 
+static void test_static_path_checks_every_segment(void **state)
+{
+    (void)state;
+    static const char *const ok[] = {"/", "/index.html", "/admin", "/admin/", "/admin/players/ab-12_x",
+                                     "/assets/app-3f2a9c.js", "/a~b", "/history"};
+    static const char *const bad[] = {"", "index.html", "//", "/..", "/../x", "/a/../b", "/.",
+                                      "/./a", "/.env", "/assets/.hidden", "/a//b", "/a\\b",
+                                      "/a%2e", "/a b", "/a?b", "/admin//", "/\x01"};
+    for (size_t i = 0; i < PB_ARRAY_LEN(ok); i++)
+        if (!http_static_path_ok(ok[i]))
+            fail_msg("refused %s", ok[i]);
+    for (size_t i = 0; i < PB_ARRAY_LEN(bad); i++)
+        if (http_static_path_ok(bad[i]))
+            fail_msg("accepted %s", bad[i]);
+}
+
+static void test_static_content_types_by_extension(void **state)
+{
+    (void)state;
+    assert_string_equal(http_static_content_type("index.html"), "text/html; charset=utf-8");
+    assert_string_equal(http_static_content_type("assets/a-1.JS"), "text/javascript; charset=utf-8");
+    assert_string_equal(http_static_content_type("assets/a-1.css"), "text/css; charset=utf-8");
+    assert_string_equal(http_static_content_type("x.svg"), "image/svg+xml");
+    assert_string_equal(http_static_content_type("x.woff2"), "font/woff2");
+    assert_string_equal(http_static_content_type("x.tar.gz"), "application/octet-stream");
+    assert_string_equal(http_static_content_type("dir.d/noext"), "application/octet-stream");
+    assert_string_equal(http_static_content_type("x."), "application/octet-stream");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -108,6 +138,8 @@ int main(void)
         cmocka_unit_test(test_router_404_and_405),
         cmocka_unit_test(test_method_names),
         cmocka_unit_test(test_problem_json_has_stable_members),
+        cmocka_unit_test(test_static_path_checks_every_segment),
+        cmocka_unit_test(test_static_content_types_by_extension),
     };
     return cmocka_run_group_tests_name("unit.http", tests, NULL, NULL);
 }

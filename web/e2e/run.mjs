@@ -44,6 +44,7 @@ async function startServer(dir) {
   const proc = spawn(bin, ["serve"], { env, stdio: ["ignore", "pipe", "pipe"] });
   let log = "";
   proc.stderr.on("data", (d) => (log += d));
+  const exited = new Promise((r) => proc.on("exit", (code, signal) => r({ code, signal })));
   const url = await new Promise((ok, fail) => {
     let out = "";
     const timer = setTimeout(() => fail(new Error(`pitboss did not start:\n${log}`)), 20000);
@@ -57,13 +58,19 @@ async function startServer(dir) {
     });
     proc.on("exit", (code) => fail(new Error(`pitboss exited with ${code}:\n${log}`)));
   });
-  return { proc, url, staff, log: () => log };
+  return { proc, url, staff, exited, log: () => log };
 }
 
 // ---- the browser ----
 
 const consoleErrors = [];
 const allowed = []; // [{re, left}]: console errors a step expects (a refused login's 401)
+
+/** Fails when the page is wider than its viewport (a horizontal scroll at 375 px). */
+async function fitsWidth(page, what) {
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert(overflow <= 0, `${what} is ${overflow} px wider than the screen`);
+}
 
 function watch(page, name) {
   page.on("console", (msg) => {
@@ -136,9 +143,7 @@ const tests = [
     await page.getByRole("heading", { name: "Lobby" }).waitFor();
     await page.locator("[data-testid=balance]", { hasText: "0.00 EUR" }).waitFor();
     await page.locator(".live[data-state=live]").waitFor(); // the WebSocket subscribed
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-    assert(overflow <= 0, `the lobby is ${overflow} px wider than the 375 px screen`);
-    state.token = await page.evaluate(() => JSON.parse(localStorage.getItem("pitboss.player.session")).token);
+    await fitsWidth(page, "the lobby");
     await shot(page, "03-lobby-empty");
     // Marks this document: if the page reloads, the marker is gone.
     await page.evaluate(() => { window.__e2eNoReload = true; });
@@ -193,6 +198,7 @@ const tests = [
     await rows.first().waitFor();
     assert((await rows.count()) === 10, `page 1 has ${await rows.count()} rows`);
     assert((await rows.first().textContent()).includes("1.00 EUR"), "newest first");
+    await fitsWidth(page, "the history");
     await shot(page, "06-history-page-1");
     await page.getByRole("button", { name: "Next" }).click();
     await page.locator("caption", { hasText: "Page 2" }).waitFor();
@@ -205,10 +211,17 @@ const tests = [
     assert(await page.evaluate(() => window.__e2eNoReload === true), "the page was reloaded");
   }],
 
-  ["staff review the player's KYC from the queue", async ({ url }) => {
-    const doc = await call(url, "POST", "/players/me/kyc/documents", { token: state.token,
-      body: { type: "passport", reference: "e2e/passport-001" } });
-    assert(doc.status === 201 || doc.status === 200, `document ${doc.status} ${JSON.stringify(doc.body)}`);
+  ["the player sends a KYC document; staff review it from the queue", async () => {
+    const player = state.player;
+    await player.getByRole("link", { name: "Verification" }).click();
+    await player.getByRole("heading", { name: "Verification" }).waitFor();
+    await player.getByTestId("kyc-state").filter({ hasText: "Not verified yet" }).waitFor();
+    await player.getByLabel("Document type").selectOption("passport");
+    await player.getByLabel("Document reference").fill("e2e/passport-001");
+    await player.getByRole("button", { name: "Send" }).click();
+    await player.getByTestId("kyc-state").filter({ hasText: "Waiting for review" }).waitFor();
+    await fitsWidth(player, "the verification page");
+    await shot(player, "08-player-kyc-sent");
     const page = state.staffPage;
     await page.getByRole("link", { name: "KYC queue" }).click();
     await page.getByRole("heading", { name: "KYC queue" }).waitFor();
@@ -221,7 +234,10 @@ const tests = [
     await form.getByLabel("Reason").fill("passport checked");
     await form.getByRole("button", { name: "Record decision" }).click();
     await page.getByTestId("kyc-state").filter({ hasText: "verified" }).waitFor();
-    await shot(page, "08-backoffice-kyc-verified");
+    await shot(page, "09-backoffice-kyc-verified");
+    await player.reload(); // the player's page shows the decision on its next load
+    await player.getByTestId("kyc-state").filter({ hasText: "Verified" }).waitFor();
+    await player.evaluate(() => { window.__e2eNoReload = true; });
   }],
 
   ["the audit log shows the staff actions", async () => {
@@ -230,7 +246,8 @@ const tests = [
     await page.getByRole("heading", { name: "Audit log" }).waitFor();
     await page.getByTestId("audit").getByText("e2e welcome credit").waitFor();
     await page.getByTestId("audit").getByText("staff.login").first().waitFor();
-    await shot(page, "09-backoffice-audit");
+    await page.getByTestId("audit").getByText("ledger.adjustment").first().waitFor();
+    await shot(page, "10-backoffice-audit");
   }],
 
   ["the player enrols TOTP, then needs a code to log in; sessions can be revoked", async ({ url }) => {
@@ -245,7 +262,8 @@ const tests = [
     await page.getByTestId("recovery-codes").waitFor();
     const codes = await page.getByTestId("recovery-codes").locator("li").allTextContents();
     assert(codes.length === 10, "ten recovery codes");
-    await shot(page, "10-account-totp");
+    await fitsWidth(page, "the account page");
+    await shot(page, "11-account-totp");
     // A second session (another device, logging in with a recovery code) appears in the list
     // and is revoked here.
     const other = await call(url, "POST", "/sessions", { body: { brand: "demo", email: state.email, password: PASSWORD,
@@ -269,7 +287,7 @@ const tests = [
     await page.getByRole("button", { name: "Log in" }).click();
     await page.getByRole("heading", { name: "Lobby" }).waitFor();
     await page.locator("[data-testid=balance]", { hasText: "62.00 EUR" }).waitFor();
-    await shot(page, "11-login-with-totp");
+    await shot(page, "12-login-with-totp");
   }],
 ];
 
@@ -312,8 +330,12 @@ async function main() {
     }
   } finally {
     await browser.close();
-    server.proc.kill("SIGTERM");
-    await new Promise((r) => server.proc.once("exit", r));
+    if (server.proc.exitCode === null && server.proc.signalCode === null) server.proc.kill("SIGTERM");
+    const { code, signal } = await server.exited;
+    if (code !== 0) {
+      failed += 1;
+      console.log(`FAIL pitboss stopped cleanly (exit ${code}${signal ? `, signal ${signal}` : ""})`);
+    }
     if (failed) console.log(`server log (last lines):\n${server.log().split("\n").slice(-20).join("\n")}`);
     rmSync(dir, { recursive: true, force: true });
   }

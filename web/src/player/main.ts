@@ -10,11 +10,13 @@ import { historyScreen } from "./screens/history";
 import { lobbyScreen } from "./screens/lobby";
 import { loginScreen } from "./screens/login";
 import { registerScreen } from "./screens/register";
+import { verificationScreen } from "./screens/verification";
 
 const routes: Route<PlayerApp>[] = [
   { path: "/", screen: lobbyScreen, nav: "Lobby" },
   { path: "/history", screen: historyScreen, nav: "History" },
   { path: "/account", screen: accountScreen, nav: "Account" },
+  { path: "/verification", screen: verificationScreen, nav: "Verification" },
   { path: "/login", screen: loginScreen, public: true },
   { path: "/register", screen: registerScreen, public: true },
 ];

@@ -30,12 +30,15 @@ export const auditScreen: Screen<StaffApp> = {
       }
       index = i;
       if (r.next_cursor) cursors[i + 1] = r.next_cursor;
-      replace(body, r.entries.length === 0 ? h("p", {}, "No entries.") : h("table", { "data-testid": "audit" },
-        h("thead", {}, h("tr", {}, ...["Time", "Actor", "Action", "Subject", "Reason", "Change"].map((t) => h("th", { scope: "col" }, t)))),
-        h("tbody", {}, ...r.entries.map((e) => h("tr", {},
-          h("td", {}, formatTime(e.time)), h("td", {}, e.actor), h("td", {}, e.action), h("td", {}, e.subject),
-          h("td", {}, e.reason),
-          h("td", {}, h("code", {}, [summary(e.before), summary(e.after)].filter(Boolean).join(" → "))))))));
+      replace(body, r.entries.length === 0 ? h("p", {}, "No entries.") : h("ul", { class: "plain entries", "data-testid": "audit" },
+        ...r.entries.map((e) => {
+          const change = [summary(e.before), summary(e.after)].filter(Boolean).join("\n→ ");
+          return h("li", {},
+            h("div", { class: "entry-head" }, h("strong", {}, e.action), h("span", {}, e.subject),
+              h("span", { class: "muted" }, `${formatTime(e.time)} by ${e.actor}`)),
+            e.reason ? h("div", {}, `Reason: ${e.reason}`) : null,
+            change ? h("details", {}, h("summary", {}, "Change"), h("pre", { class: "change" }, change)) : null);
+        })));
       prev.disabled = i === 0;
       next.disabled = !r.next_cursor;
     }
