@@ -9,6 +9,8 @@ export class ApiError extends Error {
     readonly detail: string,
     readonly field?: string,
     readonly retryAfterS?: number,
+    /** The whole problem document: refusals carry members (limit, used_minor, resets_at). */
+    readonly problem: Record<string, unknown> = {},
   ) {
     super(detail || code);
     this.name = "ApiError";
@@ -55,7 +57,8 @@ export function apiClient(token: () => string | null, onUnauthorized: () => void
     const p = (doc ?? {}) as { code?: string; detail?: string; title?: string; field?: string };
     const retry = Number(res.headers.get("Retry-After") ?? "");
     const err = new ApiError(res.status, p.code ?? `http_${res.status}`, p.detail ?? p.title ?? res.statusText,
-                             p.field, Number.isFinite(retry) && retry > 0 ? retry : undefined);
+                             p.field, Number.isFinite(retry) && retry > 0 ? retry : undefined,
+                             (doc && typeof doc === "object" ? doc : {}) as Record<string, unknown>);
     if (res.status === 401 && t && err.code === "unauthorized") onUnauthorized();
     throw err;
   }

@@ -1,7 +1,8 @@
 // form.ts: accessible forms: every input has a <label>, errors are announced (role=alert)
 // and a problem's `field` puts the message on that input (aria-invalid, aria-describedby).
 import { ApiError } from "./api";
-import { h, uid } from "./dom";
+import { formatTime, h, uid } from "./dom";
+import { formatMinor } from "./money";
 
 export interface FieldOptions {
   name: string;
@@ -85,7 +86,13 @@ export function describe(err: unknown): string {
     email_taken: "An account with this e-mail already exists.",
     account_blocked: "This account is blocked; contact support.",
     forbidden: "Your role does not allow this.",
+    self_excluded: "You are in a time-out or self-exclusion: bets and deposits are paused.",
+    insufficient_funds: "Your balance is too low for this stake.",
+    deposit_limit_prompt_required: "Please set a deposit limit or decline the prompt before depositing.",
+    kyc_required: "Please verify your identity first (Verification page).",
+    game_disabled: "This game is switched off at the moment.",
   };
+  if (err.code === "limit_exceeded") return limitSentence(err.problem);
   if (err.code === "too_many_attempts") {
     return `Too many attempts; try again in ${err.retryAfterS ?? 60} seconds.`;
   }
@@ -113,4 +120,23 @@ export function onSubmit(form: HTMLFormElement, handler: (values: Record<string,
       form.removeAttribute("aria-busy");
     }
   });
+}
+
+const LIMIT_NAMES: Record<string, string> = { deposit: "deposit", loss: "loss", wager: "wager", session_time: "session time" };
+
+/** "Your wager limit over 24h stops this: 29.00 of 40.00 EUR used, 11.00 EUR left (resets ...)." */
+export function limitSentence(p: Record<string, unknown>): string {
+  const kind = LIMIT_NAMES[String(p.limit ?? "")] ?? String(p.limit ?? "");
+  const win = String(p.window ?? "");
+  let s = `Your ${kind} limit over ${win} stops this`;
+  if (typeof p.limit_minor === "number" && typeof p.used_minor === "number" && typeof p.currency === "string") {
+    const cur = p.currency;
+    const f = (m: number) => formatMinor(m, 2, cur);
+    s += `: ${f(p.used_minor)} used of ${f(p.limit_minor)}`;
+    if (typeof p.remaining_minor === "number") s += `, ${f(Math.max(0, p.remaining_minor))} left`;
+  } else if (typeof p.limit_s === "number" && typeof p.used_s === "number") {
+    s += `: ${Math.round(p.used_s / 60)} of ${Math.round(p.limit_s / 60)} minutes used`;
+  }
+  if (typeof p.resets_at === "string") s += ` (room again from ${formatTime(p.resets_at)})`;
+  return `${s}.`;
 }

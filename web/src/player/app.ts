@@ -24,6 +24,7 @@ export class PlayerApp {
   socketState: SocketState = "offline";
   private socket: Socket | null = null;
   private listeners = new Set<() => void>();
+  private eventListeners = new Set<{ kind: string; fn: (data: Record<string, unknown>) => void }>();
   onSessionEnd: () => void = () => {};
 
   constructor() {
@@ -63,8 +64,27 @@ export class PlayerApp {
     this.changed();
   }
 
+  /** Calls fn with each pushed event of kind (e.g. "rg.reality_check") until signal aborts. */
+  onEvent(kind: string, fn: (data: Record<string, unknown>) => void, signal?: AbortSignal): void {
+    const entry = { kind, fn };
+    this.eventListeners.add(entry);
+    signal?.addEventListener("abort", () => this.eventListeners.delete(entry));
+  }
+
+  /** Applies the cash balance a play or cashier answer carries (the push follows; whichever
+   * comes first shows). */
+  applyCash(b: { currency: string; exponent: number; available_minor: number; posted_minor: number }): void {
+    const i = this.balances.findIndex((x) => x.type === "cash" && x.currency === b.currency);
+    if (i < 0) return;
+    this.balances[i] = { ...this.balances[i], available_minor: b.available_minor, posted_minor: b.posted_minor };
+    this.changed();
+  }
+
   private pushed(data: unknown): void {
     const d = data as { kind?: string; balances?: Balance[] };
+    if (typeof d.kind === "string") {
+      for (const l of this.eventListeners) if (l.kind === d.kind) l.fn(d as Record<string, unknown>);
+    }
     if (d.kind !== "balances" || !Array.isArray(d.balances)) return;
     for (const b of d.balances) {
       const i = this.balances.findIndex((x) => x.account_id === b.account_id);

@@ -11,10 +11,23 @@ import { lobbyScreen } from "./screens/lobby";
 import { loginScreen } from "./screens/login";
 import { registerScreen } from "./screens/register";
 import { verificationScreen } from "./screens/verification";
+import { cashierScreen } from "./screens/cashier";
+import { fairScreen } from "./screens/fair";
+import { blackjackScreen, gameScreen } from "./screens/game";
+import { rgScreen } from "./screens/rg";
+import { roundScreen, roundsScreen } from "./screens/rounds";
+import { installRealityCheck } from "./reality";
 
 const routes: Route<PlayerApp>[] = [
   { path: "/", screen: lobbyScreen, nav: "Lobby" },
+  { path: "/cashier", screen: cashierScreen, nav: "Cashier" },
+  { path: "/games/:id", screen: gameScreen },
+  { path: "/blackjack", screen: blackjackScreen },
+  { path: "/rounds", screen: roundsScreen, nav: "Rounds" },
+  { path: "/rounds/:id", screen: roundScreen },
   { path: "/history", screen: historyScreen, nav: "History" },
+  { path: "/fair", screen: fairScreen, nav: "Fairness" },
+  { path: "/responsible-gaming", screen: rgScreen, nav: "Safer gambling" },
   { path: "/account", screen: accountScreen, nav: "Account" },
   { path: "/verification", screen: verificationScreen, nav: "Verification" },
   { path: "/login", screen: loginScreen, public: true },
@@ -74,6 +87,7 @@ app.watch(() => {
   }
 });
 app.onSessionEnd = () => router.navigate("/login");
+installRealityCheck(app);
 
 void app.start().catch(() => app.end());
 router.start();
