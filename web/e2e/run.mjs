@@ -37,6 +37,8 @@ async function startServer(dir) {
     PITBOSS_WEB_DIR: join(root, "web/dist"),
     PITBOSS_STAFF_TOKEN: STAFF_TOKEN,
     PITBOSS_ACCESS_LOG: "0",
+    PITBOSS_PAYMENTS_SANDBOX_SECRET: "e2e-sandbox-secret-0123456789abcdef",
+    PITBOSS_DIAGNOSTICS: "1", // lets the test push a reality check the way the scheduler does
   };
   execFileSync(bin, ["migrate"], { env, stdio: "ignore" });
   const created = execFileSync(bin, ["staff", "create", "--email", "staff@pitboss.test", "--role", "admin"], { env }).toString();
@@ -85,6 +87,43 @@ function watch(page, name) {
 
 async function shot(page, name) {
   await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+}
+
+
+/** "1,162.00 EUR" -> 116200 (minor units of a 2-decimal currency). */
+function minorOf(text) {
+  const m = /(-?[\d,]+)\.(\d{2})/.exec(text ?? "");
+  assert(m, `no amount in ${JSON.stringify(text)}`);
+  return Number(m[1].replace(/,/g, "") + m[2]);
+}
+function eur(minor) {
+  const s = Math.abs(minor).toString().padStart(3, "0");
+  return `${minor < 0 ? "-" : ""}${Number(s.slice(0, -2)).toLocaleString("en-US")}.${s.slice(-2)} EUR`;
+}
+async function headerBalance(page) {
+  return minorOf(await page.getByTestId("balance").textContent());
+}
+/** Runs action (which plays one round) and returns the play's answer; the header must then
+ * show the balance the answer names, without a reload. */
+async function playRound(page, action, path = "/play") {
+  const answer = page.waitForResponse((r) => r.url().includes(path) && r.request().method() === "POST");
+  await action();
+  const res = await answer;
+  const body = await res.json();
+  assert(res.status() === 201 || res.status() === 200, `play answered ${res.status()}: ${JSON.stringify(body)}`);
+  if (body.balance) {
+    await page.locator("[data-testid=balance]", { hasText: eur(body.balance.available_minor) }).waitFor({ timeout: 5000 });
+  }
+  return body;
+}
+async function openGame(page, search, name) {
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Lobby", exact: true }).click();
+  await page.getByRole("heading", { name: "Lobby" }).waitFor();
+  await page.getByLabel("Search games").fill(search);
+  // The search runs 250 ms after typing: wait until the list holds the one game.
+  await page.waitForFunction(() => document.querySelectorAll("[data-testid=catalog] li").length === 1, null, { timeout: 5000 });
+  await page.getByTestId("catalog").getByRole("link", { name }).click();
+  await page.getByRole("heading", { name }).waitFor();
 }
 
 // ---- scenarios ----
@@ -288,6 +327,193 @@ const tests = [
     await page.getByRole("heading", { name: "Lobby" }).waitFor();
     await page.locator("[data-testid=balance]", { hasText: "62.00 EUR" }).waitFor();
     await shot(page, "12-login-with-totp");
+  }],
+
+  ["the player deposits through the sandbox PSP in the cashier; the balance follows", async () => {
+    const page = state.player;
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Cashier", exact: true }).click();
+    await page.getByRole("heading", { name: "Cashier" }).waitFor();
+    const before = await headerBalance(page);
+    const dep = page.getByRole("form", { name: "Deposit" });
+    await dep.getByLabel("Method").selectOption("bank_transfer");
+    await dep.getByLabel("Amount (EUR)").fill("5.00"); // below the method's minimum: refused in the form
+    await dep.getByRole("button", { name: "Deposit" }).click();
+    await dep.getByText("must be between 20.00 EUR and 50,000.00 EUR").waitFor();
+    await dep.getByLabel("Amount (EUR)").fill("100.00");
+    await dep.getByRole("button", { name: "Deposit" }).click();
+    await page.getByTestId("deposit-started").waitFor();
+    await page.getByTestId("deposit-state").filter({ hasText: "succeeded" }).waitFor({ timeout: 10000 });
+    await page.locator("[data-testid=balance]", { hasText: eur(before + 10000) }).waitFor({ timeout: 5000 });
+    await page.getByTestId("cashier-balance").filter({ hasText: eur(before + 10000) }).waitFor();
+    await fitsWidth(page, "the cashier");
+    await shot(page, "13-cashier-deposit");
+    assert(await page.evaluate(() => window.__e2eNoReload === true), "the page was reloaded");
+  }],
+
+  ["the player finds roulette in the lobby and places bets on the layout", async () => {
+    const page = state.player;
+    await openGame(page, "roul", "European Roulette");
+    await page.getByRole("button", { name: /^17 black/ }).click();
+    await page.getByRole("button", { name: /^17 black/ }).click();
+    await page.getByRole("button", { name: /^Red/ }).click();
+    await page.getByTestId("roulette-bets").filter({ hasText: "3 chips on 2 bets" }).waitFor();
+    const form = page.getByRole("form", { name: "Roulette bet" });
+    await form.getByLabel("Chip value (EUR)").fill("1.00");
+    const body = await playRound(page, () => form.getByRole("button", { name: "Spin" }).click());
+    assert(body.round.stake_minor === 300, `roulette stake ${body.round.stake_minor}`);
+    await page.getByTestId("roulette-pocket").filter({ hasText: String(body.round.detail.outcome.pocket) }).waitFor();
+    state.roulette = body.round;
+    await fitsWidth(page, "roulette");
+    await shot(page, "14-roulette");
+  }],
+
+  ["the player rolls dice over a target set with the slider", async () => {
+    const page = state.player;
+    await openGame(page, "dice", "Dice");
+    await page.getByLabel("over the target").check();
+    await page.getByLabel(/^Target/).fill("2500");
+    await page.getByText("Win chance 75.00%, pays 1.3200x the stake.").waitFor();
+    await page.getByLabel("Stake (EUR)").fill("2.00");
+    const body = await playRound(page, () => page.getByRole("button", { name: "Roll" }).click());
+    assert(body.round.detail.bet.direction === "over" && body.round.detail.bet.target === 2500, "the bet sent");
+    await page.getByTestId("dice-roll").filter({ hasText: `Rolled ${body.round.detail.outcome.roll}` }).waitFor();
+    state.dice = body.round;
+    await fitsWidth(page, "dice");
+    await shot(page, "15-dice");
+  }],
+
+  ["the player spins a slot; the reels stop on the drawn window", async () => {
+    const page = state.player;
+    await openGame(page, "sevens", "Lucky Sevens");
+    await page.getByLabel("Stake per line (EUR)").fill("0.20");
+    const body = await playRound(page, () => page.getByRole("button", { name: "Spin" }).click());
+    const win = body.round.detail.outcome.window;
+    await page.getByTestId("round-result").waitFor();
+    const shown = await page.locator(".reel").evaluateAll((reels) => reels.map((r) => [...r.querySelectorAll(".sym")].map((s) => s.dataset.symbol)));
+    assert(JSON.stringify(shown) === JSON.stringify(win), `reels show ${JSON.stringify(shown)}, drawn ${JSON.stringify(win)}`);
+    await fitsWidth(page, "the slot");
+    await shot(page, "16-slot");
+  }],
+
+  ["the player plays a blackjack round to the end with the offered actions", async () => {
+    const page = state.player;
+    await openGame(page, "blackjack", "Blackjack");
+    await page.getByLabel("Stake (EUR)").fill("1.00");
+    await page.getByRole("button", { name: "Deal" }).click();
+    await page.getByTestId("bj-hand").first().waitFor();
+    for (let i = 0; i < 12; i++) {
+      if (await page.getByTestId("round-result").isVisible()) break;
+      const no = page.getByRole("button", { name: "No insurance" });
+      const stand = page.getByRole("button", { name: "Stand" });
+      await Promise.race([no.waitFor(), stand.waitFor(), page.getByTestId("round-result").waitFor()]).catch(() => {});
+      if (await no.isVisible()) await no.click();
+      else if (await stand.isVisible()) await stand.click();
+      await page.waitForTimeout(150);
+    }
+    await page.getByTestId("round-result").waitFor();
+    await shot(page, "17-blackjack");
+  }],
+
+  ["the rounds recall lists the rounds; the player rotates the seed and verifies a dice roll in the browser", async () => {
+    const page = state.player;
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Rounds", exact: true }).click();
+    await page.getByRole("heading", { name: "My rounds" }).waitFor();
+    const rows = page.getByTestId("rounds").locator("tbody tr");
+    await rows.first().waitFor();
+    assert((await rows.count()) >= 4, `rounds listed: ${await rows.count()}`);
+    await fitsWidth(page, "the rounds");
+    await shot(page, "18-rounds");
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Fairness", exact: true }).click();
+    await page.getByRole("heading", { name: "Fairness" }).waitFor();
+    const commitment = (await page.getByTestId("commitment").textContent()).trim();
+    assert(commitment === state.dice.detail.fair.server_seed_hash, "the commitment is the dice round's hash");
+    await page.getByLabel("New client seed").fill("e2e-client-seed");
+    await page.getByRole("button", { name: "Change client seed" }).click();
+    await page.getByTestId("client-seed").filter({ hasText: "e2e-client-seed" }).waitFor();
+    await page.getByRole("button", { name: "Rotate seed pair" }).click();
+    await page.getByTestId("revealed-now").waitFor();
+    assert((await page.getByTestId("commitment").textContent()).trim() !== commitment, "a new commitment after rotating");
+    await page.goto(`${page.url().replace(/\/fair.*$/, "")}/rounds/${state.dice.round_id}`);
+    await page.getByTestId("revealed-seed").waitFor();
+    await page.getByRole("link", { name: "Verify this round" }).click();
+    await page.getByRole("heading", { name: "Fairness" }).waitFor();
+    await page.getByRole("button", { name: "Verify", exact: true }).click();
+    await page.getByTestId("verified-outcome").filter({ hasText: `Roll ${state.dice.detail.outcome.roll}` }).waitFor();
+    assert((await page.getByTestId("verified-hash").textContent()).trim() === commitment, "the revealed seed hashes to the commitment");
+    await shot(page, "19-fair-verified");
+    await page.evaluate(() => { window.__e2eNoReload = true; });
+  }],
+
+  ["the player sets a wager limit (at once), asks for a higher one (pending), and the limit stops a bet", async () => {
+    const page = state.player;
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Safer gambling", exact: true }).click();
+    await page.getByRole("heading", { name: "Safer gambling" }).waitFor();
+    const form = page.getByRole("form", { name: "Set a limit" });
+    await form.getByLabel("Kind").selectOption("wager");
+    await form.getByLabel("Period").selectOption("24h");
+    await form.getByLabel(/^Amount/).fill("5.00");
+    await form.getByRole("button", { name: "Save limit" }).click();
+    await form.getByText("Saved: the limit applies now.").waitFor();
+    await page.locator("[data-limit=wager-24h]").waitFor();
+    await form.getByLabel(/^Amount/).fill("500.00");
+    await form.getByRole("button", { name: "Save limit" }).click();
+    await form.getByText("the increase is pending").waitFor();
+    await page.locator("[data-limit=wager-24h]").getByTestId("pending").filter({ hasText: "500.00 EUR" }).waitFor();
+    await fitsWidth(page, "safer gambling");
+    await shot(page, "20-rg-limits");
+    await openGame(page, "dice", "Dice");
+    const before = await headerBalance(page);
+    allowed.push({ re: /status of 422/, left: 1 }); // the refused bet
+    await page.getByLabel("Stake (EUR)").fill("1.00");
+    await page.getByRole("button", { name: "Roll" }).click();
+    const err = page.locator("[data-code=limit_exceeded]");
+    await err.filter({ hasText: "Your wager limit over 24h stops this" }).waitFor();
+    assert((await headerBalance(page)) === before, "a refused bet moves no money");
+    await shot(page, "21-limit-exceeded");
+  }],
+
+  ["a reality check pushed on the WebSocket is shown and answered", async ({ url }) => {
+    const page = state.player;
+    const r = await call(url, "POST", "/diagnostics/publish", { body: { topic: `player:${state.playerId}`,
+      data: { kind: "rg.reality_check", elapsed_s: 3720, net: [{ currency: "EUR", stakes_minor: 800, wins_minor: 300, net_minor: -500 }] } } });
+    assert(r.status === 202, `publish ${r.status}`);
+    const dialog = page.getByTestId("reality-check");
+    await dialog.getByText("You have been playing for 62 minutes.").waitFor();
+    await dialog.getByText("EUR: staked 8.00 EUR, won 3.00 EUR, net -5.00 EUR.").waitFor();
+    await shot(page, "22-reality-check");
+    const ack = page.waitForResponse((x) => x.url().endsWith("/rg/reality-check/ack"));
+    await dialog.getByRole("button", { name: "Continue playing" }).click();
+    assert((await ack).status() === 200, "acknowledged");
+    await dialog.waitFor({ state: "hidden" });
+  }],
+
+  ["the player requests a withdrawal; staff approve it in the back office; the player sees it paid", async () => {
+    const page = state.player;
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Cashier", exact: true }).click();
+    await page.getByRole("heading", { name: "Cashier" }).waitFor();
+    const before = await headerBalance(page);
+    const w = page.getByRole("form", { name: "Withdrawal" });
+    await w.getByLabel("Method").selectOption("bank_transfer");
+    await w.getByLabel("Amount (EUR)").fill("50.00");
+    await w.getByRole("button", { name: "Request withdrawal" }).click();
+    await page.getByTestId("withdrawal-state").filter({ hasText: "review" }).waitFor();
+    await page.locator("[data-testid=balance]", { hasText: eur(before - 5000) }).waitFor({ timeout: 5000 });
+    await shot(page, "23-withdrawal-review");
+    const staff = state.staffPage;
+    await staff.getByRole("link", { name: "Withdrawals" }).click();
+    await staff.getByRole("heading", { name: "Withdrawals" }).waitFor();
+    const item = staff.getByTestId("withdrawals").locator("li").filter({ hasText: state.playerId });
+    await item.getByText("50.00 EUR").waitFor();
+    await item.getByLabel("Reason").fill("wagering checked, source of funds fine");
+    await shot(staff, "24-backoffice-withdrawal-queue");
+    await item.getByRole("button", { name: "Approve" }).click();
+    await item.getByText(/Approved: now/).waitFor();
+    await page.getByTestId("withdrawal-state").filter({ hasText: "completed" }).waitFor({ timeout: 15000 });
+    await shot(page, "25-withdrawal-completed");
+    // The staff profile shows the player's RG limits.
+    await staff.goto(`${staff.url().replace(/\/admin.*$/, "")}/admin/players/${state.playerId}`);
+    await staff.getByTestId("staff-rg-limits").getByText("Wager").waitFor();
+    await shot(staff, "26-backoffice-player-rg");
   }],
 ];
 

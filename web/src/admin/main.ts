@@ -9,6 +9,7 @@ import { kycQueueScreen } from "./screens/kyc_queue";
 import { loginScreen } from "./screens/login";
 import { playerScreen } from "./screens/player";
 import { playersScreen } from "./screens/players";
+import { withdrawalsScreen } from "./screens/withdrawals";
 
 type AdminRoute = Route<StaffApp> & { permission?: string };
 
@@ -16,6 +17,7 @@ const routes: AdminRoute[] = [
   { path: "/", screen: playersScreen, nav: "Players", permission: "players.read" },
   { path: "/players/:id", screen: playerScreen },
   { path: "/kyc", screen: kycQueueScreen, nav: "KYC queue", permission: "kyc.review" },
+  { path: "/withdrawals", screen: withdrawalsScreen, nav: "Withdrawals", permission: "payments.review" },
   { path: "/audit", screen: auditScreen, nav: "Audit log", permission: "audit.read" },
   { path: "/login", screen: loginScreen, public: true },
 ];

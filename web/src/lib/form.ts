@@ -2,7 +2,7 @@
 // and a problem's `field` puts the message on that input (aria-invalid, aria-describedby).
 import { ApiError } from "./api";
 import { formatTime, h, uid } from "./dom";
-import { formatMinor } from "./money";
+import { exponentOf, formatMinor } from "./money";
 
 export interface FieldOptions {
   name: string;
@@ -131,7 +131,7 @@ export function limitSentence(p: Record<string, unknown>): string {
   let s = `Your ${kind} limit over ${win} stops this`;
   if (typeof p.limit_minor === "number" && typeof p.used_minor === "number" && typeof p.currency === "string") {
     const cur = p.currency;
-    const f = (m: number) => formatMinor(m, 2, cur);
+    const f = (m: number) => formatMinor(m, exponentOf(cur), cur);
     s += `: ${f(p.used_minor)} used of ${f(p.limit_minor)}`;
     if (typeof p.remaining_minor === "number") s += `, ${f(Math.max(0, p.remaining_minor))} left`;
   } else if (typeof p.limit_s === "number" && typeof p.used_s === "number") {

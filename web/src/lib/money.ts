@@ -27,3 +27,11 @@ export function parseMajor(text: string, exponent: number): number | null {
   if (!Number.isSafeInteger(minor)) return null;
   return m[1] === "-" ? -minor : minor;
 }
+
+/** The exponent of a currency for answers that do not carry one (withdrawals, problems):
+ * ISO 4217 zero-decimal currencies, 8 for BTC, else 2. Answers with `exponent` win. */
+export function exponentOf(currency: string): number {
+  if (["JPY", "KRW", "CLP", "ISK", "VND", "XOF", "XAF"].includes(currency)) return 0;
+  if (currency === "BTC") return 8;
+  return 2;
+}

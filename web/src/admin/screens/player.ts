@@ -6,9 +6,9 @@ import { ApiError, idempotencyKey } from "../../lib/api";
 import { h, replace, formatTime } from "../../lib/dom";
 import { describe, field, formError, onSubmit } from "../../lib/form";
 import { historyTable } from "../../lib/history";
-import { formatMinor, parseMajor } from "../../lib/money";
+import { exponentOf, formatMinor, parseMajor } from "../../lib/money";
 import type { Screen } from "../../lib/router";
-import type { Balance, KycState, StaffPlayer } from "../../lib/types";
+import type { Balance, KycState, RgLimit, RgStatus, StaffPlayer } from "../../lib/types";
 import type { StaffApp } from "../app";
 
 const BLOCKS: Array<[string, string]> = [["login", "Login"], ["deposit", "Deposit"], ["withdraw", "Withdraw"],
@@ -167,6 +167,9 @@ export const playerScreen: Screen<StaffApp> = {
       await loadKyc();
       sections.push(h("div", { class: "card" }, h("h2", {}, "KYC"), kycBox));
     }
+    if (app.can("players.read")) {
+      sections.push(h("div", { class: "card" }, h("h2", {}, "Responsible gaming"), await rgSection(app, enc)));
+    }
     if (app.can("ledger.read")) {
       sections.push(h("div", { class: "card" }, h("h2", {}, "Transactions"),
         historyTable(app.api, `/players/${enc}/transactions`, () => balances)));
@@ -175,3 +178,42 @@ export const playerScreen: Screen<StaffApp> = {
       ...sections);
   },
 };
+
+const KINDS: Record<string, string> = { deposit: "Deposit", loss: "Loss", wager: "Wager", session_time: "Session time" };
+
+function limitText(l: RgLimit, which: "value_minor" | "used_minor" | "remaining_minor"): string {
+  if (l.limit === "session_time") {
+    const s = which === "value_minor" ? l.value_s : which === "used_minor" ? l.used_s : (l.value_s ?? 0) - (l.used_s ?? 0);
+    return `${Math.round((s ?? 0) / 60)} min`;
+  }
+  const cur = l.currency ?? "";
+  return formatMinor(l[which] ?? 0, exponentOf(cur), cur);
+}
+
+/** The player's RG status (GET /admin/players/{id}/rg): exclusion, rule set, limits with usage
+ * and pending changes. */
+async function rgSection(app: StaffApp, enc: string): Promise<HTMLElement> {
+  let st: RgStatus;
+  try {
+    st = await app.api.get<RgStatus>(`/admin/players/${enc}/rg`);
+  } catch (e) {
+    return errorBox(e);
+  }
+  const ex = st.exclusion;
+  return h("div", { "data-testid": "staff-rg" },
+    h("dl", { class: "props" },
+      h("dt", {}, "Rule set"), h("dd", {}, st.rule_set),
+      h("dt", {}, "Exclusion"), h("dd", { "data-testid": "staff-rg-exclusion" }, ex
+        ? `${ex.kind.replace("_", "-")} since ${formatTime(ex.from)}${ex.permanent ? ", permanent" : ex.until ? ` until ${formatTime(ex.until)}` : ""}` : "none"),
+      h("dt", {}, "Marketing allowed"), h("dd", {}, st.marketing_allowed ? "yes" : "no"),
+      h("dt", {}, "Deposit-limit prompt"), h("dd", {}, st.deposit_limit_prompt_required ? "not answered yet" : "answered or not required"),
+      h("dt", {}, "Reality check"), h("dd", {}, st.reality_check_minutes ? `every ${st.reality_check_minutes} min` : "off")),
+    st.limits.length === 0 ? h("p", {}, "No limits.") : h("div", { class: "table-wrap" }, h("table", { "data-testid": "staff-rg-limits" },
+      h("thead", {}, h("tr", {}, ...["Limit", "Window", "Value", "Used", "Left", "Pending"].map((t) => h("th", { scope: "col" }, t)))),
+      h("tbody", {}, ...st.limits.map((l) => h("tr", {},
+        h("td", {}, KINDS[l.limit] ?? l.limit), h("td", {}, l.window),
+        h("td", { class: "num" }, limitText(l, "value_minor")), h("td", { class: "num" }, limitText(l, "used_minor")),
+        h("td", { class: "num" }, limitText(l, "remaining_minor")),
+        h("td", {}, l.pending ? `${l.pending.removal ? "removal" : l.limit === "session_time" ? `${Math.round((l.pending.value_s ?? 0) / 60)} min`
+          : formatMinor(l.pending.value_minor ?? 0, exponentOf(l.currency ?? ""), l.currency ?? "")} from ${formatTime(l.pending.effective_at)}` : "-")))))));
+}

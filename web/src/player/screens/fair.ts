@@ -50,9 +50,9 @@ export const fairScreen: Screen<PlayerApp> = {
       rotate.disabled = true;
       try {
         const r = await app.api.post<{ revealed: FairRevealed; current: FairSeeds }>("/fair/seeds/rotate");
+        await load();
         replace(rotated, h("p", { class: "ok", role: "status" }, "Rotated. The old server seed is now revealed:"),
           h("p", {}, h("code", { "data-testid": "revealed-now" }, r.revealed.server_seed)));
-        await load();
       } catch (e) {
         replace(rotated, h("p", { class: "error", role: "alert" }, String((e as Error).message)));
       } finally {
