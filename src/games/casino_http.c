@@ -1016,6 +1016,93 @@ void casino_http_on_event(const struct pb_event *ev, void *app)
     json_decref(data);
 }
 
+/* ---- reports ---- */
+
+#define REPORT_DAYS_DEFAULT 30
+
+/* "YYYY-MM-DD" of a day number since 1970-01-01 (UTC). */
+static void day_text(int64_t day, char out[16])
+{
+    char text[PB_TIME_TEXT_MAX];
+    pb_format_time_ms(day * 86400000, text);
+    snprintf(out, 16, "%.10s", text);
+}
+
+/* GET /api/v1/admin/reports/casino-daily?currency=&days= (ledger.read): closed rounds per UTC
+ * day over the last `days` days (today included): count, stakes, payouts and GGR (stakes
+ * minus payouts), days without rounds left out, and the totals. */
+static enum http_result get_daily(struct http_request *req, struct http_response *resp)
+{
+    struct staff_principal who;
+    if (staff_authenticate(req->app, req, "ledger.read", &who, resp) != PB_OK)
+        return HTTP_DONE;
+    const char *currency = http_query(req, "currency");
+    const struct ledger_currency *cur = currency ? ledger_currency_find(currency) : NULL;
+    if (!cur) {
+        http_invalid(resp, "currency", currency ? "is not a known currency code" : "is required");
+        return HTTP_DONE;
+    }
+    int64_t days = REPORT_DAYS_DEFAULT;
+    const char *v = http_query(req, "days");
+    if (v) {
+        char *end;
+        days = strtoll(v, &end, 10);
+        if (v[0] < '1' || v[0] > '9' || *end || days < 1 || days > ROUNDS_DAILY_DAYS_MAX) {
+            http_invalid(resp, "days", "must be an integer from 1 to " PB_STR(ROUNDS_DAILY_DAYS_MAX));
+            return HTTP_DONE;
+        }
+    }
+    int64_t today = pb_wall_ms() / 86400000;
+    int64_t first = today - days + 1;
+    struct store *s;
+    if (!reader_acquire(req, resp, &s))
+        return HTTP_DONE;
+    struct rounds_day *list = pb_calloc(ROUNDS_DAILY_DAYS_MAX, sizeof(*list));
+    size_t n = 0;
+    int rc = rounds_daily(s, cur->code, first * 86400000, list, (size_t)days, &n);
+    reader_release(req, s);
+    json_t *rows = json_array();
+    int64_t t_rounds = 0, t_stakes = 0, t_payouts = 0, t_ggr = 0;
+    for (size_t i = 0; rc == PB_OK && i < n; i++) {
+        int64_t ggr;
+        char day[16];
+        if (__builtin_sub_overflow(list[i].stakes_minor, list[i].payouts_minor, &ggr) ||
+            __builtin_add_overflow(t_rounds, list[i].rounds, &t_rounds) ||
+            __builtin_add_overflow(t_stakes, list[i].stakes_minor, &t_stakes) ||
+            __builtin_add_overflow(t_payouts, list[i].payouts_minor, &t_payouts) ||
+            __builtin_add_overflow(t_ggr, ggr, &t_ggr)) {
+            rc = PB_ERR_INVALID;
+            break;
+        }
+        day_text(list[i].day, day);
+        json_array_append_new(rows, json_pack("{s:s,s:I,s:I,s:I,s:I}", "day", day, "rounds",
+                                              (json_int_t)list[i].rounds, "stakes_minor",
+                                              (json_int_t)list[i].stakes_minor, "payouts_minor",
+                                              (json_int_t)list[i].payouts_minor, "ggr_minor",
+                                              (json_int_t)ggr));
+    }
+    pb_free(list);
+    if (rc != PB_OK) {
+        json_decref(rows);
+        if (rc == PB_ERR_INVALID)
+            http_problem(resp, 500, "overflow", "Internal error",
+                         "a total does not fit 64 bits", NULL);
+        else
+            http_unavailable(resp, rc);
+        return HTTP_DONE;
+    }
+    char from[16], to[16];
+    day_text(first, from);
+    day_text(today, to);
+    http_json(resp, 200,
+              json_pack("{s:s,s:i,s:s,s:s,s:o,s:{s:I,s:I,s:I,s:I}}", "currency", cur->code,
+                        "exponent", cur->exponent, "from", from, "to", to, "days", rows,
+                        "totals", "rounds", (json_int_t)t_rounds, "stakes_minor",
+                        (json_int_t)t_stakes, "payouts_minor", (json_int_t)t_payouts,
+                        "ggr_minor", (json_int_t)t_ggr));
+    return HTTP_DONE;
+}
+
 /* ---- routes ---- */
 
 const struct http_route casino_routes[] = {
@@ -1028,5 +1115,6 @@ const struct http_route casino_routes[] = {
     {HTTP_POST, "/api/v1/fair/seeds/rotate", post_rotate, 0},
     {HTTP_GET, "/api/v1/admin/games/{game_id}/config", get_config, 0},
     {HTTP_PUT, "/api/v1/admin/games/{game_id}/config", put_config, HTTP_ROUTE_JSON_BODY},
+    {HTTP_GET, "/api/v1/admin/reports/casino-daily", get_daily, 0},
 };
 const size_t casino_routes_count = PB_ARRAY_LEN(casino_routes);

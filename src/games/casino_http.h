@@ -11,6 +11,7 @@
  *   POST /api/v1/fair/seeds/rotate               player: reveal the server seed, new pair
  *   GET  /api/v1/admin/games/{game_id}/config    staff (games.manage)
  *   PUT  /api/v1/admin/games/{game_id}/config    staff (games.manage), audited
+ *   GET  /api/v1/admin/reports/casino-daily      staff (ledger.read): closed rounds per UTC day
  *
  * Threads: handlers and finish functions on HTTP threads, commands on the writer thread,
  * casino_http_on_event on the event relay thread. */

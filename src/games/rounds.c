@@ -325,6 +325,56 @@ int rounds_stale(struct store *s, int64_t older_than_ms, struct round_info *out,
     return rc;
 }
 
+_Static_assert(ROUND_CLOSED == 5, "rounds_daily's SQL names the closed state as 5");
+#define DAILY_SPLIT ((int64_t)1 << 32) /* SUM(x / 2^32), SUM(x % 2^32): see rounds_daily */
+#define DAY_MS ((int64_t)86400000)
+
+/* hi * 2^32 + lo, overflow-checked. */
+static int join_split(int64_t hi, int64_t lo, int64_t *out)
+{
+    int64_t v;
+    if (__builtin_mul_overflow(hi, DAILY_SPLIT, &v) || __builtin_add_overflow(v, lo, out))
+        return PB_ERR_INVALID;
+    return PB_OK;
+}
+
+int rounds_daily(struct store *s, const char *currency, int64_t from_ms, struct rounds_day *out,
+                 size_t max, size_t *n)
+{
+    PB_ASSERT(max <= ROUNDS_DAILY_DAYS_MAX);
+    *n = 0;
+    if (!text_ok(currency, 1, 16) || max == 0)
+        return PB_OK;
+    struct store_stmt *st;
+    /* Both engines divide integers truncating toward zero; opened_ms is never negative. */
+    if (store_prepare(s, "SELECT opened_ms / 86400000 AS d, COUNT(*),"
+                         " SUM(stake_minor / 4294967296), SUM(stake_minor % 4294967296),"
+                         " SUM(payout_minor / 4294967296), SUM(payout_minor % 4294967296)"
+                         " FROM rounds WHERE currency = ? AND state = 5 AND opened_ms >= ?"
+                         " GROUP BY opened_ms / 86400000 ORDER BY d LIMIT ?", &st) != PB_OK)
+        return PB_ERR_DB;
+    store_bind_text(st, 1, currency, strlen(currency));
+    store_bind_int64(st, 2, from_ms);
+    store_bind_int64(st, 3, (int64_t)max);
+    int rc;
+    while ((rc = store_step(st)) == STORE_ROW) {
+        struct rounds_day *d = &out[*n];
+        d->day = store_column_int64(st, 0);
+        d->rounds = store_column_int64(st, 1);
+        if (join_split(store_column_int64(st, 2), store_column_int64(st, 3), &d->stakes_minor) !=
+                PB_OK ||
+            join_split(store_column_int64(st, 4), store_column_int64(st, 5), &d->payouts_minor) !=
+                PB_OK) {
+            store_finalize(st);
+            return PB_ERR_INVALID;
+        }
+        if (++*n == max)
+            break;
+    }
+    store_finalize(st);
+    return rc == STORE_ROW || rc == STORE_DONE ? PB_OK : PB_ERR_DB;
+}
+
 /* ---- recovery registry ---- */
 
 static struct {

@@ -28,6 +28,7 @@
 #define ROUNDS_GAME_KIND_MAX 32   /* "slot", "dice", "blackjack": the recovery key */
 #define ROUNDS_DETAIL_MAX (64 * 1024) /* a round's detail: a blackjack hand with splits is
                                        * < 4 KiB; a bound keeps recall pages small */
+#define ROUNDS_DAILY_DAYS_MAX 366  /* a daily report's days: a year keeps the answer small */
 #define ROUNDS_STALE_MAX 64       /* rounds one recovery pass takes; the next pass the rest */
 
 enum round_state {
@@ -92,6 +93,18 @@ int rounds_get(struct store *s, int64_t round_id, struct round_info *out);
 /* The player's newest rounds, newest first, up to max (<= ROUNDS_RECALL_MAX). */
 int rounds_recall(struct store *s, const char *player_id, struct round_info *out, size_t max,
                   size_t *n);
+/* One UTC day of closed rounds in one currency (the daily report): day = opened_ms / 1 day. */
+struct rounds_day {
+    int64_t day;           /* days since 1970-01-01 (UTC) */
+    int64_t rounds;
+    int64_t stakes_minor;
+    int64_t payouts_minor;
+};
+/* Closed rounds in currency opened at or after from_ms, summed per UTC day (days with rounds
+ * only, oldest first, up to max <= ROUNDS_DAILY_DAYS_MAX). Sums are split in SQL and joined
+ * overflow-checked (PB_ERR_INVALID past INT64_MAX), as ledger verify does. */
+int rounds_daily(struct store *s, const char *currency, int64_t from_ms, struct rounds_day *out,
+                 size_t max, size_t *n);
 /* Rounds left DEBITED or OUTCOME whose last change is older than older_than_ms (a time in ms
  * since the epoch: updated_ms < older_than_ms), oldest first, up to max (<= ROUNDS_STALE_MAX):
  * what the recovery task completes. Callers release each with round_info_release. */
