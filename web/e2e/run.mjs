@@ -421,6 +421,7 @@ const tests = [
     const rows = page.getByTestId("rounds").locator("tbody tr");
     await rows.first().waitFor();
     assert((await rows.count()) >= 4, `rounds listed: ${await rows.count()}`);
+    state.rounds = await rows.count();
     await fitsWidth(page, "the rounds");
     await shot(page, "18-rounds");
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Fairness", exact: true }).click();
@@ -514,6 +515,35 @@ const tests = [
     await staff.goto(`${staff.url().replace(/\/admin.*$/, "")}/admin/players/${state.playerId}`);
     await staff.getByTestId("staff-rg-limits").getByText("Wager").waitFor();
     await shot(staff, "26-backoffice-player-rg");
+  }],
+
+  ["staff see the day's rounds and GGR on the dashboard charts", async () => {
+    const staff = state.staffPage;
+    await staff.getByRole("link", { name: "Dashboard" }).click();
+    await staff.getByRole("heading", { name: "Dashboard" }).waitFor();
+    await staff.getByTestId("total-rounds").filter({ hasText: new RegExp(`^${state.rounds}$`) }).waitFor();
+    assert((await staff.getByTestId("chart-ggr").locator("rect").count()) === 30, "30 days of GGR bars");
+    await staff.getByLabel("Period", { exact: true }).selectOption("7");
+    await staff.waitForFunction(() => document.querySelectorAll("[data-testid=chart-rounds] rect").length === 7);
+    await shot(staff, "27-backoffice-dashboard");
+  }],
+
+  ["staff switch dice off with a reason; the player's dice screen says so", async () => {
+    const staff = state.staffPage;
+    await staff.getByRole("link", { name: "Games" }).click();
+    await staff.getByRole("heading", { name: "Games", exact: true }).waitFor();
+    const dice = staff.locator("li[data-game=dice]");
+    await dice.getByText("Edit").click();
+    await dice.getByLabel("Enabled (players can play it)").uncheck();
+    await dice.getByLabel("Stake limits per currency").fill("EUR 0.10-250.00");
+    await dice.getByLabel("Reason").fill("e2e maintenance window");
+    await dice.getByRole("button", { name: "Save configuration" }).click();
+    await dice.getByText("Saved (disabled").waitFor();
+    await staff.getByTestId("admin-catalog").waitFor();
+    await shot(staff, "28-backoffice-games");
+    const page = state.player;
+    await page.goto(page.url().replace(/(https?:\/\/[^/]+).*$/, "$1/games/dice"));
+    await page.getByText("This game is switched off at the moment.").waitFor();
   }],
 ];
 

@@ -10,6 +10,8 @@ import { loginScreen } from "./screens/login";
 import { playerScreen } from "./screens/player";
 import { playersScreen } from "./screens/players";
 import { withdrawalsScreen } from "./screens/withdrawals";
+import { dashboardScreen } from "./screens/dashboard";
+import { gamesScreen } from "./screens/games";
 
 type AdminRoute = Route<StaffApp> & { permission?: string };
 
@@ -17,6 +19,8 @@ const routes: AdminRoute[] = [
   { path: "/", screen: playersScreen, nav: "Players", permission: "players.read" },
   { path: "/players/:id", screen: playerScreen },
   { path: "/kyc", screen: kycQueueScreen, nav: "KYC queue", permission: "kyc.review" },
+  { path: "/dashboard", screen: dashboardScreen, nav: "Dashboard", permission: "ledger.read" },
+  { path: "/games", screen: gamesScreen, nav: "Games", permission: "games.manage" },
   { path: "/withdrawals", screen: withdrawalsScreen, nav: "Withdrawals", permission: "payments.review" },
   { path: "/audit", screen: auditScreen, nav: "Audit log", permission: "audit.read" },
   { path: "/login", screen: loginScreen, public: true },
