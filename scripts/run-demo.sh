@@ -10,6 +10,8 @@ cd "$(dirname "$0")/.."
 : "${STAFF_TOKEN:?STAFF_TOKEN must be set}"
 export PITBOSS_DB=$DB PITBOSS_LISTEN=$LISTEN PITBOSS_STAFF_TOKEN=$STAFF_TOKEN
 export PITBOSS_WEB_DIR=${PITBOSS_WEB_DIR:-web/dist}
+# The sandbox PSP (deposits and payouts in the cashier) runs when it has a secret.
+export PITBOSS_PAYMENTS_SANDBOX_SECRET=${PITBOSS_PAYMENTS_SANDBOX_SECRET:-demo-sandbox-secret-0123456789abcdef}
 bin=build/release/pitboss
 mkdir -p var
 chmod 700 var
