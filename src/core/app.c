@@ -19,6 +19,8 @@
 #include "games/casino.h"
 #include "games/blackjack_http.h"
 #include "games/blackjack_round.h"
+#include "games/baccarat_http.h"
+#include "games/baccarat_round.h"
 #include "games/casino_http.h"
 #include "games/rounds.h"
 #include "http/http.h"
@@ -63,6 +65,7 @@ static const struct {
     {providers_migrations, &providers_migrations_count},
     {payments_migrations, &payments_migrations_count},
     {blackjack_migrations, &blackjack_migrations_count},
+    {baccarat_migrations, &baccarat_migrations_count},
 };
 
 static struct store_migration all_migrations[128];
@@ -298,6 +301,7 @@ static void new_http_server(const struct pb_config *cfg, void *app, struct http_
     http_server_add_routes(*out, providers_routes, providers_routes_count);
     http_server_add_routes(*out, payments_routes, payments_routes_count);
     http_server_add_routes(*out, blackjack_routes, blackjack_routes_count);
+    http_server_add_routes(*out, baccarat_routes, baccarat_routes_count);
     if (cfg->diagnostics)
         http_server_add_routes(*out, app__diagnostic_routes, app__diagnostic_routes_count);
 }
