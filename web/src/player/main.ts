@@ -13,7 +13,7 @@ import { registerScreen } from "./screens/register";
 import { verificationScreen } from "./screens/verification";
 import { cashierScreen } from "./screens/cashier";
 import { fairScreen } from "./screens/fair";
-import { blackjackScreen, gameScreen } from "./screens/game";
+import { baccaratScreen, blackjackScreen, crashScreen, gameScreen } from "./screens/game";
 import { rgScreen } from "./screens/rg";
 import { roundScreen, roundsScreen } from "./screens/rounds";
 import { installRealityCheck } from "./reality";
@@ -23,6 +23,8 @@ const routes: Route<PlayerApp>[] = [
   { path: "/cashier", screen: cashierScreen, nav: "Cashier" },
   { path: "/games/:id", screen: gameScreen },
   { path: "/blackjack", screen: blackjackScreen },
+  { path: "/baccarat", screen: baccaratScreen },
+  { path: "/crash", screen: crashScreen },
   { path: "/rounds", screen: roundsScreen, nav: "Rounds" },
   { path: "/rounds/:id", screen: roundScreen },
   { path: "/history", screen: historyScreen, nav: "History" },

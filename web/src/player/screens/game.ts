@@ -4,7 +4,9 @@ import { h } from "../../lib/dom";
 import type { Screen } from "../../lib/router";
 import type { Game } from "../../lib/types";
 import type { PlayerApp } from "../app";
+import { baccaratGame } from "./games/baccarat";
 import { blackjackGame } from "./games/blackjack";
+import { crashGame } from "./games/crash";
 import { diceGame } from "./games/dice";
 import { rouletteGame } from "./games/roulette";
 import { slotGame } from "./games/slot";
@@ -40,5 +42,21 @@ export const blackjackScreen: Screen<PlayerApp> = {
   async render({ app }) {
     const game = (await gameList(app)).find((g) => g.id === "blackjack");
     return frame("Blackjack", game, blackjackGame(app, game));
+  },
+};
+
+export const baccaratScreen: Screen<PlayerApp> = {
+  title: "Baccarat",
+  async render({ app }) {
+    if (app.balances.length === 0) await app.refreshBalances();
+    return frame("Baccarat", undefined, baccaratGame(app));
+  },
+};
+
+export const crashScreen: Screen<PlayerApp> = {
+  title: "Crash",
+  async render({ app, signal }) {
+    if (app.balances.length === 0) await app.refreshBalances();
+    return frame("Crash", undefined, await crashGame(app, signal));
   },
 };

@@ -10,10 +10,14 @@ import type { Screen } from "../../lib/router";
 import type { CatalogGame } from "../../lib/types";
 import type { PlayerApp } from "../app";
 
-// Blackjack is played through its own round routes and is not a catalog entry.
-const BLACKJACK: CatalogGame = { game_id: "pitboss:blackjack", provider: "pitboss", external_id: "blackjack",
-  name: "Blackjack", category: "table", tags: ["in-house", "cards"], rtp_bp: 0, volatility: "", jurisdictions: ["*"],
-  brands: ["*"], enabled: true, ordering: 0 };
+// Table and live games are played through their own round routes and are not catalog
+// entries: the lobby adds them (they open /blackjack, /baccarat, /crash).
+const table = (id: string, name: string, category: string, tags: string[]): CatalogGame => ({ game_id: `pitboss:${id}`,
+  provider: "pitboss", external_id: id, name, category, tags, rtp_bp: 0, volatility: "", jurisdictions: ["*"], brands: ["*"],
+  enabled: true, ordering: 0 });
+const TABLE_GAMES = [table("blackjack", "Blackjack", "table", ["cards"]), table("baccarat", "Baccarat", "table", ["cards", "punto banco"]),
+  table("crash", "Crash", "live", ["multiplayer", "multiplier"])];
+const OWN_SCREEN = new Set(TABLE_GAMES.map((g) => g.external_id));
 
 export const lobbyScreen: Screen<PlayerApp> = {
   title: "Lobby",
@@ -36,7 +40,7 @@ export const lobbyScreen: Screen<PlayerApp> = {
 
     function tile(g: CatalogGame): HTMLElement {
       const inHouse = g.provider === "pitboss";
-      const href = g.external_id === "blackjack" ? "/blackjack" : `/games/${encodeURIComponent(g.external_id)}`;
+      const href = g.provider === "pitboss" && OWN_SCREEN.has(g.external_id) ? `/${g.external_id}` : `/games/${encodeURIComponent(g.external_id)}`;
       const err = h("p", { class: "error", role: "alert", hidden: true });
       const launch = async (mode: "real" | "demo") => {
         err.hidden = true;
@@ -68,10 +72,15 @@ export const lobbyScreen: Screen<PlayerApp> = {
         replace(games, h("li", { class: "error", role: "alert" }, e instanceof ApiError ? describe(e) : String(e)));
         return;
       }
-      const bj = (!category.value || category.value === "table") && (!text || "blackjack cards table".includes(text.toLowerCase()));
-      const shown = bj ? [...all, BLACKJACK] : all;
+      const needle = text.toLowerCase();
+      const extra = TABLE_GAMES.filter((g) => !all.some((x) => x.game_id === g.game_id) &&
+        (!category.value || category.value === g.category) &&
+        (!needle || [g.name, g.category, ...g.tags].some((t) => t.toLowerCase().includes(needle))));
+      const shown = [...all, ...extra];
       if (category.options.length === 1) {
-        for (const c of [...new Set([...all.map((g) => g.category), "table"])].sort()) category.append(h("option", { value: c }, c));
+        for (const c of [...new Set([...all.map((g) => g.category), ...TABLE_GAMES.map((g) => g.category)])].sort()) {
+          category.append(h("option", { value: c }, c));
+        }
       }
       replace(games, ...shown.map(tile));
       count.textContent = shown.length === 0 ? "No game matches." : `${shown.length} game${shown.length > 1 ? "s" : ""}.`;

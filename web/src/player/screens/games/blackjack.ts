@@ -18,7 +18,7 @@ interface Hand { cards: string[]; total: number; soft: boolean; result: string; 
 interface View { phase: string; seq: number; actions: string[]; active_hand: number; hands: Hand[];
   dealer: { cards: string[]; total: number }; insurance: { offered: boolean; stake_minor: number; payout_minor: number } }
 
-function card(c: string): HTMLElement {
+export function cardEl(c: string): HTMLElement {
   const [sym, name] = SUITS[c.slice(-1)] ?? ["?", c.slice(-1)];
   const rank = RANKS[c[0]] ?? c.slice(0, -1);
   const red = name === "hearts" || name === "diamonds";
@@ -40,11 +40,11 @@ export function blackjackGame(app: PlayerApp, game: Game | undefined): HTMLEleme
     }
     const v = round.detail as View;
     replace(table,
-      h("div", { class: "bj-hand dealer" }, h("h3", {}, `Dealer: ${v.dealer.total}`), h("div", { class: "cards" }, ...v.dealer.cards.map(card))),
+      h("div", { class: "bj-hand dealer" }, h("h3", {}, `Dealer: ${v.dealer.total}`), h("div", { class: "cards" }, ...v.dealer.cards.map(cardEl))),
       ...v.hands.map((hd, i) => h("div", { class: `bj-hand${v.phase === "player" && i === v.active_hand ? " active" : ""}`, "data-testid": "bj-hand" },
         h("h3", {}, `${v.hands.length > 1 ? `Hand ${i + 1}: ` : "You: "}${hd.total}${hd.soft ? " (soft)" : ""}`,
           hd.result !== "open" ? h("span", { class: `badge ${hd.result}` }, ` ${hd.result.replace(/_/g, " ")}`) : null),
-        h("div", { class: "cards" }, ...hd.cards.map(card)),
+        h("div", { class: "cards" }, ...hd.cards.map(cardEl)),
         h("p", { class: "hint" }, `Stake ${money(hd.stake_minor, round!)}${hd.doubled ? ", doubled" : ""}`))),
       v.insurance.stake_minor > 0 ? h("p", { class: "hint" }, `Insurance ${money(v.insurance.stake_minor, round)}`) : null);
     replace(actions, ...(round.state === "closed" ? [] : v.actions.map((a) => h("button", {
