@@ -92,7 +92,11 @@ export const cashierScreen: Screen<PlayerApp> = {
         drawPayment(kind, p);
         const done = kind === "deposit" ? FINAL_DEPOSIT.has(p.state) : FINAL_WITHDRAWAL.has(p.state);
         if (!done) timers.push(window.setTimeout(() => void follow(kind, id, Math.min(delay * 1.5, 5000)), delay));
-        else if (kind === "deposit" && p.state === "succeeded") void app.refreshBalances();
+        else if (kind === "deposit") {
+          const started = depositOut.querySelector<HTMLElement>(`[data-deposit="${id}"]`);
+          if (started) started.textContent = `Deposit of ${formatMinor(p.amount_minor, exponent, p.currency)} ${p.state}.`;
+          if (p.state === "succeeded") void app.refreshBalances();
+        }
       } catch (e) {
         if (!(e instanceof ApiError && e.status === 404)) timers.push(window.setTimeout(() => void follow(kind, id, 5000), 5000));
       }
@@ -102,11 +106,18 @@ export const cashierScreen: Screen<PlayerApp> = {
     const depositMethods = methods.filter((m) => m.deposit && m.method !== "crypto");
     const depositOut = h("div", { "aria-live": "polite" });
     let depositKey = idempotencyKey("deposit");
+    const depositHint = h("p", { class: "hint", "aria-live": "polite" });
     const depositForm = h("form", { "aria-label": "Deposit" },
-      field({ name: "method", label: "Method", options: depositMethods.map((m) => [m.method,
-        `${METHOD_NAMES[m.method] ?? m.method}: ${fmt(m.min_minor)} to ${fmt(m.max_minor)}, ${fee(m, exponent, currency)}`]) }),
+      field({ name: "method", label: "Method", options: depositMethods.map((m) => [m.method, METHOD_NAMES[m.method] ?? m.method]) }),
+      depositHint,
       field({ name: "amount", label: `Amount (${currency})`, required: true, inputmode: "decimal" }),
       formError(), h("button", { type: "submit" }, "Deposit"));
+    const syncDepositHint = () => {
+      const m = depositMethods.find((x) => x.method === (depositForm.elements.namedItem("method") as HTMLSelectElement).value);
+      depositHint.textContent = m ? `${fmt(m.min_minor)} to ${fmt(m.max_minor)}; ${fee(m, exponent, currency)}.` : "";
+    };
+    depositForm.addEventListener("change", syncDepositHint);
+    syncDepositHint();
     onSubmit(depositForm, async (v) => {
       const m = depositMethods.find((x) => x.method === v.method)!;
       const minor = parseMajor(v.amount, exponent);
@@ -120,8 +131,8 @@ export const cashierScreen: Screen<PlayerApp> = {
       remember(app, { kind: "deposit", id: d.deposit_id });
       drawPayment("deposit", d);
       const sandbox = !d.redirect_url || new URL(d.redirect_url).hostname.endsWith(".invalid");
-      replace(depositOut, h("p", { class: "ok", role: "status", "data-testid": "deposit-started" },
-        `Deposit of ${fmt(d.amount_minor)} started${d.fee_minor ? ` (fee ${fmt(d.fee_minor)})` : ""}. `,
+      replace(depositOut, h("p", { class: "ok", role: "status", "data-testid": "deposit-started", "data-deposit": d.deposit_id },
+        `Deposit of ${fmt(d.amount_minor)} started${d.fee_minor ? ` (fee ${fmt(d.fee_minor)}, ${d.fee_bearer === "player" ? "paid by you" : "paid by us"})` : ""}. `,
         sandbox ? "Sandbox payment provider: no payment page to visit, it confirms by itself in a moment."
           : "Complete the payment on your provider's page (opened in a new tab); this page follows its state."));
       if (!sandbox && d.redirect_url) window.open(d.redirect_url, "_blank", "noopener");

@@ -17,7 +17,7 @@ export const fairScreen: Screen<PlayerApp> = {
     const rotated = h("div", { "aria-live": "polite" });
     async function load(): Promise<void> {
       const s = await app.api.get<FairSeeds & { revealed: FairRevealed[] }>("/fair/seeds");
-      replace(current, h("dl", { class: "props", "data-testid": "fair-current" },
+      replace(current, h("dl", { class: "props stacked", "data-testid": "fair-current" },
         h("dt", {}, "Server seed hash (commitment)"), h("dd", {}, h("code", { "data-testid": "commitment" }, s.server_seed_hash)),
         h("dt", {}, "Client seed"), h("dd", {}, h("code", { "data-testid": "client-seed" }, s.client_seed)),
         h("dt", {}, "Next nonce"), h("dd", { "data-testid": "nonce" }, String(s.nonce)),
@@ -26,7 +26,7 @@ export const fairScreen: Screen<PlayerApp> = {
         : h("ul", { class: "entries" }, ...s.revealed.map(revealedItem)));
     }
     function revealedItem(r: FairRevealed): HTMLElement {
-      return h("li", {}, h("dl", { class: "props" },
+      return h("li", {}, h("dl", { class: "props stacked" },
         h("dt", {}, "Server seed"), h("dd", {}, h("code", {}, r.server_seed)),
         h("dt", {}, "Hash"), h("dd", {}, h("code", {}, r.server_seed_hash)),
         h("dt", {}, "Client seed"), h("dd", {}, h("code", {}, r.client_seed)),

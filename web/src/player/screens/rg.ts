@@ -43,27 +43,22 @@ export const rgScreen: Screen<PlayerApp> = {
           " Bets and deposits are paused; you can still withdraw and see your history.")
         : h("p", { "data-testid": "exclusion" }, "No time-out or self-exclusion is active."));
       replace(limitsBox, st.limits.length === 0 ? h("p", {}, "No limits set.")
-        : h("div", { class: "table-wrap" }, h("table", { "data-testid": "limits" },
-          h("caption", { class: "sr-only" }, "Your limits"),
-          h("thead", {}, h("tr", {}, ...["Limit", "Period", "Limit", "Used", "Left", ""].map((t, i) =>
-            h("th", { scope: "col", class: i >= 2 && i <= 4 ? "num" : null }, t)))),
-          h("tbody", {}, ...st.limits.map((l) => h("tr", { "data-limit": `${l.limit}-${l.window}` },
-            h("td", {}, KIND_NAMES[l.limit]), h("td", {}, WINDOW_NAMES[l.window]),
-            h("td", { class: "num" }, value(l, "value"),
-              l.pending ? h("span", { class: "hint pending", "data-testid": "pending" }, h("br"),
-                l.pending.removal ? "removal" : `→ ${l.limit === "session_time" ? `${Math.round((l.pending.value_s ?? 0) / 60)} min` : fmt(l.pending.value_minor ?? 0)}`,
-                ` from ${formatTime(l.pending.effective_at)}`) : null),
-            h("td", { class: "num" }, value(l, "used")), h("td", { class: "num" }, value(l, "remaining")),
-            h("td", {}, h("button", { type: "button", class: "secondary", "aria-label": `Remove the ${KIND_NAMES[l.limit].toLowerCase()} limit over ${WINDOW_NAMES[l.window]}`,
-              onclick: async (ev: Event) => {
-                const btn = ev.currentTarget as HTMLButtonElement;
-                try {
-                  await app.api.del(`/rg/limits/${l.limit}/${l.window}${l.limit === "session_time" ? "" : `?currency=${encodeURIComponent(l.currency ?? currency)}`}`);
-                  await load();
-                } catch (e) {
-                  btn.after(h("p", { class: "error", role: "alert" }, describe(e)));
-                }
-              } }, "Remove"))))))));
+        : h("ul", { class: "entries", "data-testid": "limits", "aria-label": "Your limits" }, ...st.limits.map((l) => h("li", { "data-limit": `${l.limit}-${l.window}` },
+          h("div", { class: "entry-head" }, h("strong", {}, `${KIND_NAMES[l.limit]} over ${WINDOW_NAMES[l.window]}: ${value(l, "value")}`)),
+          h("p", { class: "hint" }, `Used ${value(l, "used")}, left ${value(l, "remaining")}.`),
+          l.pending ? h("p", { class: "pending", "data-testid": "pending" },
+            l.pending.removal ? "Removal pending" : `Change to ${l.limit === "session_time" ? `${Math.round((l.pending.value_s ?? 0) / 60)} min` : fmt(l.pending.value_minor ?? 0)} pending`,
+            `, effective ${formatTime(l.pending.effective_at)}.`) : null,
+          h("button", { type: "button", class: "secondary", "aria-label": `Remove the ${KIND_NAMES[l.limit].toLowerCase()} limit over ${WINDOW_NAMES[l.window]}`,
+            onclick: async (ev: Event) => {
+              const btn = ev.currentTarget as HTMLButtonElement;
+              try {
+                await app.api.del(`/rg/limits/${l.limit}/${l.window}${l.limit === "session_time" ? "" : `?currency=${encodeURIComponent(l.currency ?? currency)}`}`);
+                await load();
+              } catch (e) {
+                btn.after(h("p", { class: "error", role: "alert" }, describe(e)));
+              }
+            } }, "Remove")))));
       (realityForm.elements.namedItem("interval") as HTMLInputElement).value = String(st.reality_check_minutes);
       const [tmin, tmax] = st.rules.time_out_hours ?? [24, 1008];
       const hoursSel = timeOutForm.elements.namedItem("hours") as HTMLSelectElement;

@@ -53,7 +53,7 @@ export const roundScreen: Screen<PlayerApp> = {
         h("dt", {}, "Paid"), h("dd", {}, money(r.payout_minor, r)),
         h("dt", {}, "Outcome"), h("dd", {}, summary(r) || "-"))),
       fair ? h("div", { class: "card" }, h("h2", {}, "Provably fair"),
-        h("dl", { class: "props" },
+        h("dl", { class: "props stacked" },
           h("dt", {}, "Server seed hash"), h("dd", {}, h("code", {}, fair.server_seed_hash)),
           h("dt", {}, "Client seed"), h("dd", {}, h("code", {}, fair.client_seed)),
           h("dt", {}, "Nonce"), h("dd", {}, String(fair.nonce)),
