@@ -73,6 +73,14 @@ async function startServer(dir) {
 const consoleErrors = [];
 const allowed = []; // [{re, left}]: console errors a step expects (a refused login's 401)
 
+/** Fails when a visible input, select or textarea of the page has no label. */
+async function labelled(page, what) {
+  const missing = await page.evaluate(() => [...document.querySelectorAll("input,select,textarea")]
+    .filter((el) => !el.closest("[hidden]") && el.type !== "hidden" && el.labels.length === 0 && !el.getAttribute("aria-label"))
+    .map((el) => el.name || el.id));
+  assert(missing.length === 0, `${what}: inputs without a label: ${missing}`);
+}
+
 /** Fails when the page is wider than its viewport (a horizontal scroll at 375 px). */
 async function fitsWidth(page, what) {
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
@@ -351,6 +359,7 @@ const tests = [
     await page.locator("[data-testid=balance]", { hasText: eur(before + 10000) }).waitFor({ timeout: 5000 });
     await page.getByTestId("cashier-balance").filter({ hasText: eur(before + 10000) }).waitFor();
     await fitsWidth(page, "the cashier");
+    await labelled(page, "the cashier");
     await shot(page, "13-cashier-deposit");
     assert(await page.evaluate(() => window.__e2eNoReload === true), "the page was reloaded");
   }],
@@ -369,6 +378,7 @@ const tests = [
     await page.getByTestId("roulette-pocket").filter({ hasText: String(body.round.detail.outcome.pocket) }).waitFor();
     state.roulette = body.round;
     await fitsWidth(page, "roulette");
+    await labelled(page, "roulette");
     await shot(page, "14-roulette");
   }],
 
@@ -384,6 +394,7 @@ const tests = [
     await page.getByTestId("dice-roll").filter({ hasText: `Rolled ${body.round.detail.outcome.roll}` }).waitFor();
     state.dice = body.round;
     await fitsWidth(page, "dice");
+    await labelled(page, "dice");
     await shot(page, "15-dice");
   }],
 
@@ -397,6 +408,7 @@ const tests = [
     const shown = await page.locator(".reel").evaluateAll((reels) => reels.map((r) => [...r.querySelectorAll(".sym")].map((s) => s.dataset.symbol)));
     assert(JSON.stringify(shown) === JSON.stringify(win), `reels show ${JSON.stringify(shown)}, drawn ${JSON.stringify(win)}`);
     await fitsWidth(page, "the slot");
+    await labelled(page, "the slot");
     await shot(page, "16-slot");
   }],
 
@@ -433,6 +445,7 @@ const tests = [
     const cards = await page.getByTestId("baccarat-table").locator(".playing-card").count();
     assert(cards === body.round.detail.player.cards.length + body.round.detail.banker.cards.length, "every card shown");
     await fitsWidth(page, "baccarat");
+    await labelled(page, "baccarat");
     await shot(page, "17b-baccarat");
   }],
 
@@ -449,6 +462,8 @@ const tests = [
     await page.getByTestId("crash-bet").getByText("Bet 1.00 EUR in play, cashing out at 1.50x").waitFor();
     await page.locator("[data-testid=balance]", { hasText: eur(before - 100) }).waitFor({ timeout: 5000 });
     assert(await page.getByRole("button", { name: "Place bet" }).isDisabled(), "one bet per round");
+    await fitsWidth(page, "crash");
+    await labelled(page, "crash");
     await shot(page, "17c-crash-bet");
     const publish = async (data) => {
       const r = await call(url, "POST", "/diagnostics/publish", { body: { topic: "crash", data } });
@@ -491,6 +506,8 @@ const tests = [
     await page.getByRole("button", { name: "Verify", exact: true }).click();
     await page.getByTestId("verified-outcome").filter({ hasText: `Roll ${state.dice.detail.outcome.roll}` }).waitFor();
     assert((await page.getByTestId("verified-hash").textContent()).trim() === commitment, "the revealed seed hashes to the commitment");
+    await labelled(page, "the fairness page");
+    await fitsWidth(page, "the fairness page");
     await shot(page, "19-fair-verified");
     await page.evaluate(() => { window.__e2eNoReload = true; });
   }],
@@ -511,6 +528,7 @@ const tests = [
     await form.getByText("the increase is pending").waitFor();
     await page.locator("[data-limit=wager-24h]").getByTestId("pending").filter({ hasText: "500.00 EUR" }).waitFor();
     await fitsWidth(page, "safer gambling");
+    await labelled(page, "safer gambling");
     await shot(page, "20-rg-limits");
     await openGame(page, "dice", "Dice");
     const before = await headerBalance(page);
@@ -560,6 +578,14 @@ const tests = [
     await item.getByRole("button", { name: "Approve" }).click();
     await item.getByText(/Approved: now/).waitFor();
     await page.getByTestId("withdrawal-state").filter({ hasText: "completed" }).waitFor({ timeout: 15000 });
+    // A second withdrawal is cancelled by the player while it waits for review.
+    const left = await headerBalance(page);
+    await w.getByLabel("Amount (EUR)").fill("20.00");
+    await w.getByRole("button", { name: "Request withdrawal" }).click();
+    await page.locator("[data-testid=balance]", { hasText: eur(left - 2000) }).waitFor({ timeout: 5000 });
+    await page.getByRole("button", { name: "Cancel withdrawal" }).click();
+    await page.getByTestId("withdrawal-state").filter({ hasText: "cancelled" }).waitFor();
+    await page.locator("[data-testid=balance]", { hasText: eur(left) }).waitFor({ timeout: 5000 });
     await shot(page, "25-withdrawal-completed");
     // The staff profile shows the player's RG limits.
     await staff.goto(`${staff.url().replace(/\/admin.*$/, "")}/admin/players/${state.playerId}`);
@@ -598,6 +624,30 @@ const tests = [
     const page = state.player;
     await page.goto(page.url().replace(/(https?:\/\/[^/]+).*$/, "$1/games/dice"));
     await page.getByText("This game is switched off at the moment.").waitFor();
+  }],
+
+  ["the player excludes themself (confirmed twice); a deposit is then refused", async () => {
+    const page = state.player;
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Safer gambling", exact: true }).click();
+    await page.getByRole("heading", { name: "Safer gambling" }).waitFor();
+    const form = page.getByRole("form", { name: "Self-exclusion" });
+    await form.getByLabel("Exclude me for").selectOption("6");
+    let asked = "";
+    page.once("dialog", (d) => { asked = d.message(); void d.accept(); });
+    await form.getByRole("button", { name: "Exclude me" }).click(); // the checkbox is required first
+    assert(asked === "", "no confirmation before the checkbox is ticked");
+    await form.getByLabel(/I understand/).check();
+    await form.getByRole("button", { name: "Exclude me" }).click();
+    await page.getByTestId("exclusion").filter({ hasText: "Self-exclusion active" }).waitFor();
+    assert(asked.includes("cannot be undone early"), `confirmation asked: ${asked}`);
+    await shot(page, "29-self-excluded");
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Cashier", exact: true }).click();
+    const dep = page.getByRole("form", { name: "Deposit" });
+    await dep.getByLabel("Method").selectOption("bank_transfer");
+    await dep.getByLabel("Amount (EUR)").fill("25.00");
+    allowed.push({ re: /status of 403/, left: 1 }); // the refused deposit
+    await dep.getByRole("button", { name: "Deposit" }).click();
+    await dep.getByText("You are in a time-out or self-exclusion").waitFor();
   }],
 ];
 
