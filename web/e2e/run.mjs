@@ -649,6 +649,43 @@ const tests = [
     await dep.getByRole("button", { name: "Deposit" }).click();
     await dep.getByText("You are in a time-out or self-exclusion").waitFor();
   }],
+
+  ["a player under rules that require it answers the deposit-limit prompt before depositing", async ({ url, browser }) => {
+    // Brand demo-uk (the built-in uk rule set): registered and logged in through the API, the
+    // session handed to the app the way it keeps one (the app's own login uses brand demo).
+    const email = `uk-${Date.now()}@pitboss.test`;
+    const reg = await call(url, "POST", "/players", { body: { brand: "demo-uk", email, password: PASSWORD,
+      date_of_birth: "1988-03-04", country: "GB", currency: "GBP" } });
+    assert(reg.status === 201, `registration ${reg.status}`);
+    const ses = await call(url, "POST", "/sessions", { body: { brand: "demo-uk", email, password: PASSWORD } });
+    assert(ses.status === 201, `login ${ses.status}`);
+    const ctx = await browser.newContext({ viewport: { width: 375, height: 812 } });
+    await ctx.addInitScript((saved) => localStorage.setItem("pitboss.player.session", saved), JSON.stringify(ses.body));
+    const page = await ctx.newPage();
+    watch(page, "uk player");
+    await page.goto(`${url}/cashier`);
+    await page.getByRole("heading", { name: "Set a deposit limit?" }).waitFor();
+    assert(!(await page.getByRole("form", { name: "Deposit", exact: true }).isVisible()), "no deposit form before the prompt is answered");
+    await labelled(page, "the deposit-limit prompt");
+    await shot(page, "30-deposit-limit-prompt");
+    const prompt = page.getByRole("form", { name: "Set a deposit limit" });
+    await prompt.getByLabel("Period").selectOption("7d");
+    await prompt.getByLabel("Deposit limit (GBP)").fill("150.00");
+    await prompt.getByRole("button", { name: "Set limit" }).click();
+    await page.getByRole("form", { name: "Deposit", exact: true }).waitFor();
+    const rg = await call(url, "GET", "/rg/status", { token: ses.body.token });
+    assert(rg.body.deposit_limit_prompt_required === false, "the prompt is answered");
+    const lim = rg.body.limits.find((l) => l.limit === "deposit" && l.window === "7d");
+    assert(lim && lim.value_minor === 15000, `deposit limit ${JSON.stringify(rg.body.limits)}`);
+    // Over the limit: refused with the limit's numbers.
+    const dep = page.getByRole("form", { name: "Deposit", exact: true });
+    await dep.getByLabel("Method").selectOption("bank_transfer");
+    await dep.getByLabel("Amount (GBP)").fill("200.00");
+    allowed.push({ re: /status of 422/, left: 1 });
+    await dep.getByRole("button", { name: "Deposit" }).click();
+    await dep.getByText("Your deposit limit over 7d stops this").waitFor();
+    await ctx.close();
+  }],
 ];
 
 // ---- runner ----

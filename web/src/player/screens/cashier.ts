@@ -141,8 +141,10 @@ export const cashierScreen: Screen<PlayerApp> = {
 
     // ---- deposit-limit prompt ----
     const promptBox = h("div", {});
+    const waitNote = h("p", { class: "hint" }, "Answer the deposit-limit question above first.");
     function drawPrompt(required: boolean): void {
       depositForm.hidden = required;
+      waitNote.hidden = !required;
       if (!required) {
         replace(promptBox);
         return;
@@ -202,7 +204,7 @@ export const cashierScreen: Screen<PlayerApp> = {
       h("p", {}, "Cash balance: ", balanceEl),
       promptBox,
       h("div", { class: "columns" },
-        h("div", { class: "card" }, h("h2", {}, "Deposit"), depositForm, depositOut),
+        h("div", { class: "card" }, h("h2", {}, "Deposit"), waitNote, depositForm, depositOut),
         h("div", { class: "card" }, h("h2", {}, "Withdraw"), wForm)),
       h("div", { class: "card" }, h("h2", {}, "Your recent payments"),
         h("p", { class: "hint" }, "Payments started in this browser; states update by themselves."), listBox));
