@@ -781,7 +781,11 @@ static size_t aggregate(const struct ledger_guard_item *items, size_t n, struct 
                 g->deposit_back += it->released;
         } else if (it->code == LEDGER_TX_WIN && settling && is_player(it->credit_owner)) {
             agg_of(a, &na, it->credit_owner, it->currency)->win += it->amount;
-        } else if (it->code == LEDGER_TX_REFUND && settling && is_player(it->credit_owner)) {
+        } else if (it->code == LEDGER_TX_REFUND && settling && is_player(it->credit_owner) &&
+                   !is_player(it->debit_owner)) {
+            /* A stake paid back by the house. A refund between the player's own accounts
+             * (a cancelled or rejected withdrawal: locked -> cash) gives no stake back: it
+             * would otherwise reopen wager and loss room. */
             agg_of(a, &na, it->credit_owner, it->currency)->stake_back += it->amount;
         }
     }

@@ -661,6 +661,36 @@ static void test_rule_sets_are_decoded_strictly(void **state)
     rg_rules_free(r);
 }
 
+/* A withdrawal returned to cash (refund from the player's locked account: cancelled or
+ * rejected) gives no wager or loss room back; a stake refunded by the house does. */
+static void withdrawal_refunds_give_no_limit_room(bool pg)
+{
+    start(pg);
+    struct player p = new_player("refundplayer", "demo", NULL);
+    deposit(&p, 100000);
+    assert_true(set_limit(&p, RG_LIMIT_WAGER, RG_WINDOW_DAY, 3000));
+    assert_true(set_limit(&p, RG_LIMIT_LOSS, RG_WINDOW_WEEK, 2500));
+    assert_int_equal(bet(&p, 2000, &table, NULL), LEDGER_OK);
+    /* A withdrawal locked, then returned (as payments does on cancel and reject). */
+    assert_int_equal(apply(LEDGER_POSTED, LEDGER_TX_HOLD, p.acc[0], p.acc[2], 50000, NULL, NULL),
+                     LEDGER_OK);
+    assert_int_equal(apply(LEDGER_POSTED, LEDGER_TX_REFUND, p.acc[2], p.acc[0], 50000, NULL, NULL),
+                     LEDGER_OK);
+    struct ledger_refusal r;
+    assert_int_equal(bet(&p, 501, &table, &r), LEDGER_E_REFUSED);
+    assert_non_null(strstr(r.members, "\"limit\":\"loss\""));
+    assert_non_null(strstr(r.members, "\"used_minor\":2000"));
+    assert_int_equal(bet(&p, 500, &table, NULL), LEDGER_OK);
+    assert_int_equal(bet(&p, 1, &table, &r), LEDGER_E_REFUSED);
+    /* A stake the house refunds (a void, a provider rollback) is room again. */
+    assert_int_equal(apply(LEDGER_POSTED, LEDGER_TX_REFUND, house, p.acc[0], 500, NULL, NULL),
+                     LEDGER_OK);
+    assert_int_equal(bet(&p, 500, &table, NULL), LEDGER_OK);
+    assert_int_equal(bet(&p, 1, &table, &r), LEDGER_E_REFUSED);
+    stop();
+}
+PBT_BOTH(withdrawal_refunds_give_no_limit_room)
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -674,6 +704,7 @@ int main(void)
         PBT_PAIR(blocks_and_kyc_gate_the_debit_path),
         PBT_PAIR(session_time_limit_counts_open_sessions),
         PBT_PAIR(reality_checks_and_markers),
+        PBT_PAIR(withdrawal_refunds_give_no_limit_room),
     };
     return cmocka_run_group_tests_name("unit.rg", tests, NULL, NULL);
 }

@@ -73,6 +73,22 @@ async function startServer(dir) {
 const consoleErrors = [];
 const allowed = []; // [{re, left}]: console errors a step expects (a refused login's 401)
 
+/** The back office at 375 px: no wider than the screen, every input labelled. */
+async function narrow(page, what) {
+  const size = page.viewportSize();
+  await page.setViewportSize({ width: 375, height: 812 });
+  await page.evaluate(() => new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(ok)))); // laid out anew
+  try {
+    await fitsWidth(page, `${what} at 375 px`).catch(async (e) => {
+      await page.screenshot({ path: join(shots, "failed-narrow.png"), fullPage: true });
+      throw e;
+    });
+    await labelled(page, what);
+  } finally {
+    await page.setViewportSize(size);
+  }
+}
+
 /** Fails when a visible input, select or textarea of the page has no label. */
 async function labelled(page, what) {
   const missing = await page.evaluate(() => [...document.querySelectorAll("input,select,textarea")]
@@ -81,10 +97,21 @@ async function labelled(page, what) {
   assert(missing.length === 0, `${what}: inputs without a label: ${missing}`);
 }
 
-/** Fails when the page is wider than its viewport (a horizontal scroll at 375 px). */
+/** Fails when the page is wider than its viewport (a horizontal scroll at 375 px), naming
+ * the deepest elements that stick out. */
 async function fitsWidth(page, what) {
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  assert(overflow <= 0, `${what} is ${overflow} px wider than the screen`);
+  if (overflow <= 0) return;
+  const culprits = await page.evaluate(() => [...document.querySelectorAll("body *")]
+    .filter((el) => {
+      const out = (e) => e.getBoundingClientRect().right > window.innerWidth + 0.5;
+      for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
+        if (getComputedStyle(a).overflowX !== "visible" && getComputedStyle(el).position !== "absolute") return false; // clipped inside
+      }
+      return out(el) && ![...el.children].some(out);
+    })
+    .slice(0, 5).map((el) => `${el.tagName.toLowerCase()}.${el.className}`));
+  assert(false, `${what} is ${overflow} px wider than the screen (${culprits.join(", ")})`);
 }
 
 function watch(page, name) {
@@ -574,6 +601,7 @@ const tests = [
     const item = staff.getByTestId("withdrawals").locator("li").filter({ hasText: state.playerId });
     await item.getByText("50.00 EUR").waitFor();
     await item.getByLabel("Reason").fill("wagering checked, source of funds fine");
+    await narrow(staff, "the withdrawal queue");
     await shot(staff, "24-backoffice-withdrawal-queue");
     await item.getByRole("button", { name: "Approve" }).click();
     await item.getByText(/Approved: now/).waitFor();
@@ -590,6 +618,7 @@ const tests = [
     // The staff profile shows the player's RG limits.
     await staff.goto(`${staff.url().replace(/\/admin.*$/, "")}/admin/players/${state.playerId}`);
     await staff.getByTestId("staff-rg-limits").getByText("Wager").waitFor();
+    await narrow(staff, "the player profile");
     await shot(staff, "26-backoffice-player-rg");
   }],
 
@@ -605,6 +634,7 @@ const tests = [
     assert((await staff.getByTestId("chart-ggr").locator("rect").count()) === 30, "30 days of GGR bars");
     await staff.getByLabel("Period", { exact: true }).selectOption("7");
     await staff.waitForFunction(() => document.querySelectorAll("[data-testid=chart-rounds] rect").length === 7);
+    await narrow(staff, "the dashboard");
     await shot(staff, "27-backoffice-dashboard");
   }],
 
@@ -620,6 +650,7 @@ const tests = [
     await dice.getByRole("button", { name: "Save configuration" }).click();
     await dice.getByText("Saved (disabled").waitFor();
     await staff.getByTestId("admin-catalog").waitFor();
+    await narrow(staff, "the games page");
     await shot(staff, "28-backoffice-games");
     const page = state.player;
     await page.goto(page.url().replace(/(https?:\/\/[^/]+).*$/, "$1/games/dice"));

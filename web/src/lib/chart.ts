@@ -1,5 +1,5 @@
 // chart.ts: small SVG bar charts without a library. Each chart is an <svg role="img"> with a
-// title and a summary, and a visually hidden table of the same numbers for screen readers.
+// title, and a visually hidden list of the same numbers for screen readers.
 import { h } from "./dom";
 
 const NS = "http://www.w3.org/2000/svg";
@@ -47,9 +47,9 @@ export function barChart(o: BarChartOptions): HTMLElement {
       svg.append(s("text", { x: left + i * bw + bw / 2, y: H - 8, "text-anchor": "middle" }, l.slice(5)));
     }
   });
-  const table = h("table", { class: "sr-only" }, h("caption", {}, o.title),
-    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Day"), h("th", { scope: "col" }, "Value"))),
-    h("tbody", {}, ...o.labels.map((l, i) => h("tr", {}, h("td", {}, l), h("td", {}, o.format(o.values[i]))))));
+  // A list, not a table: a table is never narrower than its content, so a visually hidden
+  // one would still widen the page.
+  const table = h("div", { class: "sr-only" }, h("ul", {}, ...o.labels.map((l, i) => h("li", {}, `${l}: ${o.format(o.values[i])}`))));
   const fig = h("figure", { class: "chart-wrap", "data-testid": o.testid ?? null }, h("figcaption", {}, o.title));
   fig.append(svg, table);
   return fig;
