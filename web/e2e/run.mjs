@@ -398,10 +398,17 @@ const tests = [
     await page.getByRole("button", { name: /^17 black/ }).click();
     await page.getByRole("button", { name: /^Red/ }).click();
     await page.getByTestId("roulette-bets").filter({ hasText: "3 chips on 2 bets" }).waitFor();
+    // A split placed by choosing its two numbers on the layout.
+    await page.getByLabel("Number bet").selectOption("split");
+    await page.getByRole("button", { name: /^17 black/ }).click();
+    await page.getByText("Split (2 side by side): chosen 17; choose 1 more number.").waitFor();
+    await page.getByRole("button", { name: /^20 black/ }).click();
+    await page.getByTestId("roulette-bets").filter({ hasText: "4 chips on 3 bets" }).filter({ hasText: "Split 17/20 x1" }).waitFor();
     const form = page.getByRole("form", { name: "Roulette bet" });
     await form.getByLabel("Chip value (EUR)").fill("1.00");
     const body = await playRound(page, () => form.getByRole("button", { name: "Spin" }).click());
-    assert(body.round.stake_minor === 300, `roulette stake ${body.round.stake_minor}`);
+    assert(body.round.stake_minor === 400, `roulette stake ${body.round.stake_minor}`);
+    assert(body.round.detail.bet.bets.some((b) => b.kind === "split" && b.numbers.join() === "17,20"), "the split sent");
     await page.getByTestId("roulette-pocket").filter({ hasText: String(body.round.detail.outcome.pocket) }).waitFor();
     state.roulette = body.round;
     await fitsWidth(page, "roulette");

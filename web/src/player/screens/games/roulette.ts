@@ -22,10 +22,20 @@ const OUTSIDE: Array<Omit<Bet, "chips">> = [
   { key: "column2", label: "Column 2", kind: "column", which: 2 }, { key: "column3", label: "Column 3", kind: "column", which: 3 },
 ];
 
+// Inside bets placed by choosing their numbers on the layout; the server checks that they
+// form the bet (src/games/roulette.c) and a wrong choice comes back naming it.
+const INSIDE: Array<[string, string, number]> = [["straight", "Straight (1 number)", 1], ["split", "Split (2 side by side)", 2],
+  ["street", "Street (a row of 3)", 3], ["corner", "Corner (a square of 4)", 4], ["six_line", "Six line (2 rows)", 6]];
+
 export function rouletteGame(app: PlayerApp, game: Game): HTMLElement {
   const cash = cashOf(app);
   const bets = new Map<string, Bet>();
   const cells = new Map<string, HTMLButtonElement>();
+  let picking: number[] = [];
+  const kindSel = h("select", { id: "roulette-kind", name: "kind" }, ...INSIDE.map(([v, l]) => h("option", { value: v }, l)));
+  const picked = h("p", { class: "hint", "aria-live": "polite" });
+  const insideKind = () => INSIDE.find(([v]) => v === kindSel.value)!;
+  kindSel.addEventListener("change", () => { picking = []; draw(); });
   const summary = h("p", { class: "hint", "aria-live": "polite", "data-testid": "roulette-bets" });
   const result = h("div", { "aria-live": "polite" });
   const wheel = h("div", { class: "wheel", "aria-hidden": "true" }, "?");
@@ -37,12 +47,26 @@ export function rouletteGame(app: PlayerApp, game: Game): HTMLElement {
     return btn;
   }
   function add(b: Omit<Bet, "chips">): void {
+    if (b.kind === "straight" && insideKind()[0] !== "straight") {
+      const n = b.numbers![0];
+      picking = picking.includes(n) ? picking.filter((x) => x !== n) : [...picking, n];
+      const [kind, label, count] = insideKind();
+      if (picking.length < count) return draw();
+      const numbers = [...picking].sort((x, y) => x - y);
+      picking = [];
+      b = { key: `${kind}:${numbers.join("-")}`, label: `${label.split(" ")[0]} ${numbers.join("/")}`, kind, numbers };
+    }
     const cur = bets.get(b.key);
     bets.set(b.key, { ...b, chips: (cur?.chips ?? 0) + 1 });
     draw();
   }
   function draw(): void {
+    const [, label, count] = insideKind();
+    picked.textContent = count === 1 ? "" : `${label}: ${picking.length ? `chosen ${picking.join(", ")}; ` : ""}choose ${count - picking.length} more number${count - picking.length > 1 ? "s" : ""}.`;
     for (const [key, btn] of cells) {
+      btn.classList.toggle("picking", key.startsWith("n") && picking.includes(Number(key.slice(1))));
+      const inside = [...bets.values()].filter((b) => b.kind !== "straight" && b.numbers && key.startsWith("n") && b.numbers.includes(Number(key.slice(1))));
+      btn.classList.toggle("covered", inside.length > 0);
       const chips = bets.get(key)?.chips ?? 0;
       btn.setAttribute("aria-pressed", chips > 0 ? "true" : "false");
       btn.dataset.chips = chips > 0 ? String(chips) : "";
@@ -65,7 +89,7 @@ export function rouletteGame(app: PlayerApp, game: Game): HTMLElement {
       hint: `Each chip stakes this much. ${limitsHint(game, cash)}` }),
     formError(),
     h("div", { class: "row" }, h("button", { type: "submit" }, "Spin"),
-      h("button", { type: "button", class: "secondary", onclick: () => { bets.clear(); draw(); } }, "Clear bets")));
+      h("button", { type: "button", class: "secondary", onclick: () => { bets.clear(); picking = []; draw(); } }, "Clear bets")));
   onSubmit(form, async (v) => {
     const chip = readStake(v.chip, cashOf(app), "chip");
     if (bets.size === 0) throw new Error("Place at least one chip on the table.");
@@ -94,5 +118,7 @@ export function rouletteGame(app: PlayerApp, game: Game): HTMLElement {
     }
   });
   draw();
-  return h("div", { class: "card game roulette" }, h("div", { class: "roulette-top" }, wheel, summary), grid, outside, form, result);
+  return h("div", { class: "card game roulette" }, h("div", { class: "roulette-top" }, wheel, summary),
+    h("div", { class: "field" }, h("label", { for: "roulette-kind" }, "Number bet"), kindSel, picked),
+    grid, outside, form, result);
 }
