@@ -1048,7 +1048,8 @@ static enum http_result get_daily(struct http_request *req, struct http_response
         char *end;
         days = strtoll(v, &end, 10);
         if (v[0] < '1' || v[0] > '9' || *end || days < 1 || days > ROUNDS_DAILY_DAYS_MAX) {
-            http_invalid(resp, "days", "must be an integer from 1 to " PB_STR(ROUNDS_DAILY_DAYS_MAX));
+            http_invalid(resp, "days",
+                         "must be an integer from 1 to " PB_STR(ROUNDS_DAILY_DAYS_MAX));
             return HTTP_DONE;
         }
     }
@@ -1085,8 +1086,8 @@ static enum http_result get_daily(struct http_request *req, struct http_response
     if (rc != PB_OK) {
         json_decref(rows);
         if (rc == PB_ERR_INVALID)
-            http_problem(resp, 500, "overflow", "Internal error",
-                         "a total does not fit 64 bits", NULL);
+            http_problem(resp, 500, "overflow", "Internal error", "a total does not fit 64 bits",
+                         NULL);
         else
             http_unavailable(resp, rc);
         return HTTP_DONE;
@@ -1096,10 +1097,9 @@ static enum http_result get_daily(struct http_request *req, struct http_response
     day_text(today, to);
     http_json(resp, 200,
               json_pack("{s:s,s:i,s:s,s:s,s:o,s:{s:I,s:I,s:I,s:I}}", "currency", cur->code,
-                        "exponent", cur->exponent, "from", from, "to", to, "days", rows,
-                        "totals", "rounds", (json_int_t)t_rounds, "stakes_minor",
-                        (json_int_t)t_stakes, "payouts_minor", (json_int_t)t_payouts,
-                        "ggr_minor", (json_int_t)t_ggr));
+                        "exponent", cur->exponent, "from", from, "to", to, "days", rows, "totals",
+                        "rounds", (json_int_t)t_rounds, "stakes_minor", (json_int_t)t_stakes,
+                        "payouts_minor", (json_int_t)t_payouts, "ggr_minor", (json_int_t)t_ggr));
     return HTTP_DONE;
 }
 

@@ -347,11 +347,13 @@ int rounds_daily(struct store *s, const char *currency, int64_t from_ms, struct 
         return PB_OK;
     struct store_stmt *st;
     /* Both engines divide integers truncating toward zero; opened_ms is never negative. */
-    if (store_prepare(s, "SELECT opened_ms / 86400000 AS d, COUNT(*),"
-                         " SUM(stake_minor / 4294967296), SUM(stake_minor % 4294967296),"
-                         " SUM(payout_minor / 4294967296), SUM(payout_minor % 4294967296)"
-                         " FROM rounds WHERE currency = ? AND state = 5 AND opened_ms >= ?"
-                         " GROUP BY opened_ms / 86400000 ORDER BY d LIMIT ?", &st) != PB_OK)
+    if (store_prepare(s,
+                      "SELECT opened_ms / 86400000 AS d, COUNT(*),"
+                      " SUM(stake_minor / 4294967296), SUM(stake_minor % 4294967296),"
+                      " SUM(payout_minor / 4294967296), SUM(payout_minor % 4294967296)"
+                      " FROM rounds WHERE currency = ? AND state = 5 AND opened_ms >= ?"
+                      " GROUP BY opened_ms / 86400000 ORDER BY d LIMIT ?",
+                      &st) != PB_OK)
         return PB_ERR_DB;
     store_bind_text(st, 1, currency, strlen(currency));
     store_bind_int64(st, 2, from_ms);
