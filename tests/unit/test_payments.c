@@ -7,7 +7,8 @@
  * steps, the review rules (threshold, KYC, wagering since the last deposit, risk flag); crypto
  * outputs credited at N1, withdrawable at N2, duplicates, reorganisations reversing or
  * holding, and a chain simulator (blocks, mempool, fee spikes, reorganisations with double
- * spends, every output re-reported each block) checked against a model; reconciliation reporting every kind of mismatch. ledger_verify after each. */
+ * spends, every output re-reported each block) checked against a model; reconciliation
+ * reporting every kind of mismatch. ledger_verify after each. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
