@@ -34,6 +34,7 @@
 #define CHAIN_SECRET "chain-watcher-secret-for-tests"
 #define STAFF_AUTH "Authorization: Bearer " STAFF
 
+static char jurisdictions_path[600];
 static char jurisdictions_env[700];
 static const char *env[] = {"PITBOSS_STAFF_TOKEN=" STAFF,
                             "PITBOSS_PAYMENTS_SANDBOX_SECRET=" PSP_SECRET,
@@ -46,9 +47,9 @@ static const char *env[] = {"PITBOSS_STAFF_TOKEN=" STAFF,
 /* brand demo: KYC before withdrawals; brand strict: KYC before deposits. */
 static void write_jurisdictions(void)
 {
-    char path[600];
-    snprintf(path, sizeof(path), "%s/payments_jurisdictions_%d.json", getenv("PITBOSS_TEST_TMP"),
-             (int)getpid());
+    char *path = jurisdictions_path;
+    snprintf(path, sizeof(jurisdictions_path), "%s/payments_jurisdictions_%d.json",
+             getenv("PITBOSS_TEST_TMP"), (int)getpid());
     FILE *f = fopen(path, "w");
     assert_non_null(f);
     fputs("{\"jurisdictions\":{\"demo\":{\"min_age\":18,\"currencies\":[\"EUR\"],"
@@ -658,6 +659,13 @@ static int setup(void **state)
     return 0;
 }
 
+static int teardown(void **state)
+{
+    (void)state;
+    unlink(jurisdictions_path);
+    return 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -667,5 +675,5 @@ int main(void)
         cmocka_unit_test(test_withdrawals_with_review),
         cmocka_unit_test(test_crypto_confirmations_reorg_and_batches),
     };
-    return cmocka_run_group_tests(tests, setup, NULL);
+    return cmocka_run_group_tests(tests, setup, teardown);
 }
