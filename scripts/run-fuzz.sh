@@ -17,7 +17,7 @@ for src in $(find src -name '*.c' ! -name main.c | sort); do
   fi
   objs+=("$obj")
 done
-libs="-lmicrohttpd -ljansson -lsodium -lsqlite3 -lpq -lwslay -lpthread -lm"
+libs="-lmicrohttpd -ljansson -lsodium -lsqlite3 -lpq -lwslay -lcurl -lpthread -lm"
 status=0
 for target in tests/fuzz/fuzz_*.c; do
   name=$(basename "$target" .c)
