@@ -435,7 +435,8 @@ static int do_win(struct wop *w, bool promotional)
     if (found && round_final_refusal(w, &r, &rc))
         return round_info_release(&r), rc;
     if (!found && !promotional && !w->p->accept_unknown_round_wins)
-        return round_info_release(&r), refuse(w, 404, PROVIDER_E_BET_NOT_FOUND, "no bet was placed in this round",
+        return round_info_release(&r),
+               refuse(w, 404, PROVIDER_E_BET_NOT_FOUND, "no bet was placed in this round",
                       "round_id", NULL);
     int64_t house, round_id = r.id, transfer_id = 0;
     if (open_house(w, promotional, &house) != PB_OK || savepoint(w) != PB_OK)
