@@ -428,7 +428,14 @@ static int do_bet(struct wop *w)
 static int do_win(struct wop *w, bool promotional)
 {
     struct round_info r;
+    struct ptx prior;
     bool found, refused;
+    if (ptx_get(w, w->op->transaction_id, &prior) != PB_OK)
+        return PB_ERR_DB;
+    if (prior.found) /* a tombstone: a rollback named this id before it came */
+        return refuse(w, 409, PROVIDER_E_ROLLED_BACK,
+                      "this transaction id was rolled back before it arrived", "transaction_id",
+                      NULL);
     int rc = round_find(w, &r, &found, &refused);
     if (rc != PB_OK || refused)
         return rc;

@@ -372,6 +372,11 @@ static void test_idempotency_tombstones_and_rollbacks(void **state)
               "already_rolled_back", 1150);
     wallet_ok(&f.srv, &f.p, "rollback", body_rollback(&f, "rb-ghost2", "ghost"), 409,
               "already_rolled_back", 1150);
+    /* a tombstone also stops a win that reuses the rolled-back id */
+    wallet_ok(&f.srv, &f.p, "rollback", body_rollback(&f, "rb-ghost3", "ghost-w"), 200, NULL,
+              1150);
+    wallet_ok(&f.srv, &f.p, "win", body_money(&f, "ghost-w", "r1", 10), 409,
+              "already_rolled_back", 1150);
     /* a rollback refunds; the round's win is then refused; a second rollback too */
     wallet_ok(&f.srv, &f.p, "bet", body_money(&f, "b4", "r4", 200), 200, NULL, 950);
     doc = wallet(&f.srv, &f.p, "rollback", body_rollback(&f, "rb4", "b4"), 200, NULL, 1150);
