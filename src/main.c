@@ -13,6 +13,7 @@
 #include "base/config.h"
 #include "base/log.h"
 #include "core/app.h"
+#include "games/games.h"
 #include "http/http.h"
 #include "ledger/ledger.h"
 #include "pam/staff.h"
@@ -47,6 +48,8 @@ struct args {
     bool migrate;
     int staff_argc;         /* staff: the arguments from "create" on */
     char **staff_argv;
+    int rest_argc;          /* games, rng, fair: the words after the command */
+    char **rest_argv;
 };
 
 static int parse_args(int argc, char **argv, struct args *a)
@@ -68,6 +71,12 @@ static int parse_args(int argc, char **argv, struct args *a)
             if (strcmp(a->command, "staff") == 0) { /* the rest is staff's */
                 a->staff_argc = argc - i - 1;
                 a->staff_argv = argv + i + 1;
+                break;
+            }
+            if (strcmp(a->command, "games") == 0 || strcmp(a->command, "rng") == 0 ||
+                strcmp(a->command, "fair") == 0) { /* the rest is the games module's */
+                a->rest_argc = argc - i - 1;
+                a->rest_argv = argv + i + 1;
                 break;
             }
         } else if (argv[i][0] != '-' && strcmp(a->command, "ledger") == 0 && !a->subcommand) {
@@ -182,6 +191,12 @@ int main(int argc, char **argv)
         printf("pitboss %s\n", PITBOSS_VERSION);
         return 0;
     }
+    if (strcmp(a.command, "games") == 0) /* no configuration: pure maths */
+        return games_cli_games(a.rest_argc, a.rest_argv);
+    if (strcmp(a.command, "rng") == 0)
+        return games_cli_rng(a.rest_argc, a.rest_argv);
+    if (strcmp(a.command, "fair") == 0)
+        return games_cli_fair(a.rest_argc, a.rest_argv);
     struct pb_config cfg;
     if (strcmp(a.command, "serve") != 0 && strcmp(a.command, "migrate") != 0 &&
         strcmp(a.command, "routes") != 0 && strcmp(a.command, "ledger") != 0 &&

@@ -15,8 +15,18 @@ static json_t *dice_outcome(struct rng_fair *f)
     return o;
 }
 
+static json_t *roulette_outcome(struct rng_fair *f)
+{
+    int32_t pocket = roulette_pocket(f);
+    const char *color = pocket == 0 ? "green" : roulette_is_red(pocket) ? "red" : "black";
+    json_t *o = json_pack("{s:i, s:s}", "pocket", (int)pocket, "color", color);
+    PB_ASSERT(o);
+    return o;
+}
+
 static const struct fair_verifier verifiers[] = {
     {"dice", dice_outcome},
+    {"roulette", roulette_outcome},
 };
 
 size_t fair_verifier_count(void)

@@ -97,4 +97,13 @@ extern const struct game_type roulette_game;
  * 0..9). */
 void games_format_fixed(int64_t value, int decimals, char *out, size_t len);
 
+/* ---- command line (games_cli.c) ----
+ * pitboss games list | games rtp GAME [--exact] [--simulate N] [--seed S] [--def FILE];
+ * pitboss rng dump --bytes N | rng sample --range K --count N;
+ * pitboss fair verify --game G --server-seed S --client-seed C --nonce N.
+ * argv holds the words after the command's name; returns the exit status (2: usage). */
+int games_cli_games(int argc, char **argv);
+int games_cli_rng(int argc, char **argv);
+int games_cli_fair(int argc, char **argv);
+
 #endif
