@@ -273,6 +273,9 @@ static struct dfa_key dfa_step(const struct slot_def *d, struct dfa_key k, int x
     }
     if (!o.sub_alive && !o.wild_alive)
         return (struct dfa_key){.dead = true, .pay = key_pay(d, &o)};
+    /* A line has reels symbols: runs longer are never read, so they need no states. */
+    if (o.n > d->reels || o.w > d->reels)
+        return (struct dfa_key){.dead = true, .pay = 0};
     return o;
 }
 
