@@ -468,6 +468,46 @@ static void test_recall_views_rotation_and_fair_verify(void **state)
                    400, "validation_failed", "client");
 }
 
+/* ---- other games through the same engine ---- */
+
+/* Plays body on game and checks the money: the total stake went out, the payout came in. */
+static json_t *play_game(const struct fixture *f, const char *game, const char *body)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "/api/v1/games/%s/play", game);
+    int64_t before = cash(&f->srv, f->player);
+    json_t *doc = call_json(&f->srv, "POST", path, body, f->token, next_key(), 201);
+    json_t *round = json_object_get(doc, "round");
+    assert_string_equal(str_at(round, "state"), "closed");
+    assert_string_equal(str_at(round, "game_id"), game);
+    assert_int_equal(cash(&f->srv, f->player),
+                     before - int_at(round, "stake_minor") + int_at(round, "payout_minor"));
+    return doc;
+}
+
+static void test_roulette_and_a_slot_play_through_the_engine(void **state)
+{
+    struct fixture *f = *state;
+    json_t *doc = play_game(f, "roulette", "{\"currency\":\"EUR\",\"stake_minor\":10,\"bet\":"
+                            "{\"bets\":[{\"kind\":\"red\",\"chips\":5},{\"kind\":\"straight\","
+                            "\"numbers\":[17],\"chips\":1}]}}");
+    json_t *round = json_object_get(doc, "round"), *detail = json_object_get(round, "detail");
+    assert_int_equal(int_at(round, "stake_minor"), 60); /* 6 chips of 10 */
+    assert_non_null(json_object_get(detail, "fair")); /* provably fair: its own nonce */
+    json_decref(doc);
+    doc = play_game(f, "lucky-sevens", "{\"currency\":\"EUR\",\"stake_minor\":2,\"bet\":{}}");
+    round = json_object_get(doc, "round");
+    detail = json_object_get(round, "detail");
+    assert_null(json_object_get(detail, "fair")); /* drawn from the CSPRNG */
+    assert_int_equal(int_at(round, "stake_minor"), int_at(detail, "total_stake_minor"));
+    assert_true(int_at(round, "stake_minor") >= 2);
+    json_decref(doc);
+    expect_problem(&f->srv, "POST", "/api/v1/games/roulette/play",
+                   "{\"currency\":\"EUR\",\"stake_minor\":10,\"bet\":{\"bets\":[{\"kind\":"
+                   "\"split\",\"numbers\":[1,36],\"chips\":1}]}}", f->token, next_key(), 400,
+                   "validation_failed", NULL);
+}
+
 /* ---- WebSocket ---- */
 
 static void test_settled_round_is_pushed_on_the_player_topic(void **state)
@@ -611,6 +651,7 @@ int main(void)
         cmocka_unit_test(test_play_moves_money_by_the_dice_rule_and_replays),
         cmocka_unit_test(test_refusals_and_invalid_bets_change_nothing),
         cmocka_unit_test(test_recall_views_rotation_and_fair_verify),
+        cmocka_unit_test(test_roulette_and_a_slot_play_through_the_engine),
         cmocka_unit_test(test_settled_round_is_pushed_on_the_player_topic),
         cmocka_unit_test(test_staff_configuration_limits_and_disables),
         cmocka_unit_test(test_ledger_verify_holds_after_the_casino_workload),
