@@ -16,6 +16,8 @@
 #include "core/outbox.h"
 #include "core/scheduler.h"
 #include "core/writer.h"
+#include "games/casino.h"
+#include "games/casino_http.h"
 #include "games/rounds.h"
 #include "http/http.h"
 #include "http/ws.h"
@@ -224,6 +226,9 @@ static int start_scheduler(struct pb_app *app)
                     app->expiry);
     scheduler_every(app->scheduler, "store.checkpoint", PB_STORE_CHECKPOINT_INTERVAL_MS,
                     checkpoint_tick, app);
+    app->casino_recovery = casino_recovery_new(app->writer, app->ledger);
+    scheduler_every(app->scheduler, "casino.recovery", CASINO_RECOVERY_INTERVAL_MS,
+                    casino_recovery_tick, app->casino_recovery);
     return scheduler_start(app->scheduler);
 }
 
@@ -241,6 +246,7 @@ static void new_http_server(const struct pb_config *cfg, void *app, struct http_
     http_server_add_routes(*out, pam_routes, pam_routes_count);
     http_server_add_routes(*out, staff_routes, staff_routes_count);
     http_server_add_routes(*out, kyc_routes, kyc_routes_count);
+    http_server_add_routes(*out, casino_routes, casino_routes_count);
     http_server_add_routes(*out, providers_routes, providers_routes_count);
     if (cfg->diagnostics)
         http_server_add_routes(*out, app__diagnostic_routes, app__diagnostic_routes_count);
@@ -312,6 +318,7 @@ static int start_network(struct pb_app *app)
     if (cfg->diagnostics)
         outbox_subscribe(app->outbox, "websocket", app__events_to_hub, app);
     outbox_subscribe(app->outbox, "ledger.balances", ledger_http_on_event, app);
+    outbox_subscribe(app->outbox, "casino.rounds", casino_http_on_event, app);
     if (outbox_start(app->outbox, app->readers, app->writer) != PB_OK)
         return PB_ERR_IO;
     new_http_server(cfg, app, &app->http);
@@ -355,6 +362,7 @@ void app_stop(struct pb_app *app)
     outbox_free(app->outbox);
     ledger_free(app->ledger);
     pb_free(app->expiry); /* its command, if any, completed before the writer stopped */
+    casino_recovery_free(app->casino_recovery); /* likewise */
     if (app->hub)
         ws_hub_free(app->hub);
     store_pool_close(app->readers);

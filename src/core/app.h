@@ -24,6 +24,7 @@ struct pb_app {
     struct http_server *http;
     struct pam_config *pam;    /* brands, jurisdictions, policy (PITBOSS_JURISDICTIONS) */
     struct app_expiry *expiry; /* the pending-transfer expiry task's command */
+    struct casino_recovery *casino_recovery; /* the interrupted-round recovery task */
 };
 
 /* Every module's migrations, in one list (for pitboss migrate and --migrate). */

@@ -121,7 +121,7 @@ static int read_one(struct store_stmt *st, struct round_info *out)
 /* Reads up to max rows; on error releases what was read. */
 static int read_many(struct store_stmt *st, struct round_info *out, size_t max, size_t *n)
 {
-    int rc;
+    int rc = STORE_DONE;
     *n = 0;
     while (*n < max && (rc = store_step(st)) == STORE_ROW)
         read_row(st, &out[(*n)++]);

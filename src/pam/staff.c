@@ -19,7 +19,7 @@ static const char *const role_names[STAFF_ROLES_COUNT + 1] = {
 static const char *const permission_names[STAFF_PERMISSIONS_COUNT] = {
     "players.read", "players.read_pii", "players.block", "players.unlock", "ledger.read",
     "ledger.adjust", "audit.read", "audit.export", "staff.manage", "ledger.transfer",
-    "kyc.review", "providers.manage",
+    "kyc.review", "games.manage", "providers.manage",
 };
 
 /* The matrix (docs/staff.md, "Roles"): least privilege per job; only admin manages staff. */

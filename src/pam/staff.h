@@ -52,9 +52,10 @@ enum staff_permission {
     STAFF_PERM_STAFF_MANAGE = 1u << 8,
     STAFF_PERM_LEDGER_TRANSFER = 1u << 9, /* the transfers API: games and providers' service */
     STAFF_PERM_KYC_REVIEW = 1u << 10,
-    STAFF_PERM_PROVIDERS_MANAGE = 1u << 11, /* game providers' registry and the catalog */
+    STAFF_PERM_GAMES_MANAGE = 1u << 11, /* in-house games' configuration (docs/casino.md) */
+    STAFF_PERM_PROVIDERS_MANAGE = 1u << 12, /* game providers' registry and the catalog */
 };
-#define STAFF_PERMISSIONS_COUNT 12
+#define STAFF_PERMISSIONS_COUNT 13
 #define STAFF_PERM_ALL ((1u << STAFF_PERMISSIONS_COUNT) - 1u)
 
 /* "admin", "support", ... for a role; NULL for anything else. */

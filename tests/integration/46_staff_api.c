@@ -211,6 +211,9 @@ static const struct route_case routes[] = {
     {"GET", "/api/v1/admin/kyc/queue", NULL, "kyc.review"},
     {"GET", "/api/v1/admin/kyc/" NO_PLAYER, NULL, "kyc.review"},
     {"POST", "/api/v1/admin/kyc/" NO_PLAYER "/decision", "{}", "kyc.review"},
+    /* In-house games' configuration (src/games/casino_http.c). */
+    {"GET", "/api/v1/admin/games/dice/config", NULL, "games.manage"},
+    {"PUT", "/api/v1/admin/games/dice/config", "{}", "games.manage"},
 };
 
 /* docs/staff.md, "Roles", written out independently of the code's table. */
@@ -219,7 +222,7 @@ static const struct {
 } matrix[] = {
     {"admin", "players.read players.read_pii players.block players.unlock ledger.read "
               "ledger.adjust audit.read audit.export staff.manage ledger.transfer "
-              "kyc.review providers.manage"},
+              "kyc.review games.manage providers.manage"},
     {"support", "players.read players.block players.unlock"},
     {"risk", "players.read players.read_pii players.block ledger.read audit.read"},
     {"finance", "players.read ledger.read ledger.adjust"},
