@@ -240,10 +240,17 @@ static int emit_settled(struct store *tx, struct writer_cmd *cmd, int64_t round_
     struct round_info r;
     if (rounds_get(tx, round_id, &r) != PB_OK)
         return PB_ERR_DB;
-    json_t *data = json_pack("{s:s,s:o}", "player_id", r.player_id, "round",
-                             casino_round_json(&r));
+    json_t *round = casino_round_json(&r);
+    json_t *data = json_pack("{s:s,s:o}", "player_id", r.player_id, "round", round);
     char *text = json_dumps(data, JSON_COMPACT);
     PB_ASSERT(text != NULL);
+    if (strlen(text) > CASINO_EVENT_DATA_MAX) {
+        free(text);
+        json_object_del(round, "detail");
+        json_object_set_new(round, "detail_omitted", json_true());
+        text = json_dumps(data, JSON_COMPACT);
+        PB_ASSERT(text != NULL);
+    }
     char subject[LEDGER_OWNER_MAX + 1];
     snprintf(subject, sizeof(subject), PLAYER_OWNER_PREFIX "%s", r.player_id);
     int rc = writer_emit(tx, cmd, CASINO_EVENT_ROUND_SETTLED, subject, text);
@@ -454,8 +461,10 @@ static int draw_and_store(struct store *tx, const struct casino_play *p, int64_t
                                   p->game->provably_fair ? &seeds : NULL);
     json_decref(res.outcome);
     int rc = rounds_set_state(tx, round_id, ROUND_OUTCOME, detail, now_ms);
+    if (rc == PB_ERR_INVALID) /* an object we built, so: larger than ROUNDS_DETAIL_MAX */
+        pb_log(PB_LOG_ERROR, "round outcome too large to store; the play is undone",
+               "\"game_id\":\"%s\",\"bytes\":%zu", p->game->id, strlen(detail));
     free(detail);
-    PB_ASSERT(rc != PB_ERR_INVALID); /* the detail is an object we built */
     return rc == PB_OK ? PB_OK : PB_ERR_DB;
 }
 

@@ -40,6 +40,9 @@
 #define CASINO_RECOVERY_SKIP_MAX 64         /* rounds whose recovery failed, skipped until
                                              * restart (each is logged) */
 #define CASINO_EVENT_ROUND_SETTLED "round.settled"
+#define CASINO_EVENT_DATA_MAX (32 * 1024) /* a round.settled event: a round whose detail would
+                                           * pass this goes without it ("detail_omitted"), so
+                                           * WebSocket send queues stay small */
 
 /* ---- configuration (games_config, games_limits) ---- */
 

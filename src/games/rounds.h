@@ -26,8 +26,9 @@
 #define ROUNDS_GAME_ID_MAX 64
 #define ROUNDS_PLAYER_ID_MAX 64
 #define ROUNDS_GAME_KIND_MAX 32   /* "slot", "dice", "blackjack": the recovery key */
-#define ROUNDS_DETAIL_MAX (64 * 1024) /* a round's detail: a blackjack hand with splits is
-                                       * < 4 KiB; a bound keeps recall pages small */
+#define ROUNDS_DETAIL_MAX (1024 * 1024) /* a round's detail: a slot's free-spin feature is
+                                         * capped at 1000 spins of < 1 KiB each; a typical
+                                         * round is < 1 KiB (simulated: 300 bytes average) */
 #define ROUNDS_STALE_MAX 64       /* rounds one recovery pass takes; the next pass the rest */
 
 enum round_state {
