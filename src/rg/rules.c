@@ -108,7 +108,7 @@ static int parse_set(const char *name, json_t *o, struct rg_rule_set *rs, char *
     const char *k;
     json_t *v;
     json_object_foreach(o, k, v) {
-        int64_t x;
+        int64_t x = 0;
         int rc = PB_OK;
         if (strcmp(k, "slot_stake_caps") == 0) {
             if (parse_caps(v, rs, err, errlen) != PB_OK)
