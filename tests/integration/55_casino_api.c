@@ -561,11 +561,15 @@ static void test_settled_round_is_pushed_on_the_player_topic(void **state)
                        next_key(), 201);
     int64_t id = int_at(json_object_get(doc, "round"), "round_id");
     json_decref(doc);
-    char *msg = ws_client_read_until(&c, "\"kind\":\"round\"", 5000);
+    /* earlier plays' events may still be on their way: wait for this round's */
+    char needle[64];
+    snprintf(needle, sizeof(needle), "\"round_id\":%lld,", (long long)id);
+    char *msg = ws_client_read_until(&c, needle, 5000);
     if (!msg)
         fail_msg("no round message on %s", topic);
     json_t *m = json_loads(msg, 0, NULL);
     json_t *data = json_object_get(m, "data");
+    assert_string_equal(str_at(data, "kind"), "round");
     assert_string_equal(str_at(data, "player_id"), f->player);
     assert_int_equal(int_at(json_object_get(data, "round"), "round_id"), id);
     assert_string_equal(str_at(json_object_get(data, "round"), "state"), "closed");
