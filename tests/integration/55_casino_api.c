@@ -224,6 +224,12 @@ static void test_play_moves_money_by_the_dice_rule_and_replays(void **state)
     json_t *seeds = call_json(&f->srv, "GET", "/api/v1/fair/seeds", NULL, f->token, NULL, 200);
     assert_null(json_object_get(seeds, "server_seed")); /* never while active */
     assert_int_equal(int_at(seeds, "nonce"), 0);
+    assert_int_equal(json_array_size(json_object_get(seeds, "revealed")), 0);
+    char first_hash[80];
+    snprintf(first_hash, sizeof(first_hash), "%s", str_at(seeds, "server_seed_hash"));
+    json_decref(seeds);
+    seeds = call_json(&f->srv, "GET", "/api/v1/fair/seeds", NULL, f->token, NULL, 200);
+    assert_string_equal(str_at(seeds, "server_seed_hash"), first_hash); /* committed once */
     json_decref(seeds);
     seeds = call_json(&f->srv, "POST", "/api/v1/fair/seeds", "{\"client_seed\":\"it-client\"}",
                       f->token, NULL, 200);
