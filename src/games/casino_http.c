@@ -194,7 +194,8 @@ static int bet_refused(struct pb_json_error *err)
     pb_strlcpy(err->field, field, sizeof(err->field));
     if (!err->detail[0])
         pb_strlcpy(err->detail, "is not a bet this game takes", sizeof(err->detail));
-    err->code = "out_of_range";
+    if (!err->code)
+        err->code = "out_of_range";
     return PB_ERR_INVALID;
 }
 
