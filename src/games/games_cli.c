@@ -60,7 +60,8 @@ static int list_games(void)
 static void rtp_dice(void)
 {
     static const int32_t chances[] = {1, 100, 1000, 4950, 5000, 9000, 9800};
-    printf("dice: roll = floor(float * 10001) / 100; payout = stake * 99 / chance, rounded down\n");
+    printf("dice: roll = floor(float * 10001) / 100;"
+           " payout = stake * 99 / chance, rounded down\n");
     printf("%-10s %-12s %-12s %-12s %-10s\n", "chance", "multiplier", "rtp", "hit", "sd");
     for (size_t i = 0; i < PB_ARRAY_LEN(chances); i++) {
         struct game_figures f;

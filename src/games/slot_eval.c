@@ -218,7 +218,8 @@ static json_t *spin_json(const struct slot_def *def, const struct slot_reels *re
     }
     json_t *o = json_pack("{s:o, s:o, s:o, s:i, s:I, s:i, s:I}", "stops", stops_json(def, s),
                           "window", window, "wins", wins, "scatters", s->scatters,
-                          "scatter_pays_minor", (json_int_t)(s->scatter_units * stake_minor * mult),
+                          "scatter_pays_minor",
+                          (json_int_t)(s->scatter_units * stake_minor * mult),
                           "free_spins_awarded", s->awarded, "win_minor",
                           (json_int_t)((s->line_units + s->scatter_units) * stake_minor * mult));
     PB_ASSERT(o);

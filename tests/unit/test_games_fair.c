@@ -17,8 +17,10 @@
 #include "base/base.h"
 #include "games/games.h"
 
-static const char *const seed_a = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
-static const char *const seed_b = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+static const char *const seed_a =
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+static const char *const seed_b =
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
 /* Runs fn(argc, argv) in a child with stdout into out (cap bytes); returns its exit status. */
 static int capture(int (*fn)(int, char **), int argc, char **argv, char *out, size_t cap,
@@ -96,7 +98,8 @@ static void test_fair_verify_command(void **state)
                          "--client-seed", "player", "--nonce", "1"};
     assert_int_equal(capture(games_cli_fair, 9, argv_dice, out, sizeof(out), &len), 0);
     assert_non_null(strstr(out, "\"roll\": \"10.11\""));
-    assert_non_null(strstr(out, "ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb"));
+    assert_non_null(strstr(out, "\"server_seed_hash\": \"ffe054fe7ae0cb6dc65c3af9b61d5209f439851d"
+                                "b43d0ba5997337df154668eb\""));
     char *bad_game[] = {"verify", "--game", "poker", "--server-seed", (char *)seed_a,
                         "--client-seed", "player", "--nonce", "1"};
     assert_int_equal(capture(games_cli_fair, 9, bad_game, out, sizeof(out), &len), 2);

@@ -36,7 +36,8 @@ static const char *const LINE5 =
     "{\"id\":\"S\",\"scatter\":true,\"pays\":[0,1,2,3,4],\"free_spins\":[0,0,0,0,1]},"
     "{\"id\":\"C\",\"pays\":[0,0,0,0,0]}],"
     "\"reels\":[[\"A\",\"B\",\"W\",\"S\",\"C\"],[\"A\",\"B\",\"W\",\"S\",\"C\"],"
-    "[\"A\",\"B\",\"W\",\"S\",\"C\"],[\"A\",\"B\",\"W\",\"S\",\"C\"],[\"A\",\"B\",\"W\",\"S\",\"C\"]],"
+    "[\"A\",\"B\",\"W\",\"S\",\"C\"],[\"A\",\"B\",\"W\",\"S\",\"C\"],"
+    "[\"A\",\"B\",\"W\",\"S\",\"C\"]],"
     "\"lines\":[[0,0,0,0,0]],\"free_spins\":{\"multiplier\":3}}";
 
 enum { A, B, W, S, C };
@@ -359,6 +360,10 @@ static void test_bad_definitions_are_refused(void **state)
          "invalid_definition", "lines"},
         {"{" HEAD SYMS "," REELS ",\"lines\":[[0,0,0]],\"cost\":5}", "invalid_definition",
          "cost"},
+        {"{" HEAD SYMS "," REELS ",\"lines\":[[0,0,0]],\"cost\":0}", "out_of_range", "cost"},
+        {"{" HEAD SYMS "," REELS ",\"ways\":true,\"cost\":0}", "out_of_range", "cost"},
+        {"{" HEAD SYMS "," REELS ",\"lines\":[[0,0,0]],\"free_reels\":[[\"A\"],[\"A\"],[\"A\"]]}",
+         "invalid_definition", "free_reels"},
         {"{" HEAD "\"symbols\":[{\"id\":\"A\",\"pays\":[0,0,5]},{\"id\":\"B\",\"wild\":true,"
          "\"pays\":[0,0,2]}]," REELS ",\"ways\":true,\"cost\":5}", "invalid_definition",
          "symbols"},
