@@ -143,8 +143,10 @@ int rounds_open_game(struct store *tx, const char *player_id, const char *game_i
                      const char *currency, int64_t now_ms, int64_t *round_id)
 {
     PB_ASSERT(now_ms > 0 && round_id != NULL);
-    if (!text_ok(player_id, 1, ROUNDS_PLAYER_ID_MAX) || !text_ok(game_id, 1, ROUNDS_GAME_ID_MAX) ||
-        !text_ok(game_kind, 0, ROUNDS_GAME_KIND_MAX) || !text_ok(provider, 1, ROUNDS_PROVIDER_MAX) ||
+    if (!text_ok(player_id, 1, ROUNDS_PLAYER_ID_MAX) ||
+        !text_ok(game_id, 1, ROUNDS_GAME_ID_MAX) ||
+        !text_ok(game_kind, 0, ROUNDS_GAME_KIND_MAX) ||
+        !text_ok(provider, 1, ROUNDS_PROVIDER_MAX) ||
         !text_ok(external_id, 0, ROUNDS_EXTERNAL_ID_MAX) || !text_ok(currency, 1, 8) ||
         !ledger_currency_find(currency))
         return PB_ERR_INVALID;
