@@ -194,7 +194,8 @@ static int bet_refused(struct pb_json_error *err)
     pb_strlcpy(err->field, field, sizeof(err->field));
     if (!err->detail[0])
         pb_strlcpy(err->detail, "is not a bet this game takes", sizeof(err->detail));
-    err->code = "out_of_range";
+    if (!err->code)
+        err->code = "out_of_range";
     return PB_ERR_INVALID;
 }
 
@@ -711,6 +712,12 @@ static void seeds_finish(struct http_request *req, struct writer_cmd *cmd,
     if (c->op == SEEDS_ROTATE)
         http_json(resp, 200, json_pack("{s:o,s:o}", "revealed", revealed_json(&c->revealed),
                                        "current", seeds_json(&c->seeds)));
+    else if (c->op == SEEDS_ENSURE) /* a first look: nothing was revealed yet */
+        http_json(resp, 200, json_pack("{s:s,s:s,s:I,s:o,s:[]}", "server_seed_hash",
+                                       c->seeds.server_hash, "client_seed",
+                                       c->seeds.client_seed, "nonce",
+                                       (json_int_t)c->seeds.nonce, "created_at",
+                                       time_json(c->seeds.created_ms), "revealed"));
     else
         http_json(resp, 200, seeds_json(&c->seeds));
 }

@@ -83,6 +83,13 @@ int rounds_add(struct store *tx, int64_t round_id, int64_t stake_minor, int64_t 
  * is not NULL, replaces its detail (JSON object text). */
 int rounds_set_state(struct store *tx, int64_t round_id, enum round_state state,
                      const char *detail, int64_t now_ms);
+/* rounds_add and rounds_set_state in one conditional statement (one round trip): adds
+ * stake_minor and payout_minor (>= 0) and moves to state, replacing the detail when not NULL.
+ * 0; PB_ERR_NOT_FOUND; PB_ERR_CONFLICT (the move goes backwards or out of a final state:
+ * nothing changed, so a racing settlement loses); PB_ERR_INVALID (a negative amount, a
+ * total past INT64_MAX, a detail that is not an object); PB_ERR_DB. */
+int rounds_update(struct store *tx, int64_t round_id, int64_t stake_minor, int64_t payout_minor,
+                  enum round_state state, const char *detail, int64_t now_ms);
 /* The round of (provider, external_id): 0, PB_ERR_NOT_FOUND or PB_ERR_DB. */
 int rounds_find_external(struct store *tx, const char *provider, const char *external_id,
                          struct round_info *out);

@@ -224,6 +224,12 @@ static void test_play_moves_money_by_the_dice_rule_and_replays(void **state)
     json_t *seeds = call_json(&f->srv, "GET", "/api/v1/fair/seeds", NULL, f->token, NULL, 200);
     assert_null(json_object_get(seeds, "server_seed")); /* never while active */
     assert_int_equal(int_at(seeds, "nonce"), 0);
+    assert_int_equal(json_array_size(json_object_get(seeds, "revealed")), 0);
+    char first_hash[80];
+    snprintf(first_hash, sizeof(first_hash), "%s", str_at(seeds, "server_seed_hash"));
+    json_decref(seeds);
+    seeds = call_json(&f->srv, "GET", "/api/v1/fair/seeds", NULL, f->token, NULL, 200);
+    assert_string_equal(str_at(seeds, "server_seed_hash"), first_hash); /* committed once */
     json_decref(seeds);
     seeds = call_json(&f->srv, "POST", "/api/v1/fair/seeds", "{\"client_seed\":\"it-client\"}",
                       f->token, NULL, 200);
@@ -368,6 +374,42 @@ static void test_refusals_and_invalid_bets_change_nothing(void **state)
     seeds = call_json(&f->srv, "GET", "/api/v1/fair/seeds", NULL, f->token, NULL, 200);
     assert_int_equal(int_at(seeds, "nonce"), nonce); /* no nonce taken either */
     json_decref(seeds);
+}
+
+/* A bet block set by staff, and a jurisdiction that requires KYC before play, refuse plays
+ * before any money moves. */
+static void test_bet_block_and_kyc_gate_refuse_play(void **state)
+{
+    struct fixture *f = *state;
+    const char *body = "{\"currency\":\"EUR\",\"stake_minor\":100,\"bet\":" DICE_BET "}";
+    int64_t funds = cash(&f->srv, f->player);
+    size_t rounds = recall_count(f);
+    char path[160];
+    snprintf(path, sizeof(path), "/api/v1/admin/players/%s/blocks", f->player);
+    json_decref(call_json(&f->srv, "POST", path, "{\"block\":\"bet\",\"reason\":\"review\"}",
+                          STAFF, NULL, 200));
+    expect_problem(&f->srv, "POST", "/api/v1/games/dice/play", body, f->token, next_key(), 403,
+                   "account_blocked", NULL);
+    snprintf(path, sizeof(path), "/api/v1/admin/players/%s/blocks/bet", f->player);
+    json_decref(call_json(&f->srv, "DELETE", path, "{\"reason\":\"cleared\"}", STAFF, NULL,
+                          200));
+    assert_int_equal(cash(&f->srv, f->player), funds);
+    assert_int_equal(recall_count(f), rounds);
+    /* brand demo-uk: its jurisdiction requires verified identity before play */
+    char id[32], token[128];
+    const char *reg = "{\"email\":\"uk@example.com\",\"password\":\"" PASSWORD "\","
+                      "\"date_of_birth\":\"1990-05-17\",\"country\":\"GB\",\"currency\":"
+                      "\"GBP\",\"brand\":\"demo-uk\"}";
+    json_t *doc = call_json(&f->srv, "POST", "/api/v1/players", reg, NULL, NULL, 201);
+    snprintf(id, sizeof(id), "%s", str_at(doc, "player_id"));
+    json_decref(doc);
+    doc = call_json(&f->srv, "POST", "/api/v1/sessions", "{\"brand\":\"demo-uk\",\"email\":"
+                    "\"uk@example.com\",\"password\":\"" PASSWORD "\"}", NULL, NULL, 201);
+    snprintf(token, sizeof(token), "%s", str_at(doc, "token"));
+    json_decref(doc);
+    expect_problem(&f->srv, "POST", "/api/v1/games/dice/play",
+                   "{\"currency\":\"GBP\",\"stake_minor\":100,\"bet\":" DICE_BET "}", token,
+                   next_key(), 403, "kyc_required", NULL);
 }
 
 /* ---- recall, round views, rotation and fair verify ---- */
@@ -525,11 +567,15 @@ static void test_settled_round_is_pushed_on_the_player_topic(void **state)
                        next_key(), 201);
     int64_t id = int_at(json_object_get(doc, "round"), "round_id");
     json_decref(doc);
-    char *msg = ws_client_read_until(&c, "\"kind\":\"round\"", 5000);
+    /* earlier plays' events may still be on their way: wait for this round's */
+    char needle[64];
+    snprintf(needle, sizeof(needle), "\"round_id\":%lld,", (long long)id);
+    char *msg = ws_client_read_until(&c, needle, 5000);
     if (!msg)
         fail_msg("no round message on %s", topic);
     json_t *m = json_loads(msg, 0, NULL);
     json_t *data = json_object_get(m, "data");
+    assert_string_equal(str_at(data, "kind"), "round");
     assert_string_equal(str_at(data, "player_id"), f->player);
     assert_int_equal(int_at(json_object_get(data, "round"), "round_id"), id);
     assert_string_equal(str_at(json_object_get(data, "round"), "state"), "closed");
@@ -650,6 +696,7 @@ int main(void)
         cmocka_unit_test(test_catalogue_lists_dice_with_its_figures),
         cmocka_unit_test(test_play_moves_money_by_the_dice_rule_and_replays),
         cmocka_unit_test(test_refusals_and_invalid_bets_change_nothing),
+        cmocka_unit_test(test_bet_block_and_kyc_gate_refuse_play),
         cmocka_unit_test(test_recall_views_rotation_and_fair_verify),
         cmocka_unit_test(test_roulette_and_a_slot_play_through_the_engine),
         cmocka_unit_test(test_settled_round_is_pushed_on_the_player_topic),
