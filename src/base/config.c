@@ -61,10 +61,17 @@ static const struct int_key int_keys[] = {
       payments_confirmations_withdraw, 1, 1000),
     K("payments", "sandbox_delay_ms", "PITBOSS_PAYMENTS_SANDBOX_DELAY_MS",
       payments_sandbox_delay_ms, 0, 60000),
+    /* live crash (docs/table-games.md): a betting phase of 1 s .. 10 min, a pause up to
+     * 10 min, chains of 10 .. 10^6 rounds (hashing a round's link costs up to ~0.5 s at 10^6) */
+    K("crash", "enabled", "PITBOSS_CRASH_ENABLED", crash_enabled, 0, 1),
+    K("crash", "betting_ms", "PITBOSS_CRASH_BETTING_MS", crash_betting_ms, 1000, 600000),
+    K("crash", "pause_ms", "PITBOSS_CRASH_PAUSE_MS", crash_pause_ms, 0, 600000),
+    K("crash", "chain_length", "PITBOSS_CRASH_CHAIN_LENGTH", crash_chain_length, 10, 1000000),
 };
 #undef K
 
-static const char *const sections[] = {"http", "store", "writer", "ws", "log", "payments"};
+static const char *const sections[] = {"http", "store", "writer", "ws", "log", "payments",
+                                       "crash"};
 
 /* The payments section's strings: name, variable, where. */
 #define S(n, env, field)                                                                      \
@@ -76,6 +83,14 @@ static const struct {
     S("sandbox_secret", "PITBOSS_PAYMENTS_SANDBOX_SECRET", payments_sandbox_secret),
     S("watcher_secret", "PITBOSS_PAYMENTS_WATCHER_SECRET", payments_watcher_secret),
     S("callback_url", "PITBOSS_PAYMENTS_CALLBACK_URL", payments_callback_url),
+};
+/* The crash section's strings (checked when the chain is created: docs/table-games.md). */
+static const struct {
+    const char *name, *env;
+    size_t offset, size;
+} crash_strings[] = {
+    S("chain_seed", "PITBOSS_CRASH_CHAIN_SEED", crash_chain_seed),
+    S("salt", "PITBOSS_CRASH_SALT", crash_salt),
 };
 #undef S
 
@@ -117,6 +132,10 @@ void pb_config_defaults(struct pb_config *cfg)
     cfg->payments_confirmations_play = 2;
     cfg->payments_confirmations_withdraw = 6;
     cfg->payments_sandbox_delay_ms = 500;
+    cfg->crash_enabled = 1;
+    cfg->crash_betting_ms = 5000;
+    cfg->crash_pause_ms = 3000;
+    cfg->crash_chain_length = 10000;
 }
 
 int pb_config_set_listen(struct pb_config *cfg, const char *value, struct pb_config_error *err,
@@ -254,6 +273,14 @@ static int file_section_key(struct pb_config *cfg, const char *section, const ch
         return set_string((char *)cfg + payments_strings[i].offset, payments_strings[i].size,
                           json_string_value(v), key, err);
     }
+    for (size_t i = 0; strcmp(section, "crash") == 0 && i < PB_ARRAY_LEN(crash_strings); i++) {
+        if (strcmp(crash_strings[i].name, name) != 0)
+            continue;
+        if (!json_is_string(v))
+            return fail(err, key, "must be a string");
+        return set_string((char *)cfg + crash_strings[i].offset, crash_strings[i].size,
+                          json_string_value(v), key, err);
+    }
     for (size_t i = 0; i < PB_ARRAY_LEN(int_keys); i++) {
         const struct int_key *k = &int_keys[i];
         if (strcmp(k->section, section) != 0 || strcmp(k->name, name) != 0)
@@ -372,6 +399,10 @@ static int env_one(struct pb_config *cfg, const char *name, const char *value,
         if (strcmp(payments_strings[i].env, name) == 0)
             return set_string((char *)cfg + payments_strings[i].offset,
                               payments_strings[i].size, value, name, err);
+    for (size_t i = 0; i < PB_ARRAY_LEN(crash_strings); i++)
+        if (strcmp(crash_strings[i].env, name) == 0)
+            return set_string((char *)cfg + crash_strings[i].offset, crash_strings[i].size,
+                              value, name, err);
     for (size_t i = 0; i < PB_ARRAY_LEN(int_keys); i++) {
         if (strcmp(int_keys[i].env, name) != 0)
             continue;

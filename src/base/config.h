@@ -22,7 +22,10 @@
  * Payments (docs/payments.md, "Configuration"): section "payments" with sandbox_secret,
  * watcher_secret, callback_url (strings) and deposit_expiry_s, review_threshold_minor,
  * wagering_percent, player_cancel, confirmations_play, confirmations_withdraw,
- * sandbox_delay_ms; environment PITBOSS_PAYMENTS_<KEY in upper case>. */
+ * sandbox_delay_ms; environment PITBOSS_PAYMENTS_<KEY in upper case>.
+ * Live crash (docs/table-games.md, "Live crash"): section "crash" with enabled (0/1),
+ * betting_ms, pause_ms, chain_length (integers) and chain_seed, salt (strings); environment
+ * PITBOSS_CRASH_<KEY in upper case>. */
 #ifndef PB_CONFIG_H
 #define PB_CONFIG_H
 
@@ -76,6 +79,15 @@ struct pb_config {
     int64_t payments_confirmations_play;
     int64_t payments_confirmations_withdraw;
     int64_t payments_sandbox_delay_ms;
+    /* live crash: whether this node runs the rounds (one node per database), the betting
+     * phase and the pause after a crash, the length of a new hash chain, the secret seed of
+     * the first chain (64 hex digits; "": drawn from the CSPRNG) and the public salt. */
+    int64_t crash_enabled;
+    int64_t crash_betting_ms;
+    int64_t crash_pause_ms;
+    int64_t crash_chain_length;
+    char crash_chain_seed[65];
+    char crash_salt[129];
 };
 
 /* A configuration error: the key ("writer.batch_max", or the variable "PITBOSS_DB") and what

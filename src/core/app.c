@@ -19,6 +19,10 @@
 #include "games/casino.h"
 #include "games/blackjack_http.h"
 #include "games/blackjack_round.h"
+#include "games/baccarat_http.h"
+#include "games/baccarat_round.h"
+#include "games/crash_http.h"
+#include "games/crash_live.h"
 #include "games/casino_http.h"
 #include "games/rounds.h"
 #include "http/http.h"
@@ -63,6 +67,8 @@ static const struct {
     {providers_migrations, &providers_migrations_count},
     {payments_migrations, &payments_migrations_count},
     {blackjack_migrations, &blackjack_migrations_count},
+    {baccarat_migrations, &baccarat_migrations_count},
+    {crash_migrations, &crash_migrations_count},
 };
 
 static struct store_migration all_migrations[128];
@@ -133,6 +139,11 @@ int ws_authenticate(struct http_request *req)
         return PB_ERR_INVALID;
     pb_strlcpy(req->principal, who.actor, sizeof(req->principal));
     return PB_OK;
+}
+
+struct crash_engine *app_crash(void *app)
+{
+    return ((struct pb_app *)app)->crash;
 }
 
 struct ledger *app_ledger(void *app)
@@ -275,6 +286,9 @@ static int start_scheduler(struct pb_app *app)
     PB_ASSERT(bj_round_register_recovery() == PB_OK); /* blackjack rounds left open */
     scheduler_every(app->scheduler, "casino.recovery", CASINO_RECOVERY_INTERVAL_MS,
                     casino_recovery_tick, app->casino_recovery);
+    /* live crash: resumes (voids an interrupted round), then runs rounds when enabled */
+    scheduler_every(app->scheduler, "crash.rounds", CRASH_TICK_MS, crash_engine_tick,
+                    app->crash);
     return scheduler_start(app->scheduler);
 }
 
@@ -298,6 +312,8 @@ static void new_http_server(const struct pb_config *cfg, void *app, struct http_
     http_server_add_routes(*out, providers_routes, providers_routes_count);
     http_server_add_routes(*out, payments_routes, payments_routes_count);
     http_server_add_routes(*out, blackjack_routes, blackjack_routes_count);
+    http_server_add_routes(*out, baccarat_routes, baccarat_routes_count);
+    http_server_add_routes(*out, crash_routes, crash_routes_count);
     if (cfg->diagnostics)
         http_server_add_routes(*out, app__diagnostic_routes, app__diagnostic_routes_count);
 }
@@ -365,6 +381,10 @@ static int start_network(struct pb_app *app)
                                (int)cfg->ws_idle_timeout_s};
     if (ws_hub_start(&hc, &app->hub) != PB_OK)
         return PB_ERR_IO;
+    if (crash_engine_new(cfg, app->writer, app->ledger, app->hub, &app->crash) != PB_OK) {
+        log_failure("bad crash configuration", "crash.chain_seed must be 64 hex digits");
+        return PB_ERR_INVALID;
+    }
     /* The firehose of every event (topic "events") is for diagnostics: WebSocket topics are
      * not yet authorised per subscriber (that arrives with player sessions). */
     if (cfg->diagnostics)
@@ -464,6 +484,7 @@ void app_stop(struct pb_app *app)
     pb_free(app->reality);
     rg_free(app->rg);
     casino_recovery_free(app->casino_recovery); /* likewise */
+    crash_engine_free(app->crash); /* likewise */
     if (app->hub)
         ws_hub_free(app->hub);
     store_pool_close(app->readers);

@@ -28,6 +28,7 @@ struct pb_app {
     struct app_periodic *reality; /* the reality-check task's command */
     struct casino_recovery *casino_recovery; /* the interrupted-round recovery task */
     struct payments_service *payments; /* deposits, withdrawals, crypto (src/payments) */
+    struct crash_engine *crash; /* live crash rounds (src/games/crash_live.h) */
 };
 
 /* Every module's migrations, in one list (for pitboss migrate and --migrate). */

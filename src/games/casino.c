@@ -331,6 +331,25 @@ int casino_round_settle(struct ledger *lg, struct store *tx, struct writer_cmd *
     return settle(lg, tx, cmd, &r, 0, payout_minor, detail, now_ms, NULL);
 }
 
+int casino_round_pay(struct ledger *lg, struct store *tx, struct writer_cmd *cmd,
+                     int64_t round_id, int64_t payout_minor, const char *detail, int64_t now_ms)
+{
+    PB_ASSERT(round_id > 0 && payout_minor > 0);
+    struct round_info r;
+    int rc = rounds_get(tx, round_id, &r);
+    if (rc != PB_OK)
+        return rc == PB_ERR_NOT_FOUND ? PB_ERR_CONFLICT : rc;
+    round_info_release(&r);
+    if (r.state != ROUND_DEBITED && r.state != ROUND_OUTCOME)
+        return PB_ERR_CONFLICT;
+    rc = credit_payout(lg, tx, cmd, &r, 0, payout_minor);
+    if (rc == PB_OK)
+        rc = rounds_add(tx, round_id, 0, payout_minor, now_ms);
+    if (rc == PB_OK)
+        rc = rounds_set_state(tx, round_id, ROUND_OUTCOME, detail, now_ms);
+    return rc;
+}
+
 /* ---- play ---- */
 
 static int refuse(struct casino_refusal *f, int status, const char *code, const char *field,

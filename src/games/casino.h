@@ -129,6 +129,15 @@ int casino_round_settle(struct ledger *lg, struct store *tx, struct writer_cmd *
                         int64_t round_id, int64_t payout_minor, const char *detail,
                         int64_t now_ms);
 
+/* Credits the payout of a round that stays open (a crash cash-out, paid at once while the
+ * round runs on): payout_minor (> 0) as casino_round_settle credits it (same idempotency
+ * "round:<id>:payout", so it is made once), added to the round, which moves to OUTCOME with
+ * detail (when not NULL). The round is closed later by casino_round_settle with payout 0.
+ * PB_ERR_CONFLICT when the round is not open or its payout was already made; PB_ERR_INVALID
+ * when the ledger refuses the credit; PB_ERR_DB. */
+int casino_round_pay(struct ledger *lg, struct store *tx, struct writer_cmd *cmd,
+                     int64_t round_id, int64_t payout_minor, const char *detail, int64_t now_ms);
+
 /* The public view of a round (stake, payout, state, times, detail); the caller decrefs. */
 json_t *casino_round_json(const struct round_info *r);
 
