@@ -354,7 +354,9 @@ static void test_exclusion_blocks_money_in_and_keeps_the_rest(void **state)
                        STAFF, NULL, 200);
     json_decref(doc);
     doc = pb_call_json(&f.srv, "GET", "/api/v1/admin/audit", NULL, STAFF, NULL, 200);
-    assert_non_null(strstr(json_dumps(doc, 0), "rg.limit_set"));
+    char *audit = json_dumps(doc, 0);
+    assert_non_null(strstr(audit, "rg.limit_set"));
+    free(audit);
     json_decref(doc);
     pb_server_stop(&f.srv);
 }
