@@ -18,6 +18,10 @@ for src in $(find src -name '*.c' ! -name main.c | sort); do
   fi
   objs+=("$obj")
 done
+# the slot definitions embedded into the binary (CMakeLists.txt does the same)
+cmake -DDIR=games/slots -DOUT="$out/slot_sources.c" -P cmake/embed_slots.cmake
+clang $flags $san -fsanitize=fuzzer-no-link -c "$out/slot_sources.c" -o "$out/obj/slot_sources.o"
+objs+=("$out/obj/slot_sources.o")
 libs="-lmicrohttpd -ljansson -lsodium -lsqlite3 -lpq -lwslay -lcurl -lpthread -lm"
 status=0
 for target in ${FUZZ_TARGETS:-tests/fuzz/fuzz_*.c}; do # FUZZ_TARGETS: a subset
