@@ -345,7 +345,7 @@ static void check_balances(const struct pb_server *srv)
                 if (op->player == p && op->status == 201)
                     cash += op->payout - op->stake;
             }
-        char path[128];
+        char path[512];
         snprintf(path, sizeof(path), "/api/v1/players/%s/balances", players[p].id);
         json_t *doc = call_json(srv, "GET", path, NULL, STAFF, NULL, 200);
         json_t *list = json_object_get(doc, "balances");
