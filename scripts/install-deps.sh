@@ -19,6 +19,7 @@ PACKAGES=(
   wrk curl                                # HTTP load generator and client for bench/
   argon2 oathtool                         # reference tools the password and TOTP tests check against
   python3                                 # small helper scripts
+  python3-yaml                            # the OpenAPI document is checked to parse as YAML
   nodejs                                  # builds the web app (web/; Node >= 20.19, docs/web.md)
   chromium                                # the real browser of the end-to-end tests (web/e2e)
 )

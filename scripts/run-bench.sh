@@ -10,7 +10,9 @@
 #  5. the ledger over HTTP: wallets opened and funded through the API, then wrk POSTs linked
 #     [bet, win] pairs to /api/v1/ledger/transfers (bench/betwin.lua), each with a new
 #     Idempotency-Key; `pitboss ledger verify` afterwards;
-#  6. a summary of the ledger figures against their targets.
+#  6. a summary of the ledger figures against their targets;
+#  7. slot maths in process (bench_slots): simulated spins/s on one core for the 20-line game
+#     (target >= 5 million) and the time of the exact RTP enumeration of every slot game.
 # Environment: SECONDS_EACH (default 10), CONNECTIONS (default 64), PLAYERS (default 4000),
 # LEDGER_CLIENTS (bench_ledger's closed-loop clients, default 256), PLAIN_CLIENTS (the plain
 # wallet's client counts, default "16 64"; the best is compared), ONLY (a list of the parts
@@ -22,7 +24,7 @@ conns=${CONNECTIONS:-64}
 players=${PLAYERS:-4000}
 ledger_clients=${LEDGER_CLIENTS:-256}
 plain_clients=${PLAIN_CLIENTS:-16 64}
-only=${ONLY:-1 2 3 4 5 6}
+only=${ONLY:-1 2 3 4 5 6 7}
 bin=${BIN:-build/release}
 token=bench-staff-token-0123456789
 work=$(mktemp -d /tmp/pitboss-bench.XXXXXX)
@@ -216,4 +218,9 @@ if part 6; then
       printf "ratio: HTTP pairs/s on PostgreSQL / plain wallet operations/s = %.2f", h / p;
       printf " (per money movement: %.2f)\n", 2 * h / p }'
   fi
+fi
+
+if part 7; then
+  echo "== slot maths (bench_slots: simulation on one core, exact RTP per game) =="
+  "$bin/bench_slots"
 fi

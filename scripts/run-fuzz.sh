@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run-fuzz.sh: builds the libFuzzer targets in tests/fuzz/ with clang (ASan + UBSan) and runs
 # each for FUZZ_SECONDS (default 20) from its seed corpus. Any crash, leak or sanitizer report
-# fails the run; the crashing input is left in build/fuzz/. Part of `make test`.
+# fails the run; the crashing input is left in build/fuzz/. Part of `make test`. FUZZ_TARGETS
+# (a list of tests/fuzz/fuzz_NAME.c files) runs a subset.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${FUZZ_SECONDS:-20}
@@ -17,9 +18,13 @@ for src in $(find src -name '*.c' ! -name main.c | sort); do
   fi
   objs+=("$obj")
 done
-libs="-lmicrohttpd -ljansson -lsodium -lsqlite3 -lpq -lwslay -lpthread -lm"
+# the slot definitions embedded into the binary (CMakeLists.txt does the same)
+cmake -DDIR=games/slots -DOUT="$out/slot_sources.c" -P cmake/embed_slots.cmake
+clang $flags $san -fsanitize=fuzzer-no-link -c "$out/slot_sources.c" -o "$out/obj/slot_sources.o"
+objs+=("$out/obj/slot_sources.o")
+libs="-lmicrohttpd -ljansson -lsodium -lsqlite3 -lpq -lwslay -lcurl -lpthread -lm"
 status=0
-for target in tests/fuzz/fuzz_*.c; do
+for target in ${FUZZ_TARGETS:-tests/fuzz/fuzz_*.c}; do # FUZZ_TARGETS: a subset
   name=$(basename "$target" .c)
   seeds="tests/fuzz/corpus/${name#fuzz_}"
   corpus="$out/corpus-${name#fuzz_}"

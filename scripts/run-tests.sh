@@ -26,6 +26,12 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 status=0
 passed=0
 failed=0
+echo "== docs/openapi.yaml parses as YAML (05_openapi checks it against the routes) =="
+if /usr/bin/python3 -c 'import sys, yaml; yaml.safe_load(open("docs/openapi.yaml"))'; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1)); status=1
+fi
 for type in release asan; do
   echo "== $type build =="
   rm -rf "build/$type/testtmp"

@@ -71,8 +71,16 @@ enum bj_action bj_basic_strategy(const struct bj_state *s)
     bool soft;
     int total = bj_total(h->cards, h->count, &soft);
     PB_ASSERT(total >= 4 && total <= 21);
-    char c = soft ? (h17 ? soft_h17 : soft_s17)[total - 12][col]
-                  : (h17 ? hard_h17 : hard_s17)[total - 4][col];
+    /* One table lookup per branch (a select between tables of different sizes trips
+     * UBSan's object-size check under -O1). */
+    const char *row;
+    if (soft) {
+        PB_ASSERT(total >= 12);
+        row = h17 ? soft_h17[total - 12] : soft_s17[total - 12];
+    } else {
+        row = h17 ? hard_h17[total - 4] : hard_s17[total - 4];
+    }
+    char c = row[col];
     if (c == 'R') {
         if (legal(s, BJ_SURRENDER))
             return BJ_SURRENDER;

@@ -19,7 +19,6 @@
 
 #define PLAYER_OWNER_PREFIX "player:"
 #define PLAYER_ACCOUNTS_MAX 256 /* accounts of one owner: 3 per currency */
-#define IDEM_SCOPE_PAYOUT "casino:round"
 
 /* ---- configuration ---- */
 
@@ -233,56 +232,52 @@ json_t *casino_round_json(const struct round_info *r)
 
 /* ---- settlement ---- */
 
-static int emit_settled(struct store *tx, struct writer_cmd *cmd, int64_t round_id)
+static int emit_settled(struct store *tx, struct writer_cmd *cmd, const struct round_info *r)
 {
     if (!cmd)
         return PB_OK;
-    struct round_info r;
-    if (rounds_get(tx, round_id, &r) != PB_OK)
-        return PB_ERR_DB;
-    json_t *data = json_pack("{s:s,s:o}", "player_id", r.player_id, "round",
-                             casino_round_json(&r));
+    json_t *round = casino_round_json(r);
+    json_t *data = json_pack("{s:s,s:o}", "player_id", r->player_id, "round", round);
     char *text = json_dumps(data, JSON_COMPACT);
     PB_ASSERT(text != NULL);
+    if (strlen(text) > CASINO_EVENT_DATA_MAX) {
+        free(text);
+        json_object_del(round, "detail");
+        json_object_set_new(round, "detail_omitted", json_true());
+        text = json_dumps(data, JSON_COMPACT);
+        PB_ASSERT(text != NULL);
+    }
     char subject[LEDGER_OWNER_MAX + 1];
-    snprintf(subject, sizeof(subject), PLAYER_OWNER_PREFIX "%s", r.player_id);
+    snprintf(subject, sizeof(subject), PLAYER_OWNER_PREFIX "%s", r->player_id);
     int rc = writer_emit(tx, cmd, CASINO_EVENT_ROUND_SETTLED, subject, text);
     free(text);
     json_decref(data);
-    round_info_release(&r);
     return rc;
 }
 
-/* Credits payout to the round's player once: PB_ERR_CONFLICT when it already was. */
+/* Credits payout to the round's player (cash_id: the player's cash account, 0: look it up). */
 static int credit_payout(struct ledger *lg, struct store *tx, struct writer_cmd *cmd,
-                         const struct round_info *r, int64_t payout_minor)
+                         const struct round_info *r, int64_t cash_id, int64_t payout_minor)
 {
     PB_ASSERT(payout_minor > 0);
-    char key[48], request[64], idem[64], reference[40];
-    snprintf(key, sizeof(key), "%lld:payout", (long long)r->id);
-    snprintf(request, sizeof(request), "{\"payout_minor\":%lld}", (long long)payout_minor);
+    char idem[64], reference[40], metadata[96];
     snprintf(idem, sizeof(idem), "round:%lld:payout", (long long)r->id);
     snprintf(reference, sizeof(reference), "round:%lld", (long long)r->id);
-    enum ledger_idem_state state;
-    struct ledger_idem_hit hit = {0};
-    if (ledger_idem_check(tx, IDEM_SCOPE_PAYOUT, key, request, &state, &hit) != PB_OK)
-        return PB_ERR_DB;
-    pb_free(hit.body);
-    if (state != LEDGER_IDEM_NEW)
-        return PB_ERR_CONFLICT;
-    struct ledger_account cash;
+    snprintf(metadata, sizeof(metadata), "{\"round_id\":%lld,\"game_id\":\"%s\"}",
+             (long long)r->id, r->game_id);
     int64_t house;
-    int rc = player_cash(tx, r->player_id, r->currency, &cash);
-    if (rc != PB_OK)
-        return rc == PB_ERR_NOT_FOUND ? PB_ERR_INVALID : rc;
+    if (cash_id == 0) {
+        struct ledger_account cash;
+        int rc = player_cash(tx, r->player_id, r->currency, &cash);
+        if (rc != PB_OK)
+            return rc == PB_ERR_NOT_FOUND ? PB_ERR_INVALID : rc;
+        cash_id = cash.id;
+    }
     if (ledger_open_account(lg, tx, CASINO_HOUSE_OWNER, LEDGER_ACC_HOUSE_CASINO, r->currency,
                             &house) != PB_OK)
         return PB_ERR_DB;
-    char metadata[96];
-    snprintf(metadata, sizeof(metadata), "{\"round_id\":%lld,\"game_id\":\"%s\"}",
-             (long long)r->id, r->game_id);
     struct ledger_transfer t = {.kind = LEDGER_POSTED, .debit_account = house,
-                                .credit_account = cash.id, .amount = payout_minor,
+                                .credit_account = cash_id, .amount = payout_minor,
                                 .code = LEDGER_TX_WIN, .reference = reference,
                                 .metadata = metadata};
     struct ledger_outcome out;
@@ -295,7 +290,30 @@ static int credit_payout(struct ledger *lg, struct store *tx, struct writer_cmd 
         return PB_ERR_INVALID;
     }
     PB_ASSERT(out.n == 1 && out.applied[0].amount == payout_minor);
-    return ledger_idem_record(tx, IDEM_SCOPE_PAYOUT, key, request, 200, "{}");
+    return PB_OK;
+}
+
+/* Settles round r (DEBITED or OUTCOME): the conditional close first (a second settlement,
+ * here or on another node, finds the round closed and changes nothing: PB_ERR_CONFLICT),
+ * then the credit, then the event; *after (may be NULL) gets the round as stored. */
+static int settle(struct ledger *lg, struct store *tx, struct writer_cmd *cmd,
+                  const struct round_info *r, int64_t cash_id, int64_t payout_minor,
+                  const char *detail, int64_t now_ms, struct round_info *after)
+{
+    PB_ASSERT(r->state == ROUND_DEBITED || r->state == ROUND_OUTCOME);
+    int rc = rounds_update(tx, r->id, 0, payout_minor, ROUND_CLOSED, detail, now_ms);
+    if (rc == PB_OK && payout_minor > 0)
+        rc = credit_payout(lg, tx, cmd, r, cash_id, payout_minor);
+    struct round_info closed;
+    if (rc == PB_OK && (rc = rounds_get(tx, r->id, &closed)) == PB_OK) {
+        PB_ASSERT(closed.state == ROUND_CLOSED && closed.payout_minor >= payout_minor);
+        rc = emit_settled(tx, cmd, &closed);
+        if (after && rc == PB_OK)
+            *after = closed;
+        else
+            round_info_release(&closed);
+    }
+    return rc;
 }
 
 int casino_round_settle(struct ledger *lg, struct store *tx, struct writer_cmd *cmd,
@@ -310,18 +328,7 @@ int casino_round_settle(struct ledger *lg, struct store *tx, struct writer_cmd *
     round_info_release(&r);
     if (r.state != ROUND_DEBITED && r.state != ROUND_OUTCOME)
         return PB_ERR_CONFLICT;
-    if (payout_minor > 0) {
-        rc = credit_payout(lg, tx, cmd, &r, payout_minor);
-        if (rc == PB_OK)
-            rc = rounds_add(tx, round_id, 0, payout_minor, now_ms);
-    }
-    if (rc == PB_OK)
-        rc = rounds_set_state(tx, round_id, ROUND_SETTLED, detail, now_ms);
-    if (rc == PB_OK)
-        rc = rounds_set_state(tx, round_id, ROUND_CLOSED, NULL, now_ms);
-    if (rc == PB_OK)
-        rc = emit_settled(tx, cmd, round_id);
-    return rc;
+    return settle(lg, tx, cmd, &r, 0, payout_minor, detail, now_ms, NULL);
 }
 
 int casino_round_pay(struct ledger *lg, struct store *tx, struct writer_cmd *cmd,
@@ -335,7 +342,7 @@ int casino_round_pay(struct ledger *lg, struct store *tx, struct writer_cmd *cmd
     round_info_release(&r);
     if (r.state != ROUND_DEBITED && r.state != ROUND_OUTCOME)
         return PB_ERR_CONFLICT;
-    rc = credit_payout(lg, tx, cmd, &r, payout_minor);
+    rc = credit_payout(lg, tx, cmd, &r, 0, payout_minor);
     if (rc == PB_OK)
         rc = rounds_add(tx, round_id, 0, payout_minor, now_ms);
     if (rc == PB_OK)
@@ -383,7 +390,7 @@ static int play_checks(struct store *tx, const struct casino_play *p, int64_t *t
 /* Opens the round and takes the stake, or refuses with no round left. */
 static int open_and_debit(struct ledger *lg, struct store *tx, struct writer_cmd *cmd,
                           const struct casino_play *p, int64_t total, int64_t now_ms,
-                          int64_t *round_id, struct casino_refusal *f)
+                          int64_t *round_id, int64_t *cash_id, struct casino_refusal *f)
 {
     struct ledger_account cash;
     int64_t house;
@@ -394,6 +401,7 @@ static int open_and_debit(struct ledger *lg, struct store *tx, struct writer_cmd
     if (rc != PB_OK || ledger_open_account(lg, tx, CASINO_HOUSE_OWNER, LEDGER_ACC_HOUSE_CASINO,
                                            p->currency, &house) != PB_OK)
         return PB_ERR_DB;
+    *cash_id = cash.id;
     if (store_savepoint(tx, "casino_play") != PB_OK)
         return PB_ERR_DB;
     rc = rounds_open_game(tx, p->player_id, p->game->id, p->game->kind, CASINO_PROVIDER, "",
@@ -422,9 +430,7 @@ static int open_and_debit(struct ledger *lg, struct store *tx, struct writer_cmd
         *round_id = 0;
         return refuse(f, 422, "ledger", "stake_minor", ledger_error_name(f->ledger.error));
     }
-    if (store_release(tx, "casino_play") != PB_OK)
-        return PB_ERR_DB;
-    return rounds_add(tx, *round_id, total, 0, now_ms);
+    return store_release(tx, "casino_play") == PB_OK ? PB_OK : PB_ERR_DB;
 }
 
 /* The detail stored with the outcome: bet, stakes, RTP variant, outcome, fair inputs. */
@@ -472,9 +478,11 @@ static int draw_and_store(struct store *tx, const struct casino_play *p, int64_t
     char *detail = outcome_detail(p, total, rtp_ppm, res.outcome,
                                   p->game->provably_fair ? &seeds : NULL);
     json_decref(res.outcome);
-    int rc = rounds_set_state(tx, round_id, ROUND_OUTCOME, detail, now_ms);
+    int rc = rounds_update(tx, round_id, total, 0, ROUND_OUTCOME, detail, now_ms);
+    if (rc == PB_ERR_INVALID) /* an object we built, so: larger than ROUNDS_DETAIL_MAX */
+        pb_log(PB_LOG_ERROR, "round outcome too large to store; the play is undone",
+               "\"game_id\":\"%s\",\"bytes\":%zu", p->game->id, strlen(detail));
     free(detail);
-    PB_ASSERT(rc != PB_ERR_INVALID); /* the detail is an object we built */
     return rc == PB_OK ? PB_OK : PB_ERR_DB;
 }
 
@@ -485,22 +493,25 @@ int casino_play_round(struct ledger *lg, struct store *tx, struct writer_cmd *cm
     PB_ASSERT(p->game && p->player_id && p->currency && now_ms > 0);
     memset(refusal, 0, sizeof(*refusal));
     memset(out, 0, sizeof(*out));
-    int64_t total = 0, round_id = 0, payout = 0;
+    int64_t total = 0, round_id = 0, payout = 0, cash_id = 0;
     struct casino_game_config cfg;
     int rc = play_checks(tx, p, &total, &cfg, refusal);
     if (rc == PB_OK && refusal->status == 0)
-        rc = open_and_debit(lg, tx, cmd, p, total, now_ms, &round_id, refusal);
+        rc = open_and_debit(lg, tx, cmd, p, total, now_ms, &round_id, &cash_id, refusal);
     if (rc != PB_OK || refusal->status != 0)
         return rc;
-    if (rounds_set_state(tx, round_id, ROUND_DEBITED, NULL, now_ms) != PB_OK ||
-        draw_and_store(tx, p, round_id, total, cfg.rtp_ppm, now_ms, &payout) != PB_OK)
+    /* Between the debit and the stored outcome the round is DEBITED in effect; the one
+     * statement that stores the outcome moves it there and to OUTCOME together. */
+    if (draw_and_store(tx, p, round_id, total, cfg.rtp_ppm, now_ms, &payout) != PB_OK)
         return PB_ERR_DB;
-    rc = casino_round_settle(lg, tx, cmd, round_id, payout, NULL, now_ms);
-    if (rc != PB_OK)
+    struct round_info r = {.id = round_id, .state = ROUND_OUTCOME};
+    pb_strlcpy(r.player_id, p->player_id, sizeof(r.player_id));
+    pb_strlcpy(r.game_id, p->game->id, sizeof(r.game_id));
+    pb_strlcpy(r.currency, p->currency, sizeof(r.currency));
+    if (settle(lg, tx, cmd, &r, cash_id, payout, NULL, now_ms, &out->round) != PB_OK)
         return PB_ERR_DB; /* a fresh round cannot conflict; a refused win fails the bet */
     struct ledger_account cash;
-    if (rounds_get(tx, round_id, &out->round) != PB_OK ||
-        player_cash(tx, p->player_id, p->currency, &cash) != PB_OK)
+    if (ledger_account_get(tx, cash_id, &cash) != PB_OK)
         return PB_ERR_DB;
     PB_ASSERT(out->round.state == ROUND_CLOSED && out->round.stake_minor == total &&
               out->round.payout_minor == payout);
@@ -620,14 +631,17 @@ int casino_round_begin(struct ledger *lg, struct store *tx, struct writer_cmd *c
     PB_ASSERT(p->game && p->player_id && p->currency && now_ms > 0);
     memset(refusal, 0, sizeof(*refusal));
     *round_id = 0;
-    int64_t total = 0;
+    int64_t total = 0, cash_id = 0;
     struct casino_game_config cfg;
     int rc = play_checks(tx, p, &total, &cfg, refusal);
     if (rc == PB_OK && refusal->status == 0)
-        rc = open_and_debit(lg, tx, cmd, p, total, now_ms, round_id, refusal);
+        rc = open_and_debit(lg, tx, cmd, p, total, now_ms, round_id, &cash_id, refusal);
     if (rc != PB_OK || refusal->status != 0)
         return rc;
     PB_ASSERT(*round_id > 0);
+    /* The single-step play records its stake with the outcome; a multi-step round now. */
+    if (rounds_add(tx, *round_id, total, 0, now_ms) != PB_OK)
+        return PB_ERR_DB;
     return rounds_set_state(tx, *round_id, ROUND_DEBITED, NULL, now_ms) == PB_OK ? PB_OK
                                                                                  : PB_ERR_DB;
 }

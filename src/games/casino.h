@@ -8,9 +8,12 @@
  *   debit the total stake (LEDGER_TX_BET, player cash -> house casino, reference
  *   "round:<id>", the responsible-gaming guard sees the product, game and autoplay/turbo) ->
  *   draw (the player's fair seed pair and next nonce for provably-fair games, the CSPRNG
- *   otherwise) -> store the outcome (OUTCOME) -> credit the payout when > 0 (LEDGER_TX_WIN,
- *   house -> player cash, idempotency "round:<id>:payout") -> SETTLED -> CLOSED -> event
- *   "round.settled". A refused debit leaves no round.
+ *   otherwise) -> store the outcome with the stake (OUTCOME, one statement) -> settle: close
+ *   the round with its payout (one conditional statement, so a second settlement changes
+ *   nothing), credit the payout when > 0 (LEDGER_TX_WIN, house -> player cash, ledger
+ *   idempotency "round:<id>:payout") -> event "round.settled". A refused debit leaves no
+ *   round. In-house rounds go from OUTCOME to CLOSED (settled and closed at once); SETTLED
+ *   is for third-party rounds whose provider ends them later.
  *
  * Threads: functions taking tx run inside a writer command (writer thread); the reads take
  * any connection; the recovery task's tick runs on the scheduler thread. */
@@ -40,6 +43,9 @@
 #define CASINO_RECOVERY_SKIP_MAX 64         /* rounds whose recovery failed, skipped until
                                              * restart (each is logged) */
 #define CASINO_EVENT_ROUND_SETTLED "round.settled"
+#define CASINO_EVENT_DATA_MAX (32 * 1024) /* a round.settled event: a round whose detail would
+                                           * pass this goes without it ("detail_omitted"), so
+                                           * WebSocket send queues stay small */
 
 /* ---- configuration (games_config, games_limits) ---- */
 
@@ -110,13 +116,15 @@ int casino_play_round(struct ledger *lg, struct store *tx, struct writer_cmd *cm
                       const struct casino_play *p, int64_t now_ms,
                       struct casino_result *out, struct casino_refusal *refusal);
 
-/* Settles a round in DEBITED or OUTCOME: credits payout_minor (> 0) to the player's cash
- * account from the house casino account (LEDGER_TX_WIN, reference "round:<id>",
- * idempotency "round:<id>:payout", recorded so it is never paid twice), adds it to the
- * round, replaces the detail when detail is not NULL, moves it to SETTLED then CLOSED and
- * emits "round.settled" (cmd may be NULL). PB_ERR_CONFLICT when the round is not waiting for
- * settlement or its payout was already made; PB_ERR_INVALID when the ledger refuses the
- * credit; PB_ERR_DB. Interactive games and recovery functions finish rounds with it. */
+/* Settles a round in DEBITED or OUTCOME: closes it with payout_minor added to its payout
+ * and its detail replaced when detail is not NULL (one conditional statement: a round
+ * already settled, here or on another node, is not touched again), then credits
+ * payout_minor (> 0) to the player's cash account from the house casino account
+ * (LEDGER_TX_WIN, reference "round:<id>", ledger idempotency "round:<id>:payout") and emits
+ * "round.settled" (cmd may be NULL). PB_ERR_CONFLICT when the round is not waiting for
+ * settlement (so it is never paid twice); PB_ERR_INVALID when the ledger refuses the credit
+ * (the command must fail); PB_ERR_DB. Interactive games and recovery functions finish rounds
+ * with it. */
 int casino_round_settle(struct ledger *lg, struct store *tx, struct writer_cmd *cmd,
                         int64_t round_id, int64_t payout_minor, const char *detail,
                         int64_t now_ms);

@@ -194,7 +194,8 @@ static int bet_refused(struct pb_json_error *err)
     pb_strlcpy(err->field, field, sizeof(err->field));
     if (!err->detail[0])
         pb_strlcpy(err->detail, "is not a bet this game takes", sizeof(err->detail));
-    err->code = "out_of_range";
+    if (!err->code)
+        err->code = "out_of_range";
     return PB_ERR_INVALID;
 }
 
@@ -327,17 +328,24 @@ static int answer_played(struct play_cmd *c, const struct casino_result *res)
 {
     const struct ledger_currency *cur = ledger_currency_find(c->currency);
     PB_ASSERT(cur != NULL);
-    json_t *doc = json_pack("{s:o,s:{s:s,s:i,s:I,s:I}}", "round",
-                            casino_round_json(&res->round), "balance", "currency", c->currency,
-                            "exponent", cur->exponent, "available_minor",
-                            (json_int_t)res->balance_available_minor, "posted_minor",
-                            (json_int_t)res->balance_posted_minor);
+    json_t *round = casino_round_json(&res->round);
+    json_t *doc = json_pack("{s:o,s:{s:s,s:i,s:I,s:I}}", "round", round, "balance",
+                            "currency", c->currency, "exponent", cur->exponent,
+                            "available_minor", (json_int_t)res->balance_available_minor,
+                            "posted_minor", (json_int_t)res->balance_posted_minor);
     PB_ASSERT(doc != NULL);
     char *text = json_dumps(doc, JSON_COMPACT);
+    if (strlen(text) >= CASINO_HTTP_ANSWER_MAX) { /* a huge feature: GET /rounds/{id} has it */
+        free(text);
+        json_object_del(round, "detail");
+        json_object_set_new(round, "detail_omitted", json_true());
+        text = json_dumps(doc, JSON_COMPACT);
+    }
+    PB_ASSERT(text != NULL);
     json_decref(doc);
     int rc = answer_set(c, 201, text, strlen(text));
     free(text);
-    return rc == PB_OK ? PB_OK : PB_ERR_DB; /* a detail is bounded below the room */
+    return rc == PB_OK ? PB_OK : PB_ERR_DB; /* without the detail it always fits */
 }
 
 /* The player's own gates: the bet block and the jurisdiction's KYC rule. true: refused. */
@@ -704,6 +712,12 @@ static void seeds_finish(struct http_request *req, struct writer_cmd *cmd,
     if (c->op == SEEDS_ROTATE)
         http_json(resp, 200, json_pack("{s:o,s:o}", "revealed", revealed_json(&c->revealed),
                                        "current", seeds_json(&c->seeds)));
+    else if (c->op == SEEDS_ENSURE) /* a first look: nothing was revealed yet */
+        http_json(resp, 200, json_pack("{s:s,s:s,s:I,s:o,s:[]}", "server_seed_hash",
+                                       c->seeds.server_hash, "client_seed",
+                                       c->seeds.client_seed, "nonce",
+                                       (json_int_t)c->seeds.nonce, "created_at",
+                                       time_json(c->seeds.created_ms), "revealed"));
     else
         http_json(resp, 200, seeds_json(&c->seeds));
 }

@@ -31,8 +31,11 @@
 #include "ledger/ledger.h"
 
 #define CASINO_HTTP_IDEM_KEY_MAX 128     /* Idempotency-Key: 1..128 of [A-Za-z0-9._:-] */
-#define CASINO_HTTP_ANSWER_MAX (ROUNDS_DETAIL_MAX + 8192) /* a play's answer: the round with
-                                                           * its detail and the balance */
+#define CASINO_HTTP_ANSWER_MAX (64 * 1024) /* a play's answer: the round with its detail
+                                            * and the balance (200k simulated slot rounds:
+                                            * 11 KiB at most); a longer one is answered
+                                            * without the detail ("detail_omitted": true),
+                                            * which GET /rounds/{id} gives */
 #define CASINO_HTTP_READER_WAIT_MS 1000  /* wait for a reader connection, then 503 */
 #define CASINO_HTTP_REASON_MIN 3         /* a configuration change's reason, bytes */
 #define CASINO_HTTP_REASON_MAX 500

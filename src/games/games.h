@@ -13,7 +13,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "base/buf.h"
 #include "games/game.h"
 #include "rng/rng.h"
 
@@ -68,6 +67,7 @@ extern const struct game_type dice_game;
  * bet document and docs/games.md for the table limits. */
 #define ROULETTE_POCKETS 37
 #define ROULETTE_BETS_MAX 64 /* bets in one spin: more than a full layout of chips needs */
+#define ROULETTE_CHIPS_MAX 1000000 /* chips on one bet: the table limits bind long before */
 enum roulette_kind {
     ROULETTE_STRAIGHT, ROULETTE_SPLIT, ROULETTE_STREET, ROULETTE_CORNER, ROULETTE_SIX_LINE,
     ROULETTE_COLUMN, ROULETTE_DOZEN, ROULETTE_RED, ROULETTE_BLACK, ROULETTE_ODD,
@@ -81,8 +81,8 @@ struct roulette_limits {
     int64_t max_total_minor;
 };
 void roulette_limits_default(struct roulette_limits *out);
-/* Replaces the limits play uses (process-wide; call before serving). PB_ERR_INVALID if a
- * minimum is below 1 or above its maximum. */
+/* Replaces the limits check_bet and play use (process-wide, not synchronised: call before
+ * serving). PB_ERR_INVALID if a minimum is below 1 or above its maximum. */
 int roulette_set_limits(const struct roulette_limits *l);
 const char *roulette_kind_name(enum roulette_kind k);
 /* Pays-to-one of each kind (35 for a straight, 1 for red, ...). */

@@ -60,7 +60,8 @@ static int list_games(void)
 static void rtp_dice(void)
 {
     static const int32_t chances[] = {1, 100, 1000, 4950, 5000, 9000, 9800};
-    printf("dice: roll = floor(float * 10001) / 100; payout = stake * 99 / chance, rounded down\n");
+    printf("dice: roll = floor(float * 10001) / 100;"
+           " payout = stake * 99 / chance, rounded down\n");
     printf("%-10s %-12s %-12s %-12s %-10s\n", "chance", "multiplier", "rtp", "hit", "sd");
     for (size_t i = 0; i < PB_ARRAY_LEN(chances); i++) {
         struct game_figures f;
@@ -96,9 +97,9 @@ static void rtp_roulette(void)
 static void print_exact(const struct slot_def *d)
 {
     struct slot_exact e;
-    uint64_t t0 = pb_mono_ns();
+    double t0 = slot_cpu_seconds();
     slot_exact(d, &e);
-    double secs = (double)(pb_mono_ns() - t0) / 1e9;
+    double secs = slot_cpu_seconds() - t0;
     char r[32], h[32], b[32], f[32];
     pct(e.fig.rtp, r, sizeof(r));
     pct(e.fig.hit_frequency, h, sizeof(h));
@@ -111,7 +112,7 @@ static void print_exact(const struct slot_def *d)
         printf("  trigger 1 in %.1f  retrigger rate %.6f  free spins per feature %.4f",
                e.trigger_probability > 0 ? 1 / e.trigger_probability : 0, e.retrigger_rate,
                e.feature_spins_mean);
-    printf("\n  %llu stop combinations enumerated in %.3f s\n",
+    printf("\n  %llu stop combinations enumerated in %.3f s CPU\n",
            (unsigned long long)e.combinations, secs);
     long long exact_ppm = llround(e.fig.rtp * 1e6);
     printf("  declared rtp_ppm %d: %s (exact %lld)\n", d->rtp_ppm,
@@ -128,7 +129,7 @@ static void print_sim(const struct slot_def *d, uint64_t n, uint64_t seed)
     pct(s.ci_high, hi, sizeof(hi));
     pct(s.hit_frequency, h, sizeof(h));
     printf("simulated: %llu rounds (seed %llu): rtp %s (99%% CI %s .. %s)  hit frequency %s"
-           "  sd %.4f\n  %.3f s, %.0f rounds/s on one core\n",
+           "  sd %.4f\n  %.3f s CPU, %.0f rounds/s on one core\n",
            (unsigned long long)s.rounds, (unsigned long long)seed, r, lo, hi, h, s.sd,
            s.seconds, s.rounds / (s.seconds > 0 ? s.seconds : 1e-9));
 }

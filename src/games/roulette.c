@@ -22,7 +22,6 @@
 #include "base/base.h"
 #include "games/games.h"
 
-#define ROULETTE_CHIPS_MAX 1000000 /* chips on one bet: the table limits bind long before */
 
 struct kind_info {
     const char *name;
@@ -86,24 +85,28 @@ int32_t roulette_pocket(struct rng_fair *f)
 
 /* ---- table limits ---- */
 
+/* The defaults, as one initializer so the limits in force need no lazy set-up (no race
+ * between the first bets of two threads). */
+#define LIMITS_DEFAULT                                                                         \
+    {                                                                                          \
+        .min_minor = {10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10},                     \
+        .max_minor = {[ROULETTE_STRAIGHT] = 10000, [ROULETTE_SPLIT] = 20000,                   \
+                      [ROULETTE_STREET] = 30000, [ROULETTE_CORNER] = 40000,                    \
+                      [ROULETTE_SIX_LINE] = 60000, [ROULETTE_COLUMN] = 200000,                 \
+                      [ROULETTE_DOZEN] = 200000, [ROULETTE_RED] = 500000,                      \
+                      [ROULETTE_BLACK] = 500000, [ROULETTE_ODD] = 500000,                      \
+                      [ROULETTE_EVEN] = 500000, [ROULETTE_HIGH] = 500000,                      \
+                      [ROULETTE_LOW] = 500000},                                                \
+        .max_total_minor = 2000000,                                                            \
+    }
+_Static_assert(ROULETTE_KINDS == 13, "LIMITS_DEFAULT lists a minimum per kind");
+
+static struct roulette_limits limits = LIMITS_DEFAULT;
+
 void roulette_limits_default(struct roulette_limits *out)
 {
-    static const int64_t max_minor[ROULETTE_KINDS] = {
-        [ROULETTE_STRAIGHT] = 10000, [ROULETTE_SPLIT] = 20000, [ROULETTE_STREET] = 30000,
-        [ROULETTE_CORNER] = 40000, [ROULETTE_SIX_LINE] = 60000, [ROULETTE_COLUMN] = 200000,
-        [ROULETTE_DOZEN] = 200000, [ROULETTE_RED] = 500000, [ROULETTE_BLACK] = 500000,
-        [ROULETTE_ODD] = 500000, [ROULETTE_EVEN] = 500000, [ROULETTE_HIGH] = 500000,
-        [ROULETTE_LOW] = 500000,
-    };
-    for (int k = 0; k < ROULETTE_KINDS; k++) {
-        out->min_minor[k] = 10;
-        out->max_minor[k] = max_minor[k];
-    }
-    out->max_total_minor = 2000000;
+    *out = (struct roulette_limits)LIMITS_DEFAULT;
 }
-
-static struct roulette_limits limits;
-static bool limits_set;
 
 int roulette_set_limits(const struct roulette_limits *l)
 {
@@ -113,16 +116,11 @@ int roulette_set_limits(const struct roulette_limits *l)
     if (l->max_total_minor < 1)
         return PB_ERR_INVALID;
     limits = *l;
-    limits_set = true;
     return PB_OK;
 }
 
 static const struct roulette_limits *current_limits(void)
 {
-    if (!limits_set) {
-        roulette_limits_default(&limits);
-        limits_set = true;
-    }
     return &limits;
 }
 

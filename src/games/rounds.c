@@ -143,8 +143,10 @@ int rounds_open_game(struct store *tx, const char *player_id, const char *game_i
                      const char *currency, int64_t now_ms, int64_t *round_id)
 {
     PB_ASSERT(now_ms > 0 && round_id != NULL);
-    if (!text_ok(player_id, 1, ROUNDS_PLAYER_ID_MAX) || !text_ok(game_id, 1, ROUNDS_GAME_ID_MAX) ||
-        !text_ok(game_kind, 0, ROUNDS_GAME_KIND_MAX) || !text_ok(provider, 1, ROUNDS_PROVIDER_MAX) ||
+    if (!text_ok(player_id, 1, ROUNDS_PLAYER_ID_MAX) ||
+        !text_ok(game_id, 1, ROUNDS_GAME_ID_MAX) ||
+        !text_ok(game_kind, 0, ROUNDS_GAME_KIND_MAX) ||
+        !text_ok(provider, 1, ROUNDS_PROVIDER_MAX) ||
         !text_ok(external_id, 0, ROUNDS_EXTERNAL_ID_MAX) || !text_ok(currency, 1, 8) ||
         !ledger_currency_find(currency))
         return PB_ERR_INVALID;
@@ -261,6 +263,56 @@ int rounds_set_state(struct store *tx, int64_t round_id, enum round_state state,
         return rc;
     round_info_release(&r);
     return PB_ERR_CONFLICT;
+}
+
+int rounds_update(struct store *tx, int64_t round_id, int64_t stake_minor, int64_t payout_minor,
+                  enum round_state state, const char *detail, int64_t now_ms)
+{
+    PB_ASSERT(round_id > 0 && now_ms > 0);
+    PB_ASSERT(state >= ROUND_OPEN && state <= ROUND_CANCELLED);
+    if (stake_minor < 0 || payout_minor < 0 || (detail && !detail_ok(detail)))
+        return PB_ERR_INVALID;
+    struct store_stmt *st;
+    /* The totals' bounds in the WHERE keep the sums below INT64_MAX on both engines. */
+    if (store_prepare(tx,
+                      "UPDATE rounds SET stake_minor = stake_minor + ?,"
+                      " payout_minor = payout_minor + ?, state = ?,"
+                      " detail = COALESCE(?, detail),"
+                      " updated_ms = CASE WHEN updated_ms > ? THEN updated_ms ELSE ? END"
+                      " WHERE id = ? AND state <= ? AND state NOT IN (?, ?)"
+                      " AND stake_minor <= ? AND payout_minor <= ?",
+                      &st) != PB_OK)
+        return PB_ERR_DB;
+    store_bind_int64(st, 1, stake_minor);
+    store_bind_int64(st, 2, payout_minor);
+    store_bind_int64(st, 3, state);
+    if (detail)
+        store_bind_text(st, 4, detail, strlen(detail));
+    else
+        store_bind_null(st, 4);
+    store_bind_int64(st, 5, now_ms);
+    store_bind_int64(st, 6, now_ms);
+    store_bind_int64(st, 7, round_id);
+    store_bind_int64(st, 8, state);
+    store_bind_int64(st, 9, ROUND_CLOSED);
+    store_bind_int64(st, 10, ROUND_CANCELLED);
+    store_bind_int64(st, 11, INT64_MAX - stake_minor);
+    store_bind_int64(st, 12, INT64_MAX - payout_minor);
+    int rc = store_step(st);
+    int64_t changed = store_changes(st);
+    store_finalize(st);
+    if (rc != STORE_DONE)
+        return PB_ERR_DB;
+    if (changed == 1)
+        return PB_OK;
+    struct round_info r; /* refused: say why */
+    rc = rounds_get(tx, round_id, &r);
+    if (rc != PB_OK)
+        return rc;
+    round_info_release(&r);
+    if (!round_state_move_ok(r.state, state))
+        return PB_ERR_CONFLICT;
+    return PB_ERR_INVALID; /* a total would pass INT64_MAX */
 }
 
 int rounds_find_external(struct store *tx, const char *provider, const char *external_id,

@@ -26,8 +26,9 @@
 #define ROUNDS_GAME_ID_MAX 64
 #define ROUNDS_PLAYER_ID_MAX 64
 #define ROUNDS_GAME_KIND_MAX 32   /* "slot", "dice", "blackjack": the recovery key */
-#define ROUNDS_DETAIL_MAX (64 * 1024) /* a round's detail: a blackjack hand with splits is
-                                       * < 4 KiB; a bound keeps recall pages small */
+#define ROUNDS_DETAIL_MAX (1024 * 1024) /* a round's detail: a slot's free-spin feature is
+                                         * capped at 1000 spins of < 1 KiB each; a typical
+                                         * round is < 1 KiB (simulated: 300 bytes average) */
 #define ROUNDS_DAILY_DAYS_MAX 366  /* a daily report's days: a year keeps the answer small */
 #define ROUNDS_STALE_MAX 64       /* rounds one recovery pass takes; the next pass the rest */
 
@@ -83,6 +84,13 @@ int rounds_add(struct store *tx, int64_t round_id, int64_t stake_minor, int64_t 
  * is not NULL, replaces its detail (JSON object text). */
 int rounds_set_state(struct store *tx, int64_t round_id, enum round_state state,
                      const char *detail, int64_t now_ms);
+/* rounds_add and rounds_set_state in one conditional statement (one round trip): adds
+ * stake_minor and payout_minor (>= 0) and moves to state, replacing the detail when not NULL.
+ * 0; PB_ERR_NOT_FOUND; PB_ERR_CONFLICT (the move goes backwards or out of a final state:
+ * nothing changed, so a racing settlement loses); PB_ERR_INVALID (a negative amount, a
+ * total past INT64_MAX, a detail that is not an object); PB_ERR_DB. */
+int rounds_update(struct store *tx, int64_t round_id, int64_t stake_minor, int64_t payout_minor,
+                  enum round_state state, const char *detail, int64_t now_ms);
 /* The round of (provider, external_id): 0, PB_ERR_NOT_FOUND or PB_ERR_DB. */
 int rounds_find_external(struct store *tx, const char *provider, const char *external_id,
                          struct round_info *out);

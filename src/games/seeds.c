@@ -94,23 +94,35 @@ int fair_seeds_ensure(struct store *tx, const char *player_id, int64_t now_ms,
     return rc;
 }
 
-int fair_seeds_take_nonce(struct store *tx, const char *player_id, int64_t now_ms,
-                          struct fair_seeds *out)
+/* Takes the stored nonce of an existing pair: PB_ERR_NOT_FOUND when there is none. */
+static int take_existing(struct store *tx, const char *player_id, struct fair_seeds *out)
 {
-    int rc = fair_seeds_ensure(tx, player_id, now_ms, out);
-    if (rc != PB_OK)
-        return rc;
     struct store_stmt *st;
     if (store_prepare(tx, "UPDATE fair_seeds SET nonce = nonce + 1 WHERE player_id = ?"
                           " RETURNING " SEED_COLUMNS, &st) != PB_OK)
         return PB_ERR_DB;
     store_bind_text(st, 1, player_id, strlen(player_id));
-    rc = read_one_seeds(st, out);
+    int rc = read_one_seeds(st, out);
     if (rc != PB_OK)
-        return rc == PB_ERR_NOT_FOUND ? PB_ERR_DB : rc; /* it was there a moment ago */
+        return rc;
     out->nonce -= 1; /* RETURNING gives the new value: the bet uses the one before */
     PB_ASSERT(out->nonce >= 0);
     return PB_OK;
+}
+
+int fair_seeds_take_nonce(struct store *tx, const char *player_id, int64_t now_ms,
+                          struct fair_seeds *out)
+{
+    PB_ASSERT(now_ms > 0);
+    if (!player_ok(player_id))
+        return PB_ERR_INVALID;
+    int rc = take_existing(tx, player_id, out); /* one statement once the pair exists */
+    if (rc != PB_ERR_NOT_FOUND)
+        return rc;
+    rc = insert_pair(tx, player_id, NULL, now_ms, out);
+    if (rc == PB_OK)
+        rc = take_existing(tx, player_id, out);
+    return rc == PB_ERR_NOT_FOUND ? PB_ERR_DB : rc;
 }
 
 int fair_seeds_set_client(struct store *tx, const char *player_id, const char *client_seed,

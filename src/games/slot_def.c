@@ -90,8 +90,11 @@ static int decode_symbols(struct slot_def *d, const json_t *arr, struct pb_json_
                 return fail(err, "duplicate", field, "symbol '%s' is defined twice", s.id);
         pb_strlcpy(sym->id, s.id, sizeof(sym->id));
         if (s.wild && s.scatter)
-            return fail(err, "invalid_definition", prefix, "a symbol is wild or scatter, not both");
-        sym->kind = s.wild ? SLOT_SYMBOL_WILD : s.scatter ? SLOT_SYMBOL_SCATTER : SLOT_SYMBOL_NORMAL;
+            return fail(err, "invalid_definition", prefix,
+                        "a symbol is wild or scatter, not both");
+        sym->kind = s.wild      ? SLOT_SYMBOL_WILD
+                    : s.scatter ? SLOT_SYMBOL_SCATTER
+                                : SLOT_SYMBOL_NORMAL;
         if (s.wild) {
             if (d->wild >= 0)
                 return fail(err, "invalid_definition", prefix, "only one symbol may be wild");
@@ -108,7 +111,8 @@ static int decode_symbols(struct slot_def *d, const json_t *arr, struct pb_json_
         snprintf(field, sizeof(field), "%s.free_spins", prefix);
         if (s.free_spins) {
             if (!s.scatter)
-                return fail(err, "invalid_definition", field, "only the scatter awards free spins");
+                return fail(err, "invalid_definition", field,
+                            "only the scatter awards free spins");
             if (int_array(s.free_spins, field, (size_t)d->reels, 0, SLOT_FREE_SPINS_AWARD_MAX,
                           sym->free_spins, err) != PB_OK)
                 return PB_ERR_INVALID;
@@ -351,7 +355,7 @@ static int decode(const char *text, size_t len, struct slot_def *d, struct pb_js
         PB_JSON_ARR(struct top, free_reels, PB_JSON_OPTIONAL),
         PB_JSON_ARR(struct top, lines, PB_JSON_OPTIONAL),
         PB_JSON_BOOL(struct top, ways, PB_JSON_OPTIONAL),
-        PB_JSON_INT(struct top, cost, PB_JSON_OPTIONAL, 0, SLOT_COST_MAX),
+        PB_JSON_INT(struct top, cost, PB_JSON_OPTIONAL, 1, SLOT_COST_MAX),
         PB_JSON_OBJ(struct top, free_spins, PB_JSON_OPTIONAL),
     };
     int rc = pb_json_decode(root, "", fields, PB_ARRAY_LEN(fields), &t, err);
@@ -382,8 +386,8 @@ static int decode(const char *text, size_t len, struct slot_def *d, struct pb_js
             fail(err, "invalid_definition", "lines", "a ways game has no lines");
             goto done;
         }
-        if (t.cost < 1) {
-            fail(err, t.cost ? "out_of_range" : "missing_field", "cost",
+        if (t.cost == 0) { /* absent: a given cost is 1 .. SLOT_COST_MAX */
+            fail(err, "missing_field", "cost",
                  "a ways game names its cost: unit stakes per spin, 1 .. %d", SLOT_COST_MAX);
             goto done;
         }

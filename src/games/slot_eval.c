@@ -26,12 +26,25 @@ void slot_eval(const struct slot_def *def, const struct slot_reels *reels,
     if (!def->ways) {
         const uint16_t *next = def->dfa_next;
         const int32_t *pay = def->dfa_pay;
-        for (int l = 0; l < def->nlines; l++) {
-            const uint8_t *line = def->lines[l];
-            unsigned st = 0;
-            for (int r = 0; r < nreels; r++)
-                st = next[st * SLOT_SYMBOLS_MAX + col[r][line[r]]];
-            units += pay[st];
+        if (nreels == 5) { /* the common shape, unrolled: five dependent lookups a line */
+            const uint8_t *c0 = col[0], *c1 = col[1], *c2 = col[2], *c3 = col[3], *c4 = col[4];
+            for (int l = 0; l < def->nlines; l++) {
+                const uint8_t *line = def->lines[l];
+                unsigned st = next[c0[line[0]]];
+                st = next[st * SLOT_SYMBOLS_MAX + c1[line[1]]];
+                st = next[st * SLOT_SYMBOLS_MAX + c2[line[2]]];
+                st = next[st * SLOT_SYMBOLS_MAX + c3[line[3]]];
+                st = next[st * SLOT_SYMBOLS_MAX + c4[line[4]]];
+                units += pay[st];
+            }
+        } else {
+            for (int l = 0; l < def->nlines; l++) {
+                const uint8_t *line = def->lines[l];
+                unsigned st = 0;
+                for (int r = 0; r < nreels; r++)
+                    st = next[st * SLOT_SYMBOLS_MAX + col[r][line[r]]];
+                units += pay[st];
+            }
         }
     } else {
         for (int t = 0; t < def->nsymbols; t++) {
@@ -205,7 +218,8 @@ static json_t *spin_json(const struct slot_def *def, const struct slot_reels *re
     }
     json_t *o = json_pack("{s:o, s:o, s:o, s:i, s:I, s:i, s:I}", "stops", stops_json(def, s),
                           "window", window, "wins", wins, "scatters", s->scatters,
-                          "scatter_pays_minor", (json_int_t)(s->scatter_units * stake_minor * mult),
+                          "scatter_pays_minor",
+                          (json_int_t)(s->scatter_units * stake_minor * mult),
                           "free_spins_awarded", s->awarded, "win_minor",
                           (json_int_t)((s->line_units + s->scatter_units) * stake_minor * mult));
     PB_ASSERT(o);

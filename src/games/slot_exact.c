@@ -18,6 +18,7 @@
  * integers, so the only rounding is the final division. */
 #include <math.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/base.h"
 #include "games/slots.h"
@@ -172,12 +173,20 @@ void slot_exact(const struct slot_def *d, struct slot_exact *out)
     out->trigger_probability = (double)b.triggers / b.count;
 }
 
+double slot_cpu_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 void slot_simulate(const struct slot_def *d, uint64_t n, uint64_t seed, struct slot_sim *out)
 {
     PB_ASSERT(n >= 2);
     struct rng r;
     rng_init_seeded(&r, seed);
-    uint64_t t0 = pb_mono_ns(), hits = 0;
+    uint64_t hits = 0;
+    double t0 = slot_cpu_seconds();
     double sum = 0, sum2 = 0;
     for (uint64_t i = 0; i < n; i++) {
         struct slot_spin s;
@@ -199,7 +208,7 @@ void slot_simulate(const struct slot_def *d, uint64_t n, uint64_t seed, struct s
         sum += v;
         sum2 += v * v;
     }
-    out->seconds = (double)(pb_mono_ns() - t0) / 1e9;
+    out->seconds = slot_cpu_seconds() - t0;
     out->rounds = n;
     double m = sum / n, var = (sum2 - sum * m) / (n - 1);
     double half = 2.5758293035489004 * sqrt(fmax(var, 0) / n); /* 99%: z = 2.576 */

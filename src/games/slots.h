@@ -143,9 +143,12 @@ void slot_exact(const struct slot_def *def, struct slot_exact *out);
 struct slot_sim {
     uint64_t rounds;
     double rtp, ci_low, ci_high, hit_frequency, sd;
-    double seconds;
+    double seconds; /* thread CPU time */
 };
 void slot_simulate(const struct slot_def *def, uint64_t n, uint64_t seed, struct slot_sim *out);
+
+/* CPU seconds this thread has used (timings on a shared machine). */
+double slot_cpu_seconds(void);
 
 /* The embedded definitions (generated at build time from games/slots/). */
 struct slot_source {

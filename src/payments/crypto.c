@@ -302,6 +302,7 @@ int payments_crypto_report(struct ledger *lg, struct store *tx, struct writer_cm
     if (rc != PB_OK)
         return rc;
     res->state = o.state;
-    res->changed = res->changed || o.state != before;
-    return o.state != before ? emit_output(tx, cmd, rep, &o) : PB_OK;
+    bool first = res->changed; /* inserted by this report */
+    res->changed = first || o.state != before;
+    return first || o.state != before ? emit_output(tx, cmd, rep, &o) : PB_OK;
 }

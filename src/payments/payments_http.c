@@ -64,11 +64,12 @@ struct pay_cmd {
     /* idempotency */
     char scope[96];
     char key[LEDGER_HTTP_IDEM_KEY_MAX + 1];
-    char *request_json;
+    char request_json[PAYMENTS_REQUEST_JSON_MAX + 1];
     bool replayed;
     char conflict_field[64];
     int answer_status;
-    struct pb_buf answer;
+    size_t answer_len;
+    char answer[PAYMENTS_RESULT_MAX + 1];
     /* objects */
     struct payments_deposit dep;
     struct payments_withdrawal wdr;
@@ -80,7 +81,7 @@ struct pay_cmd {
     char chain[PAYMENTS_CHAIN_MAX + 1], asset[LEDGER_CURRENCY_MAX + 1];
     char txid[PAYMENTS_TXID_MAX + 1], address[PAYMENTS_ADDRESS_MAX + 1];
     struct payments_crypto_result crypto;
-    char **addresses;
+    char (*addresses)[PAYMENTS_ADDRESS_MAX + 1]; /* inside the allocation, after the struct */
     size_t naddresses;
     int added, completed;
     struct http_refusal refusal;
@@ -92,27 +93,20 @@ static int pay_cmd_run(struct store *tx, struct writer_cmd *cmd)
     return c->run(tx, c);
 }
 
-static void pay_cmd_free_parts(struct pay_cmd *c)
-{
-    pb_free(c->request_json);
-    pb_buf_release(&c->answer);
-    for (size_t i = 0; i < c->naddresses; i++)
-        pb_free(c->addresses[i]);
-    pb_free(c->addresses);
-}
-
 static void pay_finish(struct http_request *req, struct writer_cmd *cmd,
                        struct http_response *resp)
 {
     struct pay_cmd *c = (struct pay_cmd *)cmd;
     if (!http_answer_refusal(&c->refusal, cmd->status, resp))
         c->ok(req, c, resp);
-    pay_cmd_free_parts(c);
 }
 
-static struct pay_cmd *pay_cmd_new(struct http_request *req, pay_run_fn run, pay_ok_fn ok)
+/* One allocation (the server frees it with pb_free, also when the writer's queue is full and
+ * finish never runs): extra bytes after the struct hold variable-size arguments. */
+static struct pay_cmd *pay_cmd_new_extra(struct http_request *req, pay_run_fn run,
+                                         pay_ok_fn ok, size_t extra)
 {
-    struct pay_cmd *c = pb_calloc(1, sizeof(*c));
+    struct pay_cmd *c = pb_calloc(1, sizeof(*c) + extra);
     c->cmd.run = pay_cmd_run;
     c->run = run;
     c->ok = ok;
@@ -122,6 +116,11 @@ static struct pay_cmd *pay_cmd_new(struct http_request *req, pay_run_fn run, pay
     c->ps = app_payments(req->app);
     pb_strlcpy(c->request_id, req->request_id, sizeof(c->request_id));
     return c;
+}
+
+static struct pay_cmd *pay_cmd_new(struct http_request *req, pay_run_fn run, pay_ok_fn ok)
+{
+    return pay_cmd_new_extra(req, run, ok, 0);
 }
 
 static enum http_result submit(struct http_request *req, struct pay_cmd *c)
@@ -237,15 +236,23 @@ static json_t *withdrawal_json(const struct payments_withdrawal *w)
 
 /* ---- idempotent commands ---- */
 
+/* Keeps an answer (at most PAYMENTS_RESULT_MAX bytes: one deposit or withdrawal, a problem). */
+static void answer_set(struct pay_cmd *c, int status, const char *text, size_t len)
+{
+    PB_ASSERT(len <= PAYMENTS_RESULT_MAX);
+    memcpy(c->answer, text, len);
+    c->answer[len] = '\0';
+    c->answer_len = len;
+    c->answer_status = status;
+}
+
 static void answer_json(struct pay_cmd *c, int status, json_t *doc)
 {
     char *text = json_dumps(doc, JSON_COMPACT);
     PB_ASSERT(text != NULL);
     json_decref(doc);
-    pb_buf_reset(&c->answer);
-    pb_buf_puts(&c->answer, text);
+    answer_set(c, status, text, strlen(text));
     free(text);
-    c->answer_status = status;
 }
 
 /* The answer of a refusal decided by the domain (struct payments_refusal), recorded like a
@@ -259,9 +266,7 @@ static void answer_refusal(struct pay_cmd *c, const struct payments_refusal *r)
                      r->field);
     else
         ledger_http_refusal(&tmp, &r->ledger, "amount_minor");
-    pb_buf_reset(&c->answer);
-    pb_buf_append(&c->answer, tmp.body.data, tmp.body.len);
-    c->answer_status = tmp.status;
+    answer_set(c, tmp.status, tmp.body.data, tmp.body.len);
     http_response_release(&tmp);
 }
 
@@ -275,12 +280,12 @@ static int idem_run(struct store *tx, struct pay_cmd *c, idem_apply_fn apply)
     if (ledger_idem_check(tx, c->scope, c->key, c->request_json, &state, &hit) != PB_OK)
         return PB_ERR_DB;
     if (state == LEDGER_IDEM_REPLAY) {
-        pb_buf_reset(&c->answer);
-        pb_buf_puts(&c->answer, hit.body);
-        c->answer_status = hit.status;
+        size_t len = strlen(hit.body);
+        if (len <= PAYMENTS_RESULT_MAX)
+            answer_set(c, hit.status, hit.body, len);
         c->replayed = true;
         pb_free(hit.body);
-        return PB_OK;
+        return len <= PAYMENTS_RESULT_MAX ? PB_OK : PB_ERR_DB;
     }
     if (state == LEDGER_IDEM_CONFLICT) {
         pb_strlcpy(c->conflict_field, hit.field, sizeof(c->conflict_field));
@@ -291,18 +296,16 @@ static int idem_run(struct store *tx, struct pay_cmd *c, idem_apply_fn apply)
     int rc = apply(tx, c);
     if (rc != PB_OK)
         return rc;
-    PB_ASSERT(c->answer_status >= 200 && c->answer.len > 0);
-    if (c->answer.len > PAYMENTS_RESULT_MAX)
-        return PB_ERR_DB;
+    PB_ASSERT(c->answer_status >= 200 && c->answer_len > 0);
     return ledger_idem_record(tx, c->scope, c->key, c->request_json, c->answer_status,
-                              pb_buf_str(&c->answer));
+                              c->answer);
 }
 
 static void answer_ok(struct http_request *req, struct pay_cmd *c, struct http_response *resp)
 {
     PB_UNUSED(req);
     pb_buf_reset(&resp->body);
-    pb_buf_append(&resp->body, c->answer.data, c->answer.len);
+    pb_buf_append(&resp->body, c->answer, c->answer_len);
     resp->status = c->answer_status;
     resp->content_type =
         c->answer_status >= 400 ? "application/problem+json" : "application/json";
@@ -400,14 +403,15 @@ static void deposit_ok(struct http_request *req, struct pay_cmd *c, struct http_
         pb_free(f); /* the expiry fails it later */
 }
 
-static char *canonical(json_t *flat)
+/* The canonical text of the request (keys sorted, compact) into c->request_json: its fields
+ * are bounded (names, amounts, a currency, an address), so it always fits. */
+static void canonical(struct pay_cmd *c, json_t *flat)
 {
     char *text = json_dumps(flat, JSON_COMPACT | JSON_SORT_KEYS);
-    PB_ASSERT(text != NULL);
+    PB_ASSERT(text != NULL && strlen(text) <= PAYMENTS_REQUEST_JSON_MAX);
     json_decref(flat);
-    char *out = pb_strdup(text);
+    pb_strlcpy(c->request_json, text, sizeof(c->request_json));
     free(text);
-    return out;
 }
 
 static enum http_result post_deposit(struct http_request *req, struct http_response *resp)
@@ -457,10 +461,9 @@ static enum http_result post_deposit(struct http_request *req, struct http_respo
     d->expires_at_ms = c->now_ms + c->ps->set.deposit_expiry_s * 1000;
     snprintf(c->scope, sizeof(c->scope), "payments.deposits:%s", who.player_id);
     pb_strlcpy(c->key, key, sizeof(c->key));
-    c->request_json = canonical(json_pack("{s:s,s:I,s:s,s:s}", "method", b.method,
-                                          "amount_minor", (json_int_t)b.amount_minor,
-                                          "currency", b.currency, "scenario",
-                                          b.scenario ? b.scenario : ""));
+    canonical(c, json_pack("{s:s,s:I,s:s,s:s}", "method", b.method, "amount_minor",
+                           (json_int_t)b.amount_minor, "currency", b.currency, "scenario",
+                           b.scenario ? b.scenario : ""));
     json_decref(root);
     return submit(req, c);
 }
@@ -735,10 +738,9 @@ static enum http_result post_withdrawal(struct http_request *req, struct http_re
     w->created_at_ms = c->now_ms;
     snprintf(c->scope, sizeof(c->scope), "payments.withdrawals:%s", who.player_id);
     pb_strlcpy(c->key, key, sizeof(c->key));
-    c->request_json = canonical(json_pack("{s:s,s:I,s:s,s:s}", "method", b.method,
-                                          "amount_minor", (json_int_t)b.amount_minor,
-                                          "currency", b.currency, "destination",
-                                          b.destination ? b.destination : ""));
+    canonical(c, json_pack("{s:s,s:I,s:s,s:s}", "method", b.method, "amount_minor",
+                           (json_int_t)b.amount_minor, "currency", b.currency, "destination",
+                           b.destination ? b.destination : ""));
     json_decref(root);
     return submit(req, c);
 }
@@ -936,8 +938,12 @@ static enum http_result post_address(struct http_request *req, struct http_respo
 
 static int import_run(struct store *tx, struct pay_cmd *c)
 {
-    int rc = payments_crypto_import(tx, c->chain, c->asset, (const char *const *)c->addresses,
-                                    c->naddresses, c->now_ms, &c->added);
+    const char **list = pb_calloc(c->naddresses, sizeof(*list));
+    for (size_t i = 0; i < c->naddresses; i++)
+        list[i] = c->addresses[i];
+    int rc = payments_crypto_import(tx, c->chain, c->asset, list, c->naddresses, c->now_ms,
+                                    &c->added);
+    pb_free(list);
     if (rc != PB_OK)
         return rc;
     char subject[64], after[96];
@@ -983,13 +989,14 @@ static enum http_result post_import(struct http_request *req, struct http_respon
         http_invalid(resp, field, bad);
         return json_decref(root), HTTP_DONE;
     }
-    struct pay_cmd *c = pay_cmd_new(req, import_run, import_ok);
+    struct pay_cmd *c = pay_cmd_new_extra(req, import_run, import_ok, n * sizeof(*c->addresses));
     pb_strlcpy(c->actor, who.actor, sizeof(c->actor));
     pb_strlcpy(c->chain, b.chain, sizeof(c->chain));
     pb_strlcpy(c->asset, b.asset, sizeof(c->asset));
-    c->addresses = pb_calloc(n, sizeof(char *));
+    c->addresses = (void *)(c + 1);
     for (size_t i = 0; i < n; i++)
-        c->addresses[i] = pb_strdup(json_string_value(json_array_get(b.addresses, i)));
+        pb_strlcpy(c->addresses[i], json_string_value(json_array_get(b.addresses, i)),
+                   sizeof(c->addresses[i]));
     c->naddresses = n;
     json_decref(root);
     return submit(req, c);

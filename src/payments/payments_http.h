@@ -39,6 +39,7 @@ struct writer;
 #define PAYMENTS_EXPIRE_BATCH_MAX 256   /* deposits expired per command */
 #define PAYMENTS_PAYOUT_BATCH_MAX 100   /* withdrawals sent / crypto withdrawals batched per turn */
 #define PAYMENTS_RESULT_MAX 4096        /* a recorded answer (one deposit or withdrawal) */
+#define PAYMENTS_REQUEST_JSON_MAX 512   /* a request's canonical text (bounded fields) */
 
 extern const struct http_route payments_routes[];
 extern const size_t payments_routes_count;

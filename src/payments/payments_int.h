@@ -10,7 +10,7 @@
 #define PAYMENTS_HOUSE "house"              /* owner of the PSP and chain clearing accounts */
 #define PAYMENTS_FEES_OWNER "payments:fees" /* owner of the operator-borne fee account */
 #define PAYMENTS_CHAIN_PSP "chain"          /* the "PSP" of crypto withdrawals: batches */
-#define LEDGER_PLAYER_ACCOUNTS_MAX 256      /* accounts per player read (3 per currency) */
+#define PAYMENTS_PLAYER_ACCOUNTS_MAX 256      /* accounts per player read (3 per currency) */
 
 /* Sets the refusal; returns PB_OK (the command goes on to answer it). */
 int payments__refuse(struct payments_refusal *r, int status, const char *code,

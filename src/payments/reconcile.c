@@ -160,7 +160,7 @@ static int compare(struct store *s, const char *psp, bool payouts, struct srow *
         int64_t amount = store_column_int64(st, 1);
         int state = (int)store_column_int64(st, 2);
         const char *status = payouts ? payout_status(state) : deposit_status(state);
-        struct srow *r = bsearch(&key, rows, n, sizeof(*rows), by_reference);
+        struct srow *r = n ? bsearch(&key, rows, n, sizeof(*rows), by_reference) : NULL;
         if (!r || r->payout != payouts) {
             pb_buf_printf(out, "missing_at_psp %s %s amount_minor=%lld status=%s\n", kind,
                           key.reference, (long long)amount, status);
@@ -192,7 +192,7 @@ int payments_reconcile(struct store *s, const char *psp, const char *statement, 
     size_t skip = strspn(statement, " \t\r\n");
     int rc = skip < len && statement[skip] == '{' ? parse_json(statement, len, &rows, &n, out)
                                                    : parse_csv(statement, len, &rows, &n, out);
-    if (rc == PB_OK) {
+    if (rc == PB_OK && n > 0) { /* a header-only CSV has no rows (rows NULL) */
         qsort(rows, n, sizeof(*rows), by_reference);
         for (size_t i = 1; i < n && rc == PB_OK; i++)
             if (strcmp(rows[i].reference, rows[i - 1].reference) == 0)

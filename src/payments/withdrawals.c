@@ -113,11 +113,11 @@ static int player_accounts(struct store *s, const char *player_id, const char *c
                            struct ledger_account acc[3])
 {
     char owner[LEDGER_OWNER_MAX + 1];
-    struct ledger_account *all = pb_calloc(LEDGER_PLAYER_ACCOUNTS_MAX, sizeof(*all));
+    struct ledger_account *all = pb_calloc(PAYMENTS_PLAYER_ACCOUNTS_MAX, sizeof(*all));
     size_t n = 0;
     memset(acc, 0, 3 * sizeof(*acc));
     snprintf(owner, sizeof(owner), "player:%s", player_id);
-    int rc = ledger_balances(s, owner, all, LEDGER_PLAYER_ACCOUNTS_MAX, &n);
+    int rc = ledger_balances(s, owner, all, PAYMENTS_PLAYER_ACCOUNTS_MAX, &n);
     for (size_t i = 0; rc == PB_OK && i < n; i++) {
         if (strcmp(all[i].currency, currency) != 0)
             continue;

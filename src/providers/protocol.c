@@ -67,7 +67,8 @@ struct generic_body {
                 PROVIDERS_TX_ID_MAX)
 #define G_CAMPAIGN                                                                         \
     PB_JSON_STR(struct generic_body, campaign_id, PB_JSON_REQUIRED, 1, PROVIDERS_CAMPAIGN_MAX)
-#define G_AMOUNT(lo) PB_JSON_INT(struct generic_body, amount_minor, PB_JSON_REQUIRED, lo, INT64_MAX)
+#define G_AMOUNT(lo)                                                                       \
+    PB_JSON_INT(struct generic_body, amount_minor, PB_JSON_REQUIRED, lo, INT64_MAX)
 
 static const struct pb_json_field g_auth[] = {G_TOKEN};
 static const struct pb_json_field g_balance[] = {G_SESSION};

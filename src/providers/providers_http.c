@@ -20,6 +20,8 @@
 #include "ledger/ledger_http.h"
 #include "pam/pam_http.h"
 #include "pam/staff_http.h"
+#include "rg/rg.h"
+#include "rg/rg_http.h"
 #include "store/store.h"
 
 #define LIST_ITEM_CHARS "abcdefghijklmnopqrstuvwxyz0123456789_-"
@@ -127,6 +129,7 @@ struct pcmd {
         amount_text[32];
     struct provider_answer ans;
     struct http_refusal refusal;
+    struct rg *rg; /* launch: exclusions are checked */
     char secret[PROVIDERS_SECRET_TEXT]; /* create and rotate: shown once */
     char launch_url[PROVIDERS_URL_MAX + 256];
 };
@@ -683,6 +686,20 @@ struct launch_body {
 
 static int launch_run(struct store *tx, struct pcmd *c)
 {
+    /* A player in a time-out or self-exclusion may log in to withdraw and read history, not
+     * to start a game (bets would be refused by the wallet's guard anyway). */
+    bool excluded;
+    struct rg_exclusion ex;
+    int rc = rg_exclusion_get(c->rg, tx, c->launch.player_id, &excluded, &ex);
+    if (rc != PB_OK)
+        return rc;
+    if (excluded) {
+        c->refusal = (struct http_refusal){403, "self_excluded",
+                                           "the player has taken a time-out or excluded "
+                                           "themselves; games cannot be launched",
+                                           NULL, 0};
+        return PB_ERR_CONFLICT;
+    }
     return providers_launch_insert(tx, c->launch_hash, &c->launch, c->now_ms);
 }
 
@@ -776,6 +793,7 @@ static enum http_result post_launch(struct http_request *req, struct http_respon
                             "the player may not bet", NULL), HTTP_DONE;
     char token[PAM_TOKEN_TEXT_SIZE];
     struct pcmd *c = pcmd_new(req, launch_run);
+    c->rg = app_rg(req->app);
     pam_token_new(token, c->launch_hash);
     pb_strlcpy(c->launch.provider, p.name, sizeof(c->launch.provider));
     pb_strlcpy(c->launch.game_id, g.game_id, sizeof(c->launch.game_id));

@@ -159,7 +159,8 @@ int providers_seal(const char *secret, char *out, size_t outlen)
     randombytes_buf(box, crypto_secretbox_NONCEBYTES);
     crypto_secretbox_easy(box + crypto_secretbox_NONCEBYTES, (const unsigned char *)secret,
                           len, box, key);
-    sodium_bin2hex(out, outlen, box, crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + len);
+    sodium_bin2hex(out, outlen, box,
+                   crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + len);
     sodium_memzero(key, sizeof(key));
     return PB_OK;
 }
@@ -220,7 +221,8 @@ int providers_verify(const char *secret, const char *timestamp, const char *sign
     if (digits < 1 || digits > 12 || timestamp[digits] != '\0')
         return PB_ERR_INVALID;
     if (strlen(signature) != PROVIDERS_SIGNATURE_HEX ||
-        sodium_hex2bin(got, sizeof(got), signature, PROVIDERS_SIGNATURE_HEX, NULL, &n, NULL) != 0 ||
+        sodium_hex2bin(got, sizeof(got), signature, PROVIDERS_SIGNATURE_HEX, NULL, &n,
+                       NULL) != 0 ||
         n != sizeof(got))
         return PB_ERR_INVALID;
     int64_t t = strtoll(timestamp, NULL, 10);

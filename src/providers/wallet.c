@@ -428,14 +428,22 @@ static int do_bet(struct wop *w)
 static int do_win(struct wop *w, bool promotional)
 {
     struct round_info r;
+    struct ptx prior;
     bool found, refused;
+    if (ptx_get(w, w->op->transaction_id, &prior) != PB_OK)
+        return PB_ERR_DB;
+    if (prior.found) /* a tombstone: a rollback named this id before it came */
+        return refuse(w, 409, PROVIDER_E_ROLLED_BACK,
+                      "this transaction id was rolled back before it arrived", "transaction_id",
+                      NULL);
     int rc = round_find(w, &r, &found, &refused);
     if (rc != PB_OK || refused)
         return rc;
     if (found && round_final_refusal(w, &r, &rc))
         return round_info_release(&r), rc;
     if (!found && !promotional && !w->p->accept_unknown_round_wins)
-        return round_info_release(&r), refuse(w, 404, PROVIDER_E_BET_NOT_FOUND, "no bet was placed in this round",
+        return round_info_release(&r),
+               refuse(w, 404, PROVIDER_E_BET_NOT_FOUND, "no bet was placed in this round",
                       "round_id", NULL);
     int64_t house, round_id = r.id, transfer_id = 0;
     if (open_house(w, promotional, &house) != PB_OK || savepoint(w) != PB_OK)

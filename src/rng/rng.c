@@ -75,14 +75,21 @@ uint64_t rng_u64(struct rng *r)
 uint32_t rng_range(struct rng *r, uint32_t n)
 {
     PB_ASSERT(n >= 1);
-    /* Values below 2^32 mod n would be drawn once more often than the rest: reject them
-     * (fewer than half of all draws for any n, so the loop ends quickly). */
-    uint32_t threshold = (uint32_t)(-n) % n;
-    for (;;) {
-        uint32_t v = rng_u32(r);
-        if (v >= threshold)
-            return v % n;
+    /* Multiply and keep the high half (Lemire, "Fast random integer generation in an
+     * interval", 2019): v * n / 2^32. The low half tells whether v fell in one of the
+     * 2^32 mod n values that would make some results once more likely than the others;
+     * those are rejected. The division that finds them runs only when the low half is
+     * below n, so a draw usually costs one multiplication. */
+    uint64_t m = (uint64_t)rng_u32(r) * n;
+    uint32_t low = (uint32_t)m;
+    if (low < n) {
+        uint32_t threshold = (uint32_t)(-n) % n;
+        while (low < threshold) {
+            m = (uint64_t)rng_u32(r) * n;
+            low = (uint32_t)m;
+        }
     }
+    return (uint32_t)(m >> 32);
 }
 
 double rng_unit(struct rng *r)

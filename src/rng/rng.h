@@ -7,8 +7,9 @@
  *   - the provably-fair stream (struct rng_fair), below, whose output a player can recompute.
  * Output is read from a 256-byte buffer refilled in bulk, so a draw costs a few instructions.
  *
- * Ranges are unbiased: rng_range rejects the top values that would make a plain modulo
- * favour small results. Shuffles are Fisher-Yates over rng_range.
+ * Ranges are unbiased: rng_range maps a 32-bit draw by multiplication (Lemire's method) and
+ * rejects the 2^32 mod n draws that would make some results more likely than others.
+ * Shuffles are Fisher-Yates over rng_range.
  *
  * Ownership: the caller owns struct rng and struct rng_fair (stack or embedded); nothing is
  * allocated. A struct rng is used by one thread at a time. */

@@ -27,7 +27,10 @@
 #define BETS_EACH 5
 #define STAKE_MINOR 300
 
-static const char *const env[] = {"PITBOSS_STAFF_TOKEN=" STAFF, NULL};
+static const char *const env[] = {
+    "PITBOSS_STAFF_TOKEN=" STAFF,
+    "PITBOSS_PROVIDER_SEAL_KEY=00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+    NULL};
 
 struct fixture {
     struct pb_server srv;
@@ -295,6 +298,20 @@ static void test_exclusion_blocks_money_in_and_keeps_the_rest(void **state)
                       "{\"method\":\"card\",\"amount_minor\":5000,\"currency\":\"EUR\"}",
                       f.token, "Idempotency-Key: rg-excluded-deposit", 403, "self_excluded",
                       NULL);
+    /* A third-party game cannot be launched either. */
+    doc = pb_call_json(&f.srv, "POST", "/api/v1/admin/providers",
+                       "{\"name\":\"studio\",\"base_url\":\"https://games.example/studio\","
+                       "\"ip_ranges\":[],\"currencies\":[\"EUR\"],\"reason\":\"onboarding\"}",
+                       STAFF, NULL, 201);
+    json_decref(doc);
+    doc = pb_call_json(&f.srv, "PUT", "/api/v1/admin/providers/studio/games/g1",
+                       "{\"name\":\"Reels\",\"category\":\"slot\",\"rtp_bp\":9600,"
+                       "\"volatility\":\"low\",\"jurisdictions\":[\"demo\"],\"brands\":[\"*\"],"
+                       "\"enabled\":true,\"reason\":\"catalog\"}",
+                       STAFF, NULL, 201);
+    json_decref(doc);
+    pb_expect_problem(&f.srv, "POST", "/api/v1/catalog/studio:g1/launch", "{\"mode\":\"real\"}",
+                      f.token, NULL, 403, "self_excluded", NULL);
     /* A win settles, money can leave, the session and history still work. */
     transfer(&f, f.house, f.cash, 1500, "win", &r);
     assert_int_equal(r.status, 201);
@@ -337,7 +354,9 @@ static void test_exclusion_blocks_money_in_and_keeps_the_rest(void **state)
                        STAFF, NULL, 200);
     json_decref(doc);
     doc = pb_call_json(&f.srv, "GET", "/api/v1/admin/audit", NULL, STAFF, NULL, 200);
-    assert_non_null(strstr(json_dumps(doc, 0), "rg.limit_set"));
+    char *audit = json_dumps(doc, 0);
+    assert_non_null(strstr(audit, "rg.limit_set"));
+    free(audit);
     json_decref(doc);
     pb_server_stop(&f.srv);
 }

@@ -22,6 +22,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "base/base.h"
 #include "client.h"
 #include "pam/auth.h"
 #include "pam/pam.h"
@@ -33,6 +34,7 @@
 #define CHAIN_SECRET "chain-watcher-secret-for-tests"
 #define STAFF_AUTH "Authorization: Bearer " STAFF
 
+static char jurisdictions_path[600];
 static char jurisdictions_env[700];
 static const char *env[] = {"PITBOSS_STAFF_TOKEN=" STAFF,
                             "PITBOSS_PAYMENTS_SANDBOX_SECRET=" PSP_SECRET,
@@ -45,9 +47,9 @@ static const char *env[] = {"PITBOSS_STAFF_TOKEN=" STAFF,
 /* brand demo: KYC before withdrawals; brand strict: KYC before deposits. */
 static void write_jurisdictions(void)
 {
-    char path[600];
-    snprintf(path, sizeof(path), "%s/payments_jurisdictions_%d.json", getenv("PITBOSS_TEST_TMP"),
-             (int)getpid());
+    char *path = jurisdictions_path;
+    snprintf(path, sizeof(jurisdictions_path), "%s/payments_jurisdictions_%d.json",
+             getenv("PITBOSS_TEST_TMP"), (int)getpid());
     FILE *f = fopen(path, "w");
     assert_non_null(f);
     fputs("{\"jurisdictions\":{\"demo\":{\"min_age\":18,\"currencies\":[\"EUR\"],"
@@ -228,6 +230,9 @@ static void signed_post(const struct pb_server *srv, const char *path, const cha
 
 /* ---- deposits ---- */
 
+static void withdraw(const struct pb_server *srv, const char *token, const char *key,
+                     long long amount, const char *want_state, char wid[PAYMENTS_ID_SIZE]);
+
 static void test_deposits_through_the_sandbox(void **state)
 {
     (void)state;
@@ -387,6 +392,40 @@ static void test_kyc_gate_before_deposits(void **state)
     deposit(&srv, token, "g2", card, d);
     wait_deposit(&srv, token, d, "succeeded");
     assert_int_equal(balance(&srv, id, "cash", "EUR"), 4900);
+    /* a deposit block refuses the next one */
+    char path[160];
+    snprintf(path, sizeof(path), "/api/v1/admin/players/%s/blocks", id);
+    json_decref(call_json(&srv, "POST", path,
+                          "{\"block\":\"deposit\",\"reason\":\"AML check\"}", "staff", NULL,
+                          200));
+    expect_problem(&srv, "POST", "/api/v1/payments/deposits", card, token,
+                   "Idempotency-Key: g3", 403, "deposit_blocked", NULL);
+    assert_int_equal(balance(&srv, id, "cash", "EUR"), 4900);
+    verify_ledger(&srv);
+    pb_server_stop(&srv);
+}
+
+/* With payments.player_cancel 0 players cannot cancel (staff still reject). */
+static void test_cancel_can_be_disabled(void **state)
+{
+    (void)state;
+    struct pb_server srv;
+    char id[PAM_PLAYER_ID_SIZE], token[PAM_TOKEN_TEXT_SIZE], d[PAYMENTS_ID_SIZE];
+    char wid[PAYMENTS_ID_SIZE], path[200];
+    const char *no_cancel[PB_ARRAY_LEN(env) + 1];
+    memcpy(no_cancel, env, sizeof(env));
+    no_cancel[PB_ARRAY_LEN(env) - 1] = "PITBOSS_PAYMENTS_PLAYER_CANCEL=0";
+    no_cancel[PB_ARRAY_LEN(env)] = NULL;
+    pb_server_start(&srv, no_cancel);
+    new_player(&srv, "demo", "nocancel@example.com", id, token);
+    verify_kyc(&srv, id, token);
+    deposit(&srv, token, "f",
+            "{\"method\":\"card\",\"amount_minor\":5000,\"currency\":\"EUR\"}", d);
+    wait_deposit(&srv, token, d, "succeeded");
+    withdraw(&srv, token, "w", 1000, "review", wid);
+    snprintf(path, sizeof(path), "/api/v1/payments/withdrawals/%s/cancel", wid);
+    expect_problem(&srv, "POST", path, NULL, token, NULL, 403, "cancel_disabled", NULL);
+    assert_int_equal(balance(&srv, id, "locked", "EUR"), 1000);
     verify_ledger(&srv);
     pb_server_stop(&srv);
 }
@@ -620,13 +659,21 @@ static int setup(void **state)
     return 0;
 }
 
+static int teardown(void **state)
+{
+    (void)state;
+    unlink(jurisdictions_path);
+    return 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_deposits_through_the_sandbox),
         cmocka_unit_test(test_kyc_gate_before_deposits),
+        cmocka_unit_test(test_cancel_can_be_disabled),
         cmocka_unit_test(test_withdrawals_with_review),
         cmocka_unit_test(test_crypto_confirmations_reorg_and_batches),
     };
-    return cmocka_run_group_tests(tests, setup, NULL);
+    return cmocka_run_group_tests(tests, setup, teardown);
 }

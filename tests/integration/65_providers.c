@@ -372,6 +372,11 @@ static void test_idempotency_tombstones_and_rollbacks(void **state)
               "already_rolled_back", 1150);
     wallet_ok(&f.srv, &f.p, "rollback", body_rollback(&f, "rb-ghost2", "ghost"), 409,
               "already_rolled_back", 1150);
+    /* a tombstone also stops a win that reuses the rolled-back id */
+    wallet_ok(&f.srv, &f.p, "rollback", body_rollback(&f, "rb-ghost3", "ghost-w"), 200, NULL,
+              1150);
+    wallet_ok(&f.srv, &f.p, "win", body_money(&f, "ghost-w", "r1", 10), 409,
+              "already_rolled_back", 1150);
     /* a rollback refunds; the round's win is then refused; a second rollback too */
     wallet_ok(&f.srv, &f.p, "bet", body_money(&f, "b4", "r4", 200), 200, NULL, 950);
     doc = wallet(&f.srv, &f.p, "rollback", body_rollback(&f, "rb4", "b4"), 200, NULL, 1150);
@@ -566,11 +571,15 @@ static void test_simulated_studio(void **state)
     pb_server_start(&srv, env);
     psim_provider_create(&srv, "simstudio", "generic", LOCAL_RANGES, false, 3600, &p);
     psim_game_create(&srv, "simstudio", "reels");
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     int failures = psim_run(&srv, &p, "simstudio:reels", &cfg, &st);
-    fprintf(stderr, "simulator (seed %u): %ld requests, %ld lost, %ld replays, %ld tombstones, "
-            "%ld rollbacks, %ld refused bets, %ld conflicts, %d mismatches\n", cfg.seed,
-            st.requests, st.timeouts, st.replays, st.tombstones, st.rollbacks, st.refused_bets,
-            st.conflicts, failures);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    fprintf(stderr, "simulator (seed %u): %ld requests in %.2f s, %ld lost, %ld replays, "
+            "%ld tombstones, %ld rollbacks, %ld refused bets, %ld conflicts, %d mismatches\n",
+            cfg.seed, st.requests, s, st.timeouts, st.replays, st.tombstones, st.rollbacks,
+            st.refused_bets, st.conflicts, failures);
     assert_int_equal(failures, 0);
     assert_true(st.tombstones > 0 && st.rollbacks > 0 && st.timeouts > 0);
     pb_server_stop(&srv);

@@ -226,6 +226,36 @@ static void test_config_staff_token_from_file_and_environment(void **state)
     assert_string_equal(cfg.staff_token, "env-token-with-25-chars!!");
 }
 
+static void test_config_payments_section(void **state)
+{
+    (void)state;
+    struct pb_config cfg;
+    struct pb_config_error err;
+    pb_config_defaults(&cfg);
+    assert_string_equal(cfg.payments_sandbox_secret, ""); /* no sandbox PSP by default */
+    assert_int_equal(cfg.payments_confirmations_play, 2);
+    const char *text = "{\"payments\":{\"sandbox_secret\":\"s3cret\",\"confirmations_play\":3,"
+                       "\"callback_url\":\"http://127.0.0.1:1/x\"}}";
+    assert_int_equal(pb_config_load_text(&cfg, text, strlen(text), &err), 0);
+    assert_string_equal(cfg.payments_sandbox_secret, "s3cret");
+    assert_string_equal(cfg.payments_callback_url, "http://127.0.0.1:1/x");
+    assert_int_equal(cfg.payments_confirmations_play, 3);
+    char *env[] = {"PITBOSS_PAYMENTS_WATCHER_SECRET=w", "PITBOSS_PAYMENTS_PLAYER_CANCEL=0",
+                   NULL};
+    assert_int_equal(pb_config_apply_env(&cfg, env, &err), 0);
+    assert_string_equal(cfg.payments_watcher_secret, "w");
+    assert_int_equal(cfg.payments_player_cancel, 0);
+    const char *bad = "{\"payments\":{\"sandbox_secret\":7}}";
+    assert_int_equal(pb_config_load_text(&cfg, bad, strlen(bad), &err), PB_ERR_INVALID);
+    assert_string_equal(err.key, "payments.sandbox_secret");
+    const char *unknown = "{\"payments\":{\"colour\":\"red\"}}";
+    assert_int_equal(pb_config_load_text(&cfg, unknown, strlen(unknown), &err), PB_ERR_INVALID);
+    assert_string_equal(err.key, "payments.colour");
+    char *env2[] = {"PITBOSS_PAYMENTS_PLAYER_CANCEL=2", NULL};
+    assert_int_equal(pb_config_apply_env(&cfg, env2, &err), PB_ERR_INVALID);
+    assert_string_equal(err.key, "PITBOSS_PAYMENTS_PLAYER_CANCEL");
+}
+
 static void test_config_web_dir_from_file_and_environment(void **state)
 {
     (void)state;
@@ -277,6 +307,7 @@ int main(void)
         cmocka_unit_test(test_config_errors_name_the_key),
         cmocka_unit_test(test_config_staff_token_from_file_and_environment),
         cmocka_unit_test(test_config_web_dir_from_file_and_environment),
+        cmocka_unit_test(test_config_payments_section),
         cmocka_unit_test(test_histogram_buckets_and_quantiles),
     };
     return cmocka_run_group_tests_name("unit.base", tests, NULL, NULL);

@@ -241,6 +241,74 @@ static void refusals_change_nothing(bool pg)
 }
 PBT_BOTH(refusals_change_nothing)
 
+/* A guard like the responsible-gaming one: it sees the play's context on the debit and
+ * refuses automatic spins. */
+static struct {
+    char product[16], kind[16], game[16];
+    bool turbo;
+    int bets;
+} seen;
+
+static int test_guard(void *arg, struct store *tx, struct writer_cmd *cmd,
+                      const struct ledger_guard_item *items, size_t n,
+                      struct ledger_refusal *refusal)
+{
+    (void)arg;
+    (void)tx;
+    (void)cmd;
+    for (size_t i = 0; i < n; i++) {
+        const struct ledger_context *ctx = items[i].transfer->context;
+        if (items[i].code != LEDGER_TX_BET || !ctx)
+            continue;
+        seen.bets++;
+        snprintf(seen.product, sizeof(seen.product), "%s", ctx->product);
+        snprintf(seen.kind, sizeof(seen.kind), "%s", ctx->game_kind);
+        snprintf(seen.game, sizeof(seen.game), "%s", ctx->game_id);
+        seen.turbo = ctx->turbo;
+        if (ctx->autoplay) {
+            refusal->status = 403;
+            snprintf(refusal->code, sizeof(refusal->code), "autoplay_forbidden");
+            return LEDGER_E_REFUSED;
+        }
+    }
+    return PB_OK;
+}
+
+static void guard_sees_the_context_and_its_refusal_leaves_nothing(bool pg)
+{
+    start(pg);
+    memset(&seen, 0, sizeof(seen));
+    struct ledger_guard g = {test_guard, NULL, NULL};
+    ledger_set_guard(lg, &g);
+    json_t *bet = json_loads("{\"target\":5000,\"direction\":\"under\"}", 0, NULL);
+    struct play_args a;
+    memset(&a, 0, sizeof(a));
+    a.p = (struct casino_play){&dice_game, "p1", "EUR", 100, bet, true, false, NULL};
+    assert_int_equal(pbt_run(w, play_step, &a), 0);
+    assert_int_equal(a.ref.status, 422);
+    assert_string_equal(a.ref.code, "ledger");
+    assert_int_equal(a.ref.ledger.error, LEDGER_E_REFUSED);
+    assert_string_equal(a.ref.ledger.refusal.code, "autoplay_forbidden");
+    assert_int_equal(seen.bets, 1);
+    assert_int_equal(cash("p1"), FUNDS);
+    assert_int_equal(rounds_of("p1"), 0);
+    struct fair_seeds seeds;
+    assert_int_equal(fair_seeds_get(rd, "p1", &seeds), PB_ERR_NOT_FOUND); /* no nonce taken */
+    memset(&a, 0, sizeof(a));
+    a.p = (struct casino_play){&dice_game, "p1", "EUR", 100, bet, false, true, NULL};
+    assert_int_equal(pbt_run(w, play_step, &a), 0);
+    assert_int_equal(a.ref.status, 0);
+    round_info_release(&a.res.round);
+    assert_int_equal(seen.bets, 2);
+    assert_string_equal(seen.product, "casino");
+    assert_string_equal(seen.kind, "dice");
+    assert_string_equal(seen.game, "dice");
+    assert_true(seen.turbo);
+    json_decref(bet);
+    stop();
+}
+PBT_BOTH(guard_sees_the_context_and_its_refusal_leaves_nothing)
+
 static void configuration_defaults_and_checks(bool pg)
 {
     start(pg);
@@ -288,6 +356,72 @@ static void configuration_defaults_and_checks(bool pg)
     stop();
 }
 PBT_BOTH(configuration_defaults_and_checks)
+
+/* ---- a game whose outcome is as large as its stake says (bytes) ---- */
+
+static int big_check(const json_t *bet, int64_t stake_minor, int64_t *total,
+                     struct pb_json_error *err)
+{
+    (void)bet;
+    (void)err;
+    *total = stake_minor;
+    return PB_OK;
+}
+
+static void big_play(const json_t *bet, int64_t stake_minor, struct game_draw *draw,
+                     struct game_result *result)
+{
+    (void)bet;
+    PB_ASSERT(draw->rng && !draw->fair);
+    char *text = pb_malloc((size_t)stake_minor + 1);
+    memset(text, 'x', (size_t)stake_minor);
+    text[stake_minor] = '\0';
+    result->payout_minor = 0;
+    result->outcome = json_pack("{s:s}", "filler", text);
+    pb_free(text);
+}
+
+static const struct game_type big_game = {"big", "Big", "slot", false, 900000, big_check,
+                                          big_play};
+
+static int fund_btc_step(struct store *tx, void *arg)
+{
+    (void)arg;
+    int64_t ids[3], adj;
+    if (ledger_open_player_accounts(lg, tx, "p1", "BTC", ids) != PB_OK ||
+        ledger_open_account(lg, tx, "house", LEDGER_ACC_ADJUSTMENTS, "BTC", &adj) != PB_OK)
+        return PB_ERR_DB;
+    struct ledger_transfer t = {.kind = LEDGER_POSTED, .debit_account = adj,
+                                .credit_account = ids[0], .amount = 10000000,
+                                .code = LEDGER_TX_DEPOSIT, .reference = "test:funds"};
+    struct ledger_outcome out;
+    int rc = ledger_apply(lg, tx, NULL, NULL, &t, 1, &out);
+    return rc == PB_OK && out.error == LEDGER_OK ? PB_OK : PB_ERR_DB;
+}
+
+/* The stake (in satoshi) is the outcome's size in bytes. */
+static void outcomes_up_to_the_detail_limit_are_stored(bool pg)
+{
+    start(pg);
+    assert_int_equal(pbt_run(w, fund_btc_step, NULL), 0);
+    struct play_args a;
+    memset(&a, 0, sizeof(a));
+    a.p = (struct casino_play){&big_game, "p1", "BTC", 200000, NULL, false, false, NULL};
+    assert_int_equal(pbt_run(w, play_step, &a), 0);
+    assert_int_equal(a.ref.status, 0);
+    assert_true(strlen(a.res.round.detail) > 200000);
+    assert_null(strstr(a.res.round.detail, "\"fair\"")); /* a CSPRNG game: no fair inputs */
+    assert_int_equal(a.res.balance_posted_minor, 10000000 - 200000);
+    round_info_release(&a.res.round);
+    /* past ROUNDS_DETAIL_MAX the play is undone as a whole */
+    memset(&a, 0, sizeof(a));
+    a.p = (struct casino_play){&big_game, "p1", "BTC", ROUNDS_DETAIL_MAX + 1, NULL, false,
+                               false, NULL};
+    assert_int_equal(pbt_run(w, play_step, &a), PB_ERR_DB);
+    assert_int_equal(rounds_of("p1"), 1);
+    stop();
+}
+PBT_BOTH(outcomes_up_to_the_detail_limit_are_stored)
 
 /* ---- recovery ---- */
 
@@ -421,7 +555,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         PBT_PAIR(dice_play_moves_money_by_the_rule),
         PBT_PAIR(refusals_change_nothing),
+        PBT_PAIR(guard_sees_the_context_and_its_refusal_leaves_nothing),
         PBT_PAIR(configuration_defaults_and_checks),
+        PBT_PAIR(outcomes_up_to_the_detail_limit_are_stored),
         PBT_PAIR(interrupted_rounds_are_completed_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,8 +13,10 @@
 #include "base/base.h"
 #include "games/games.h"
 
-static const char *const seed_a = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
-static const char *const seed_b = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+static const char *const seed_a =
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+static const char *const seed_b =
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
 static json_t *bet(const char *text)
 {

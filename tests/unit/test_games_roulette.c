@@ -15,7 +15,8 @@
 #include "base/base.h"
 #include "games/games.h"
 
-static const char *const seed_a = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+static const char *const seed_a =
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 /* nonce_for[p]: a nonce of (seed_a, "roulette") whose pocket is p (Python, independently) */
 static const int nonce_for[37] = {1,  66, 51, 2,  32, 28,  21, 106, 36, 39, 24, 29, 12,
                                   104, 42, 22, 68, 15, 20, 35, 17,  0,  3,  71, 4,  8,

@@ -6,7 +6,9 @@
  * through review, approval, completion, rejection, cancellation and failure with their ledger
  * steps, the review rules (threshold, KYC, wagering since the last deposit, risk flag); crypto
  * outputs credited at N1, withdrawable at N2, duplicates, reorganisations reversing or
- * holding; reconciliation reporting every kind of mismatch. ledger_verify after each. */
+ * holding, and a chain simulator (blocks, mempool, fee spikes, reorganisations with double
+ * spends, every output re-reported each block) checked against a model; reconciliation
+ * reporting every kind of mismatch. ledger_verify after each. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -716,6 +718,129 @@ static void crypto_confirmations_and_reorgs(bool pg)
 }
 PBT_BOTH(crypto_confirmations_and_reorgs)
 
+/* ---- a chain simulator: blocks, a mempool with a minimum fee, reorganisations ---- */
+
+#define SIM_TX_MAX 16
+
+struct sim_tx {
+    char txid[16];
+    int64_t amount;
+    int fee;
+    int block;          /* height of its block; -1 in the mempool */
+    bool dropped;       /* double-spent away by a reorganisation: gone for good */
+    int64_t max_conf;   /* the most confirmations ever reported before it was dropped */
+};
+
+struct sim {
+    int height, min_fee, n;
+    uint64_t rng;
+    struct sim_tx tx[SIM_TX_MAX];
+};
+
+static unsigned sim_rand(struct sim *s, unsigned n)
+{
+    s->rng = s->rng * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (unsigned)(s->rng >> 33) % n;
+}
+
+static void sim_mine(struct sim *s)
+{
+    s->height++;
+    for (int i = 0; i < s->n; i++)
+        if (s->tx[i].block < 0 && !s->tx[i].dropped && s->tx[i].fee >= s->min_fee)
+            s->tx[i].block = s->height;
+}
+
+/* The last depth blocks are replaced by depth + 1 others; their transactions go back to the
+ * mempool, and with double_spend one of them is replaced by a conflicting one. */
+static void sim_reorg(struct sim *s, int depth, bool double_spend)
+{
+    int victim = -1, victim_block = -2; /* the newest lost transaction, else a mempool one */
+    for (int i = 0; i < s->n; i++) {
+        bool lost = s->tx[i].block > s->height - depth, mempool = s->tx[i].block < 0;
+        if (s->tx[i].dropped || (!lost && !mempool))
+            continue;
+        if (s->tx[i].block >= victim_block) {
+            victim = i;
+            victim_block = s->tx[i].block;
+        }
+        if (lost)
+            s->tx[i].block = -1;
+    }
+    if (double_spend && victim >= 0)
+        s->tx[victim].dropped = true;
+    s->height -= depth;
+    for (int i = 0; i <= depth; i++)
+        sim_mine(s);
+}
+
+/* The watcher reports every transaction it knows, every block: duplicates galore. */
+static void sim_report(struct sim *s)
+{
+    for (int i = 0; i < s->n; i++) {
+        struct sim_tx *t = &s->tx[i];
+        int64_t conf = t->block < 0 || t->dropped ? 0 : s->height - t->block + 1;
+        if (!t->dropped && conf > t->max_conf)
+            t->max_conf = conf;
+        report(t->txid, "bc1alpha", t->amount, conf, t->dropped);
+    }
+}
+
+static void chain_simulation_matches_the_model(bool pg)
+{
+    start(pg);
+    player("p1", "open");
+    struct crypto_arg a = {.player_id = "p1"};
+    assert_int_equal(pbt_run(w, import_step, &a), 0);
+    assert_int_equal(pbt_run(w, address_step, &a), 0);
+    struct sim s = {.rng = 42, .min_fee = 1};
+    for (int step = 0; step < 80; step++) {
+        unsigned op = sim_rand(&s, 10);
+        if (op < 3 && s.n < SIM_TX_MAX) {
+            struct sim_tx *t = &s.tx[s.n++];
+            snprintf(t->txid, sizeof(t->txid), "sim%d", s.n);
+            t->amount = 1000 + sim_rand(&s, 9000);
+            t->fee = 1 + (int)sim_rand(&s, 10);
+            t->block = -1;
+        } else if (op < 7) {
+            sim_mine(&s);
+        } else if (op < 9) {
+            sim_reorg(&s, 1 + (int)sim_rand(&s, 3), sim_rand(&s, 2) == 0);
+        } else {
+            s.min_fee = 1 + (int)sim_rand(&s, 12); /* a fee spike (or its end) */
+        }
+        sim_report(&s);
+        int64_t credited = 0, settled = 0, withdrawable = 0;
+        for (int i = 0; i < s.n; i++) {
+            const struct sim_tx *t = &s.tx[i];
+            if (!t->dropped && t->max_conf >= set.confirmations_play)
+                credited += t->amount;
+            if (!t->dropped && t->max_conf >= set.confirmations_withdraw)
+                settled += t->amount;
+        }
+        if (btc("p1") != credited)
+            fail_msg("step %d: cash %lld, model %lld", step, (long long)btc("p1"),
+                     (long long)credited);
+        assert_int_equal(payments_withdrawable(rd, "p1", "BTC", &withdrawable), 0);
+        assert_int_equal(withdrawable, settled);
+    }
+    /* the seed's run went through every path: settled, reversed after a credit, dropped */
+    for (int state = PAYMENTS_CRYPTO_SETTLED; state <= PAYMENTS_CRYPTO_DROPPED; state++) {
+        struct store_stmt *st;
+        assert_int_equal(store_prepare(rd, "SELECT COUNT(*) FROM payment_crypto_outputs"
+                                           " WHERE state = ?", &st), 0);
+        store_bind_int64(st, 1, state);
+        assert_int_equal(store_step(st), STORE_ROW);
+        printf("# %s: %lld\n", payments_crypto_state_name(state),
+               (long long)store_column_int64(st, 0));
+        if (state != PAYMENTS_CRYPTO_HELD)
+            assert_true(store_column_int64(st, 0) > 0);
+        store_finalize(st);
+    }
+    stop();
+}
+PBT_BOTH(chain_simulation_matches_the_model)
+
 /* ---- reconciliation ---- */
 
 static void reconciliation_lists_every_mismatch(bool pg)
@@ -783,6 +908,7 @@ int main(void)
         PBT_PAIR(withdrawal_review_and_ledger_steps),
         PBT_PAIR(withdrawal_rules),
         PBT_PAIR(crypto_confirmations_and_reorgs),
+        PBT_PAIR(chain_simulation_matches_the_model),
         PBT_PAIR(reconciliation_lists_every_mismatch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -309,6 +309,51 @@ static void states_never_go_backwards(bool pg)
 }
 PBT_BOTH(states_never_go_backwards)
 
+struct update_args {
+    int64_t id, stake, payout;
+    enum round_state state;
+    const char *detail;
+};
+
+static int update_step(struct store *tx, void *arg)
+{
+    struct update_args *a = arg;
+    return rounds_update(tx, a->id, a->stake, a->payout, a->state, a->detail, T0 + 50);
+}
+
+static int update(int64_t id, int64_t stake, int64_t payout, enum round_state s,
+                  const char *detail)
+{
+    struct update_args a = {id, stake, payout, s, detail};
+    return pbt_run(w, update_step, &a);
+}
+
+static void update_moves_totals_and_state_together(bool pg)
+{
+    start(pg);
+    int64_t id;
+    assert_int_equal(open_round("p1", "pitboss", "", T0, &id), 0);
+    assert_int_equal(update(id, 100, 0, ROUND_OUTCOME, "{\"roll\":7}"), 0);
+    assert_int_equal(update(id, 0, 0, ROUND_DEBITED, NULL), PB_ERR_CONFLICT); /* backwards */
+    assert_int_equal(update(id, -1, 0, ROUND_OUTCOME, NULL), PB_ERR_INVALID);
+    assert_int_equal(update(id, INT64_MAX, 0, ROUND_OUTCOME, NULL), PB_ERR_INVALID);
+    assert_int_equal(update(id, 0, 0, ROUND_OUTCOME, "[]"), PB_ERR_INVALID);
+    assert_int_equal(update(id + 99, 0, 0, ROUND_OUTCOME, NULL), PB_ERR_NOT_FOUND);
+    assert_int_equal(update(id, 0, 250, ROUND_CLOSED, NULL), 0);
+    /* a second settlement finds the round closed: nothing changes */
+    assert_int_equal(update(id, 0, 250, ROUND_CLOSED, NULL), PB_ERR_CONFLICT);
+    struct round_info r;
+    assert_int_equal(rounds_get(rd, id, &r), 0);
+    assert_int_equal(r.stake_minor, 100);
+    assert_int_equal(r.payout_minor, 250);
+    assert_int_equal(r.state, ROUND_CLOSED);
+    assert_int_equal(r.updated_ms, T0 + 50);
+    assert_string_equal(r.detail, "{\"roll\":7}");
+    round_info_release(&r);
+    stop();
+}
+PBT_BOTH(update_moves_totals_and_state_together)
+
 static void detail_must_be_an_object(bool pg)
 {
     start(pg);
@@ -422,6 +467,7 @@ int main(void)
         PBT_PAIR(external_ids_are_unique_per_provider),
         PBT_PAIR(totals_add_up_and_refuse_overflow),
         PBT_PAIR(states_never_go_backwards),
+        PBT_PAIR(update_moves_totals_and_state_together),
         PBT_PAIR(detail_must_be_an_object),
         PBT_PAIR(recall_lists_the_newest_fifty),
         PBT_PAIR(stale_lists_unfinished_rounds_past_the_cutoff),

@@ -94,6 +94,9 @@ static void spawn(struct pb_server *srv, const char *const *env)
         setenv("PITBOSS_LISTEN", "127.0.0.1:0", 1);
         setenv("PITBOSS_DB", srv->db_url, 1);
         setenv("PITBOSS_ACCESS_LOG", "1", 1);
+        /* The live crash game runs rounds in the background; only the tests about it (which
+         * set PITBOSS_CRASH_ENABLED=1 in env) want them. */
+        setenv("PITBOSS_CRASH_ENABLED", "0", 1);
         for (size_t i = 0; env && env[i]; i++)
             putenv((char *)env[i]);
         int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);

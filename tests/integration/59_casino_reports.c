@@ -1,4 +1,4 @@
-/* 58_casino_reports.c: the back office's daily casino report against the real binary
+/* 59_casino_reports.c: the back office's daily casino report against the real binary
  * (GET /api/v1/admin/reports/casino-daily, docs/casino.md "Reports"): after dice rounds in EUR
  * by two players and in USD by a third, the EUR report has one row for today whose count,
  * stakes, payouts and GGR equal the sums of the play answers, the totals equal the row, USD
