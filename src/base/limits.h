@@ -52,6 +52,7 @@
 /* SQLite page cache per connection, KiB (allocated as used): the writer's working set of
  * account rows and index leaves stays in memory instead of being read back per batch. */
 #define PB_STORE_SQLITE_CACHE_KIB 65536
+#define PB_STORE_SQLITE_SUBJOURNAL_SPILL (4 * 1024 * 1024)
 
 /* WebSocket */
 #define PB_WS_MESSAGE_MAX_DEFAULT (16 * 1024) /* client messages are small commands */

@@ -48,6 +48,8 @@ static int set_wal(struct store *s, const char *path)
 static void sqlite_configure(void)
 {
     int rc = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, PB_STORE_SQLITE_SUBJOURNAL_SPILL);
     if (rc != SQLITE_OK) /* the library was initialised before us: keep its defaults */
         pb_log(PB_LOG_WARN, "sqlite: allocation statistics stay on", NULL);
 }
@@ -72,7 +74,7 @@ int store__sqlite_open(struct store *s, const char *path, char *err, size_t errl
     rc = set_wal(s, path);
     if (rc == PB_OK)
         rc = store__sqlite_exec(s, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
-                                   " PRAGMA temp_store=MEMORY; PRAGMA cache_size=-"
+                                   " PRAGMA cache_size=-"
                                    PB_STR(PB_STORE_SQLITE_CACHE_KIB) "; PRAGMA wal_autocheckpoint="
                                    PB_STR(PB_STORE_WAL_AUTOCHECKPOINT_PAGES));
     if (rc != PB_OK) {
