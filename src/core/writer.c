@@ -286,6 +286,21 @@ int writer_emit(struct store *tx, struct writer_cmd *cmd, const char *type, cons
     return outbox__insert(w->outbox, tx, type, subject, data_json);
 }
 
+int64_t writer_emit_mark(struct writer_cmd *cmd)
+{
+    struct writer *w = cmd->writer;
+    PB_ASSERT(w != NULL);
+    return w->outbox ? outbox__mark(w->outbox) : 0;
+}
+
+void writer_emit_rewind(struct writer_cmd *cmd, int64_t mark)
+{
+    struct writer *w = cmd->writer;
+    PB_ASSERT(w != NULL);
+    if (w->outbox)
+        outbox__rewind(w->outbox, mark);
+}
+
 struct writer_stats *writer_stats_of(struct writer *w)
 {
     return &w->stats;

@@ -8,8 +8,9 @@
  * by calling its done function on the writer thread. done must be short and must not block:
  * typically it resumes a suspended HTTP connection or posts to a semaphore.
  *
- * Events: a command emits domain events with writer_emit; they are written to the outbox in the
- * command's savepoint, so they exist exactly when the command's changes do (src/core/outbox.h).
+ * Events: a command emits domain events with writer_emit; they are queued with the command and
+ * written to the outbox before the batch's COMMIT, dropped when the command rolls back, so they
+ * exist exactly when the command's changes do (src/core/outbox.h).
  *
  * Ownership: the caller allocates the command and keeps it alive until done has run; the
  * writer never frees it. */
@@ -97,6 +98,12 @@ int writer_submit(struct writer *w, struct writer_cmd *cmd);
  * id, data a JSON object as text). Returns 0 or PB_ERR_DB. */
 int writer_emit(struct store *tx, struct writer_cmd *cmd, const char *type, const char *subject,
                 const char *data_json);
+/* Events are written to the outbox at the batch's end (one pass, outside the savepoints), so
+ * code that rolls back a savepoint of its own after emitting inside it (the ledger's linked
+ * group) must drop those events too: take a mark before, rewind to it after the rollback.
+ * Inside run only; without an outbox both do nothing. */
+int64_t writer_emit_mark(struct writer_cmd *cmd);
+void writer_emit_rewind(struct writer_cmd *cmd, int64_t mark);
 struct writer_stats *writer_stats_of(struct writer *w);
 /* Prometheus text for the writer's stats. */
 void writer_metrics(struct writer *w, struct pb_buf *out);

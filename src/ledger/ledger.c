@@ -1,6 +1,7 @@
 /* ledger.c: the ledger's writer side: state and snapshots (a writer participant), accounts,
  * linked transfers with two-phase and no-overdraft rules, the hash chain, hot-account deltas
  * and expiry. Design notes: ledger_int.h; contract: ledger.h. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -892,7 +893,7 @@ int ledger_apply(struct ledger *lg, struct store *tx, struct writer_cmd *cmd,
                  struct ledger_outcome *out)
 {
     PB_ASSERT(lg->loaded && n >= 1 && n <= LEDGER_LINKED_MAX);
-    memset(out, 0, sizeof(*out));
+    memset(out, 0, offsetof(struct ledger_outcome, balances)); /* balances: nbalances = 0 */
     out->failed_index = -1;
     struct ledger__state snap = lg->cur;
     struct group g; /* ~9 KiB: only the scalars are set; arrays are filled before use */
@@ -902,6 +903,7 @@ int ledger_apply(struct ledger *lg, struct store *tx, struct writer_cmd *cmd,
     g.ntouched = 0;
     g.player = false;
     g.out_base = out->applied;
+    int64_t events_mark = cmd ? writer_emit_mark(cmd) : 0; /* the guard may emit events */
     if (store_savepoint(tx, "grp") != PB_OK)
         return PB_ERR_DB;
     int rc = PB_OK;
@@ -921,6 +923,20 @@ int ledger_apply(struct ledger *lg, struct store *tx, struct writer_cmd *cmd,
     }
     if (rc == PB_OK && err == LEDGER_OK) {
         out->n = n;
+        out->nbalances = g.ntouched;
+        for (size_t k = 0; k < g.ntouched; k++) {
+            const struct ledger__meta *m = &g.touched[k];
+            struct ledger_account *a = &out->balances[k];
+            a->id = m->id;
+            memcpy(a->currency, m->currency, sizeof(a->currency));
+            a->code = m->code;
+            memcpy(a->owner, m->owner, sizeof(a->owner));
+            a->flags = m->flags;
+            a->debits_posted = g.totals[k].debits_posted;
+            a->credits_posted = g.totals[k].credits_posted;
+            a->debits_pending = g.totals[k].debits_pending;
+            a->credits_pending = g.totals[k].credits_pending;
+        }
         if (store_release(tx, "grp") != PB_OK)
             rc = PB_ERR_DB;
         else if (cmd)
@@ -930,6 +946,8 @@ int ledger_apply(struct ledger *lg, struct store *tx, struct writer_cmd *cmd,
     /* Refused (or failed): nothing of the group stays. */
     if (store_rollback_to(tx, "grp") != PB_OK || store_release(tx, "grp") != PB_OK)
         rc = PB_ERR_DB;
+    if (cmd)
+        writer_emit_rewind(cmd, events_mark);
     restore(lg, &snap);
     memset(out->applied, 0, sizeof(out->applied));
     if (err != LEDGER_E_REFUSED)

@@ -67,6 +67,7 @@ struct test_cmd {
     int64_t key;
     int fail_with;      /* returned after the insert when non-zero */
     const char *event;  /* emitted when not NULL */
+    bool rewound;       /* first emits two events and rewinds them (writer_emit_rewind) */
     sem_t *gate;        /* when set, run waits on it (holds the writer) */
     sem_t *done_sem;
 };
@@ -85,6 +86,13 @@ static int test_run(struct store *tx, struct writer_cmd *cmd)
         store_finalize(st);
         if (rc != STORE_DONE)
             return rc < 0 ? rc : PB_ERR_DB;
+    }
+    if (c->rewound) {
+        int64_t mark = writer_emit_mark(cmd);
+        for (int i = 0; i < 2; i++)
+            if (writer_emit(tx, cmd, "test.dropped", "gone", "{\"n\":1}") != 0)
+                return PB_ERR_DB;
+        writer_emit_rewind(cmd, mark);
     }
     if (c->event) {
         char subject[32];
@@ -346,6 +354,43 @@ static void events_delivered_in_order_after_commit(bool pg)
     node_stop(&n);
 }
 
+/* Events rewound inside a command (a rolled-back group of the ledger) are never written, and
+ * an event whose text is not UTF-8 fails its own command only; seqs stay dense. */
+static void rewound_and_malformed_events_are_not_written(bool pg)
+{
+    fresh_database(pg);
+    struct seen seen = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    struct node n;
+    node_start(&n, &seen, true);
+    struct test_cmd cmds[4];
+    sem_t done;
+    sem_init(&done, 0, 0);
+    for (int i = 0; i < 4; i++) {
+        init_cmd(&cmds[i], i, &done);
+        cmds[i].event = "test.happened";
+    }
+    cmds[1].rewound = true;
+    cmds[2].event = "test.\xc3\x28"; /* an invalid two-byte sequence */
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(writer_submit(n.w, &cmds[i].cmd), 0);
+    wait_all(&done, 4);
+    assert_int_equal(cmds[1].cmd.status, 0);
+    assert_int_equal(cmds[2].cmd.status, PB_ERR_INVALID);
+    assert_int_equal(cmds[3].cmd.status, 0);
+    wait_seen(&seen, 3);
+    sleep_ms(100);
+    assert_int_equal(seen_count(&seen), 3);
+    const char *want[] = {"k0", "k1", "k3"};
+    for (int i = 0; i < 3; i++) {
+        assert_string_equal(seen.subjects[i], want[i]);
+        assert_string_equal(seen.types[i], "test.happened");
+        if (i > 0)
+            assert_true(seen.seqs[i] == seen.seqs[i - 1] + 1);
+    }
+    assert_int_equal(count_rows("WHERE k = 2"), 0);
+    node_stop(&n);
+}
+
 /* Events committed while nothing delivered them (a crash between commit and delivery) are
  * delivered by the next start; delivered ones are not delivered again. */
 static void undelivered_events_delivered_after_restart(bool pg)
@@ -418,6 +463,7 @@ BOTH(failing_command_rolls_back_alone)
 BOTH(full_queue_is_refused)
 BOTH(batches_respect_batch_max)
 BOTH(events_delivered_in_order_after_commit)
+BOTH(rewound_and_malformed_events_are_not_written)
 BOTH(undelivered_events_delivered_after_restart)
 
 #define PAIR PBT_PAIR
@@ -430,6 +476,7 @@ int main(void)
         PAIR(full_queue_is_refused),
         PAIR(batches_respect_batch_max),
         PAIR(events_delivered_in_order_after_commit),
+        PAIR(rewound_and_malformed_events_are_not_written),
         PAIR(undelivered_events_delivered_after_restart),
         cmocka_unit_test(test_postgres_writer_reconnects_after_connection_loss),
     };
