@@ -5,8 +5,18 @@
  * batch_max of them (waiting up to wait_us for a fuller batch when fewer are queued), runs them
  * in one transaction with a savepoint per command so one failing command does not abort the
  * others, commits once (one fsync for the batch: group commit), then completes every command
- * by calling its done function on the writer thread. done must be short and must not block:
- * typically it resumes a suspended HTTP connection or posts to a semaphore.
+ * by calling its done function once the batch is durable. done must be short and must not
+ * block: typically it resumes a suspended HTTP connection or posts to a semaphore.
+ *
+ * Pipelined durability (SQLite files, store_defer_sync): COMMIT returns before the WAL's
+ * fsync; the writer hands the batch to its syncer thread ("pb-syncer") and runs the next
+ * batch while the syncer fsyncs the WAL once for every batch committed so far and then calls
+ * their done functions. So the fsync no longer stalls the writer, and a command is still
+ * acknowledged only when durable. done then runs on the syncer thread (always the same one,
+ * never two at once); on PostgreSQL and in-memory databases, on the writer thread. Other
+ * connections may read a batch a few milliseconds before its fsync: after a power loss (not a
+ * process crash, which loses nothing written) such a batch can be gone though a reader saw it;
+ * no command of it was acknowledged. A failed fsync stops the process.
  *
  * Events: a command emits domain events with writer_emit; they are queued with the command and
  * written to the outbox before the batch's COMMIT, dropped when the command rolls back, so they

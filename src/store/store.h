@@ -45,6 +45,15 @@ enum store_backend store_backend_of(const struct store *s);
  * (PRAGMA wal_checkpoint(PASSIVE)); run it from a connection other than the writer's, often.
  * PostgreSQL: nothing to do. Returns 0 or PB_ERR_DB. */
 int store_checkpoint(struct store *s);
+/* SQLite: lets COMMIT return before the WAL is synced (synchronous=NORMAL, which still syncs
+ * the WAL around checkpoints, so the file never goes inconsistent) and gives *fd, a
+ * descriptor of the WAL file: once fdatasync(*fd) returns, every transaction this connection
+ * committed before the call is durable. Durability is then the caller's job: it must
+ * acknowledge nothing committed before such a sync (the writer syncs batch N on another
+ * thread while it runs batch N+1). The caller closes *fd. Returns 0, or PB_ERR_INVALID when
+ * the store cannot (PostgreSQL, an in-memory database): commits stay synchronous. Call
+ * outside a transaction. */
+int store_defer_sync(struct store *s, int *fd);
 /* True when the connection to the server is lost (PostgreSQL); it must be closed and opened
  * again. A SQLite connection never breaks this way. */
 bool store_broken(const struct store *s);

@@ -188,6 +188,7 @@ int store__sqlite_open(struct store *s, const char *path, char *err, size_t errl
 void store__sqlite_close(struct store *s);
 int store__sqlite_exec(struct store *s, const char *sql);
 int store__sqlite_txn(struct store *s, const char *sql);
+int store__sqlite_defer_sync(struct store *s, int *fd);
 bool store__sqlite_in_transaction(struct store *s);
 int store__sqlite_prepare(struct store *s, const char *sql, struct store_stmt *st);
 void store__sqlite_finalize(struct store_stmt *st);

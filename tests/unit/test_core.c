@@ -68,6 +68,7 @@ struct test_cmd {
     int fail_with;      /* returned after the insert when non-zero */
     const char *event;  /* emitted when not NULL */
     bool rewound;       /* first emits two events and rewinds them (writer_emit_rewind) */
+    char done_thread[16]; /* the name of the thread that ran done */
     sem_t *gate;        /* when set, run waits on it (holds the writer) */
     sem_t *done_sem;
 };
@@ -106,7 +107,9 @@ static int test_run(struct store *tx, struct writer_cmd *cmd)
 
 static void test_done(struct writer_cmd *cmd)
 {
-    sem_post(((struct test_cmd *)cmd)->done_sem);
+    struct test_cmd *c = (struct test_cmd *)cmd;
+    pthread_getname_np(pthread_self(), c->done_thread, sizeof(c->done_thread));
+    sem_post(c->done_sem);
 }
 
 static void init_cmd(struct test_cmd *c, int64_t key, sem_t *done)
@@ -160,6 +163,45 @@ static void commands_commit_and_complete(bool pg)
     writer_stop(w);
     free(cmds);
     sem_destroy(&done);
+}
+
+/* On a SQLite file the WAL's fsync is pipelined: the syncer thread completes the commands
+ * (after the fsync covering their batch); on PostgreSQL the writer does, after COMMIT. */
+static void completion_waits_for_durability_on_its_thread(bool pg)
+{
+    fresh_database(pg);
+    sem_t done;
+    sem_init(&done, 0, 0);
+    struct writer *w = start_writer(16, 1024, NULL);
+    enum { N = 100 };
+    struct test_cmd *cmds = calloc(N, sizeof(*cmds));
+    for (int i = 0; i < N; i++) {
+        init_cmd(&cmds[i], i, &done);
+        if (i == 7)
+            cmds[i].fail_with = PB_ERR_INVALID;
+        assert_int_equal(writer_submit(w, &cmds[i].cmd), 0);
+    }
+    wait_all(&done, N);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(cmds[i].cmd.status, i == 7 ? PB_ERR_INVALID : 0);
+        assert_string_equal(cmds[i].done_thread, pg ? "pb-writer" : "pb-syncer");
+    }
+    assert_int_equal(count_rows(""), N - 1);
+    writer_stop(w);
+    free(cmds);
+    sem_destroy(&done);
+    /* Only a file has a WAL to sync later: the store refuses otherwise. */
+    struct store *s = open_db();
+    int fd = 0;
+    assert_int_equal(store_defer_sync(s, &fd), pg ? PB_ERR_INVALID : PB_OK);
+    assert_true(pg ? fd == -1 : fd >= 0);
+    if (fd >= 0)
+        close(fd);
+    store_close(s);
+    char err[256];
+    assert_int_equal(store_open("sqlite::memory:", &s, err, sizeof(err)), 0);
+    assert_int_equal(store_defer_sync(s, &fd), PB_ERR_INVALID);
+    store_close(s);
 }
 
 /* One failing command (an error it returns, or a constraint violation) is rolled back alone;
@@ -460,6 +502,7 @@ static void test_postgres_writer_reconnects_after_connection_loss(void **state)
 
 BOTH(commands_commit_and_complete)
 BOTH(failing_command_rolls_back_alone)
+BOTH(completion_waits_for_durability_on_its_thread)
 BOTH(full_queue_is_refused)
 BOTH(batches_respect_batch_max)
 BOTH(events_delivered_in_order_after_commit)
@@ -473,6 +516,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         PAIR(commands_commit_and_complete),
         PAIR(failing_command_rolls_back_alone),
+        PAIR(completion_waits_for_durability_on_its_thread),
         PAIR(full_queue_is_refused),
         PAIR(batches_respect_batch_max),
         PAIR(events_delivered_in_order_after_commit),
