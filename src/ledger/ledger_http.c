@@ -1340,8 +1340,8 @@ static void publish_player(void *app, const struct pb_event *ev, json_t *balance
 
 void ledger_http_on_event(const struct pb_event *ev, void *app)
 {
-    if (strcmp(ev->type, "ledger.transfers") != 0)
-        return;
+    if (strcmp(ev->type, "ledger.transfers") != 0 || ws_hub_idle(ws_hub_of(app)))
+        return; /* nothing to publish, or nobody to publish it to */
     json_t *root = json_loads(ev->data, 0, NULL);
     json_t *balances = json_object_get(root, "balances");
     if (!json_is_array(balances))
