@@ -245,7 +245,10 @@ static void *syncer_main(void *arg)
         pthread_mutex_unlock(&w->sync_lock);
         if (!list && stop)
             break;
-        if (fdatasync(w->sync_fd) != 0) {
+        uint64_t t0 = pb_mono_ns();
+        int synced = fdatasync(w->sync_fd);
+        pb_histogram_observe(&w->stats.sync_latency, pb_mono_ns() - t0);
+        if (synced != 0) {
             pb_log(PB_LOG_ERROR, "writer cannot fsync the WAL; stopping", "\"errno\":%d", errno);
             abort();
         }
@@ -346,6 +349,7 @@ int writer_start(const struct writer_config *cfg, struct store *tx, struct outbo
     pthread_cond_init(&w->sync_wake, NULL);
     pb_histogram_init_size(&w->stats.batch_size);
     pb_histogram_init_latency(&w->stats.commit_latency);
+    pb_histogram_init_latency(&w->stats.sync_latency);
     pb_histogram_init_latency(&w->stats.command_latency);
     if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
         pb_free(w);
@@ -409,6 +413,8 @@ void writer_metrics(struct writer *w, struct pb_buf *out)
     pb_histogram_render(&s->batch_size, "pitboss_writer_batch_size", "", out);
     pb_metric_type(out, "pitboss_writer_commit_seconds", "histogram");
     pb_histogram_render(&s->commit_latency, "pitboss_writer_commit_seconds", "", out);
+    pb_metric_type(out, "pitboss_writer_sync_seconds", "histogram");
+    pb_histogram_render(&s->sync_latency, "pitboss_writer_sync_seconds", "", out);
     pb_metric_type(out, "pitboss_writer_command_seconds", "histogram");
     pb_histogram_render(&s->command_latency, "pitboss_writer_command_seconds", "", out);
     pb_buf_printf(out,

@@ -86,6 +86,7 @@ struct writer_config {
 struct writer_stats {
     struct pb_histogram batch_size;     /* commands per committed batch */
     struct pb_histogram commit_latency; /* COMMIT call duration */
+    struct pb_histogram sync_latency;   /* the syncer's WAL fsync (pipelined durability) */
     struct pb_histogram command_latency; /* submit to done */
     _Atomic uint64_t commands_total;
     _Atomic uint64_t commands_failed_total;
