@@ -102,9 +102,10 @@ size_t store_column_bytes(const struct store_stmt *st, int col);
  * store_rollback outside a transaction does nothing. On PostgreSQL any error aborts the
  * transaction until store_rollback or store_rollback_to, and store_commit of an aborted
  * transaction rolls it back and returns PB_ERR_DB. store_rollback_to keeps the savepoint:
- * release it afterwards (both engines). On PostgreSQL store_release travels with the next
- * call (one round trip less per writer command), so releasing a name that is not a savepoint
- * is reported by that call, store_commit at the latest. */
+ * release it afterwards (both engines). On PostgreSQL store_savepoint and store_release
+ * travel with the next call (a prepared statement in the same pipeline: round trips less per
+ * writer command), so an error of theirs (releasing a name that is not a savepoint) is
+ * reported by that call, store_commit at the latest. */
 #define STORE_SAVEPOINT_NAME_MAX 63 /* PostgreSQL truncates identifiers beyond 63 bytes */
 int store_begin(struct store *s);
 int store_commit(struct store *s);

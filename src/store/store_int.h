@@ -85,8 +85,9 @@
 #define STORE_SQLITE_CACHE_BUCKETS (2 * STORE_SQLITE_CACHE_MAX)
 /* "ROLLBACK TO " plus the longest savepoint name, plus the terminator. */
 #define STORE_TXN_SQL_MAX (16 + STORE_SAVEPOINT_NAME_MAX)
-/* RELEASE statements a PostgreSQL connection holds back to send with the next round trip
- * (the writer's RELEASE of one command travels with the next command's SAVEPOINT). */
+/* SAVEPOINT and RELEASE statements a PostgreSQL connection holds back to send with the next
+ * round trip (the writer's RELEASE of one command and SAVEPOINT of the next travel with that
+ * command's first statement, pipelined). */
 #define STORE_PG_DEFERRED_MAX (4 * STORE_TXN_SQL_MAX)
 /* Prepared statements kept per PostgreSQL connection: every distinct statement of the
  * application fits, so a warm connection never parses again. */
