@@ -61,6 +61,7 @@ static void test_metrics_exposes_routes_and_writer(void **state)
                                    "route=\"/healthz\",le=\"0.0001\"}"));
     assert_non_null(strstr(r.body, "pitboss_writer_batch_size_bucket"));
     assert_non_null(strstr(r.body, "pitboss_writer_commit_seconds_count"));
+    assert_non_null(strstr(r.body, "pitboss_writer_sync_seconds_count"));
     assert_non_null(strstr(r.body, "pitboss_writer_queue_depth "));
     assert_non_null(strstr(r.body, "pitboss_ws_connections"));
     pb_response_release(&r);
