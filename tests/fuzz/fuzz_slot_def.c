@@ -22,22 +22,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rng_init_seeded(&r, size);
     for (int i = 0; i < 64; i++) {
         struct slot_spin s;
-        slot_spin(d, i % 2 ? &d->free : &d->base, &r, &s);
+        slot_spin(d, i % 2 ? &d->variants[0].free : &d->variants[0].base, &r, &s);
         PB_ASSERT(s.line_units >= 0 && s.scatter_units >= 0);
         PB_ASSERT(s.line_units + s.scatter_units <= d->max_spin_units);
         PB_ASSERT(s.scatters >= 0 && s.scatters <= d->reels);
         int32_t spins;
-        PB_ASSERT(slot_round_units(d, &r, &spins) >= 0);
+        PB_ASSERT(slot_round_units(d, 0, &r, &spins) >= 0);
         PB_ASSERT(spins >= 0 && spins <= SLOT_FEATURE_SPINS_MAX);
     }
     double combos = 1, free_combos = 1;
     for (int i = 0; i < d->reels; i++) {
-        combos *= d->base.len[i];
-        free_combos *= d->free.len[i];
+        combos *= d->variants[0].base.len[i];
+        free_combos *= d->variants[0].free.len[i];
     }
     if (combos + free_combos <= 20000) {
         struct slot_exact e;
-        slot_exact(d, &e);
+        slot_exact(d, 0, &e);
         PB_ASSERT(e.fig.rtp >= 0 && isfinite(e.fig.rtp) && isfinite(e.fig.sd));
         PB_ASSERT(e.fig.hit_frequency >= 0 && e.fig.hit_frequency <= 1);
         PB_ASSERT(e.retrigger_rate < SLOT_RETRIGGER_RATE_MAX);
