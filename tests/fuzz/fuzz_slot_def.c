@@ -1,6 +1,7 @@
 /* fuzz_slot_def.c: libFuzzer target for the slot definition decoder (slot_def_decode): any
  * input either compiles or names a field and a code; a compiled definition spins within its
- * bounds on both reel sets of every RTP variant and, when small enough to enumerate, has sane exact figures. */
+ * bounds on both reel sets of every RTP variant and, when small enough to enumerate, has sane
+ * exact figures. */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
