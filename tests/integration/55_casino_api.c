@@ -28,7 +28,11 @@
 #define FUNDS 10000
 #define DICE_BET "{\"target\":5000,\"direction\":\"under\"}"
 
-static const char *const env[] = {"PITBOSS_STAFF_TOKEN=" STAFF, NULL};
+/* Roulette's table limits from the configuration: a straight up to 50 minor units. */
+static const char *const env[] = {"PITBOSS_STAFF_TOKEN=" STAFF,
+                                  "PITBOSS_ROULETTE_LIMITS={\"bets\":{\"straight\":"
+                                  "{\"max_minor\":50}}}",
+                                  NULL};
 
 struct fixture {
     struct pb_server srv;
@@ -647,6 +651,105 @@ static void test_staff_configuration_limits_and_disables(void **state)
     json_decref(call_json(&f->srv, "PUT", path, body, STAFF, NULL, 200));
 }
 
+/* The id of the variant of a configuration document whose RTP is rtp. */
+static const char *variant_with_rtp(json_t *cfg, int64_t rtp)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(cfg, "variants"), i, v)
+        if (int_at(v, "rtp_ppm") == rtp)
+            return str_at(v, "id");
+    fail_msg("no variant with rtp_ppm %lld", (long long)rtp);
+    return NULL;
+}
+
+static void test_staff_switches_a_slot_variant_and_the_next_round_records_it(void **state)
+{
+    struct fixture *f = *state;
+    const char *path = "/api/v1/admin/games/lucky-sevens/config";
+    json_t *cfg = call_json(&f->srv, "GET", path, NULL, STAFF, NULL, 200);
+    json_t *variants = json_object_get(cfg, "variants");
+    assert_true(json_array_size(variants) >= 2);
+    assert_int_equal(json_array_size(json_object_get(cfg, "rtp_ppm_offered")),
+                     json_array_size(variants));
+    json_t *first = json_array_get(variants, 0), *other = json_array_get(variants, 1);
+    assert_true(json_is_true(json_object_get(first, "default")));
+    assert_string_equal(str_at(cfg, "variant"), str_at(first, "id"));
+    assert_int_equal(int_at(cfg, "rtp_ppm"), int_at(first, "rtp_ppm"));
+    char other_id[32], body[512];
+    snprintf(other_id, sizeof(other_id), "%s", str_at(other, "id"));
+    int64_t other_rtp = int_at(other, "rtp_ppm"), first_rtp = int_at(first, "rtp_ppm");
+    /* refusals name the field and change nothing */
+    expect_problem(&f->srv, "PUT", path, "{\"enabled\":true,\"variant\":\"nope\",\"limits\":[],"
+                   "\"reason\":\"test\"}", STAFF, NULL, 400, "validation_failed", "variant");
+    expect_problem(&f->srv, "PUT", path, "{\"enabled\":true,\"limits\":[],\"reason\":\"test\"}",
+                   STAFF, NULL, 400, "validation_failed", "variant");
+    snprintf(body, sizeof(body), "{\"enabled\":true,\"variant\":\"%s\",\"rtp_ppm\":%lld,"
+             "\"limits\":[],\"reason\":\"test\"}", other_id, (long long)first_rtp);
+    expect_problem(&f->srv, "PUT", path, body, STAFF, NULL, 400, "validation_failed", "rtp_ppm");
+    json_t *again = call_json(&f->srv, "GET", path, NULL, STAFF, NULL, 200);
+    assert_int_equal(int_at(again, "rtp_ppm"), first_rtp);
+    json_decref(again);
+    /* switch by id: the next round plays and records it, the catalogue shows it */
+    snprintf(body, sizeof(body), "{\"enabled\":true,\"variant\":\"%s\",\"limits\":[],"
+             "\"reason\":\"lower return\"}", other_id);
+    json_t *put = call_json(&f->srv, "PUT", path, body, STAFF, NULL, 200);
+    assert_string_equal(str_at(put, "variant"), other_id);
+    assert_int_equal(int_at(put, "rtp_ppm"), other_rtp);
+    json_decref(put);
+    json_t *doc = play_game(f, "lucky-sevens", "{\"currency\":\"EUR\",\"stake_minor\":2}");
+    json_t *detail = json_object_get(json_object_get(doc, "round"), "detail");
+    assert_string_equal(str_at(detail, "variant"), other_id);
+    assert_int_equal(int_at(detail, "rtp_ppm"), other_rtp);
+    json_decref(doc);
+    json_t *games = call_json(&f->srv, "GET", "/api/v1/games", NULL, NULL, NULL, 200);
+    size_t i;
+    json_t *g;
+    bool seen = false;
+    json_array_foreach(json_object_get(games, "games"), i, g) {
+        if (strcmp(str_at(g, "id"), "lucky-sevens") != 0)
+            continue;
+        seen = true;
+        assert_int_equal(int_at(g, "rtp_ppm"), other_rtp);
+        assert_string_equal(str_at(g, "variant"), other_id);
+    }
+    assert_true(seen);
+    json_decref(games);
+    /* back by RTP alone, as before variants had ids */
+    snprintf(body, sizeof(body), "{\"enabled\":true,\"rtp_ppm\":%lld,\"limits\":[],\"reason\":"
+             "\"standard return\"}", (long long)first_rtp);
+    put = call_json(&f->srv, "PUT", path, body, STAFF, NULL, 200);
+    assert_string_equal(str_at(put, "variant"), variant_with_rtp(cfg, first_rtp));
+    json_decref(put);
+    doc = play_game(f, "lucky-sevens", "{\"currency\":\"EUR\",\"stake_minor\":2}");
+    detail = json_object_get(json_object_get(doc, "round"), "detail");
+    assert_int_equal(int_at(detail, "rtp_ppm"), first_rtp);
+    json_decref(doc);
+    json_decref(cfg);
+}
+
+/* The server was started with PITBOSS_ROULETTE_LIMITS (straight up to 50): in force, and
+ * shown in the staff view. */
+static void test_roulette_table_limits_come_from_the_configuration(void **state)
+{
+    struct fixture *f = *state;
+    json_t *cfg = call_json(&f->srv, "GET", "/api/v1/admin/games/roulette/config", NULL, STAFF,
+                            NULL, 200);
+    json_t *straight = json_object_get(json_object_get(json_object_get(cfg, "table_limits"),
+                                                       "bets"), "straight");
+    assert_int_equal(int_at(straight, "max_minor"), 50);
+    assert_int_equal(int_at(straight, "min_minor"), 10); /* the default stays */
+    json_decref(cfg);
+    int64_t funds = cash(&f->srv, f->player);
+    expect_problem(&f->srv, "POST", "/api/v1/games/roulette/play",
+                   "{\"currency\":\"EUR\",\"stake_minor\":10,\"bet\":{\"bets\":[{\"kind\":"
+                   "\"straight\",\"numbers\":[17],\"chips\":6}]}}", f->token, next_key(), 400,
+                   "validation_failed", "bet.bets[0].chips");
+    assert_int_equal(cash(&f->srv, f->player), funds);
+    json_decref(play_game(f, "roulette", "{\"currency\":\"EUR\",\"stake_minor\":10,\"bet\":"
+                          "{\"bets\":[{\"kind\":\"straight\",\"numbers\":[17],\"chips\":5}]}}"));
+}
+
 /* ---- the invariants after everything above ---- */
 
 static void test_ledger_verify_holds_after_the_casino_workload(void **state)
@@ -701,6 +804,8 @@ int main(void)
         cmocka_unit_test(test_roulette_and_a_slot_play_through_the_engine),
         cmocka_unit_test(test_settled_round_is_pushed_on_the_player_topic),
         cmocka_unit_test(test_staff_configuration_limits_and_disables),
+        cmocka_unit_test(test_staff_switches_a_slot_variant_and_the_next_round_records_it),
+        cmocka_unit_test(test_roulette_table_limits_come_from_the_configuration),
         cmocka_unit_test(test_ledger_verify_holds_after_the_casino_workload),
     };
     return cmocka_run_group_tests_name("integration.casino_api", tests, setup, teardown);

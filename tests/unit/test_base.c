@@ -306,6 +306,25 @@ static void test_config_payments_section(void **state)
     assert_string_equal(err.key, "PITBOSS_PAYMENTS_PLAYER_CANCEL");
 }
 
+/* roulette_limits is kept as text: the games module checks it when the server starts. */
+static void test_config_roulette_limits(void **state)
+{
+    (void)state;
+    struct pb_config cfg;
+    struct pb_config_error err;
+    pb_config_defaults(&cfg);
+    assert_string_equal(cfg.roulette_limits, ""); /* the defaults of docs/games.md */
+    const char *text = "{\"roulette_limits\":{\"bets\":{\"straight\":{\"max_minor\":50}}}}";
+    assert_int_equal(pb_config_load_text(&cfg, text, strlen(text), &err), 0);
+    assert_string_equal(cfg.roulette_limits, "{\"bets\":{\"straight\":{\"max_minor\":50}}}");
+    char *env[] = {"PITBOSS_ROULETTE_LIMITS={\"max_total_minor\":9}", NULL};
+    assert_int_equal(pb_config_apply_env(&cfg, env, &err), 0);
+    assert_string_equal(cfg.roulette_limits, "{\"max_total_minor\":9}");
+    const char *bad = "{\"roulette_limits\":[1]}";
+    assert_int_equal(pb_config_load_text(&cfg, bad, strlen(bad), &err), PB_ERR_INVALID);
+    assert_string_equal(err.key, "roulette_limits");
+}
+
 static void test_config_web_dir_from_file_and_environment(void **state)
 {
     (void)state;
@@ -360,6 +379,7 @@ int main(void)
         cmocka_unit_test(test_config_staff_token_from_file_and_environment),
         cmocka_unit_test(test_config_web_dir_from_file_and_environment),
         cmocka_unit_test(test_config_payments_section),
+        cmocka_unit_test(test_config_roulette_limits),
         cmocka_unit_test(test_histogram_buckets_and_quantiles),
     };
     return cmocka_run_group_tests_name("unit.base", tests, NULL, NULL);

@@ -205,12 +205,13 @@ struct config_args {
     struct casino_game_config cfg;
     struct casino_limits limits[4];
     size_t n;
+    const struct game_type *game; /* NULL: dice */
 };
 
 static int config_step(struct store *tx, void *arg)
 {
     struct config_args *a = arg;
-    return casino_config_put(tx, &dice_game, &a->cfg, a->limits, a->n, T0);
+    return casino_config_put(tx, a->game ? a->game : &dice_game, &a->cfg, a->limits, a->n, T0);
 }
 
 static void refusals_change_nothing(bool pg)
@@ -228,7 +229,7 @@ static void refusals_change_nothing(bool pg)
     play(&a, "p2", "EUR", 1, bet);
     assert_int_equal(a.ref.ledger.error, LEDGER_E_INSUFFICIENT_FUNDS);
     /* configuration: limits, then disabled */
-    struct config_args c = {.cfg = {true, dice_game.rtp_ppm, 0, "staff"},
+    struct config_args c = {.cfg = {true, dice_game.variants[0].rtp_ppm, 0, "staff"},
                             .limits = {{"EUR", 50, 500}}, .n = 1};
     assert_int_equal(pbt_run(w, config_step, &c), 0);
     expect_refused("p1", "EUR", 49, bet, 422, "stake_out_of_range", "stake_minor");
@@ -316,7 +317,7 @@ static void configuration_defaults_and_checks(bool pg)
     struct casino_limits lim;
     assert_int_equal(casino_config_get(rd, &dice_game, &cfg), 0);
     assert_true(cfg.enabled);
-    assert_int_equal(cfg.rtp_ppm, dice_game.rtp_ppm);
+    assert_int_equal(cfg.rtp_ppm, dice_game.variants[0].rtp_ppm);
     assert_int_equal(cfg.updated_ms, 0);
     assert_int_equal(casino_limits_get(rd, &dice_game, "EUR", &lim), 0);
     assert_int_equal(lim.min_stake_minor, 1);
@@ -324,17 +325,17 @@ static void configuration_defaults_and_checks(bool pg)
     assert_int_equal(casino_limits_get(rd, &dice_game, "BTC", &lim), 0);
     assert_int_equal(lim.max_stake_minor, 100000000000LL);
     struct config_args bad[] = {
-        {.cfg = {true, dice_game.rtp_ppm + 1, 0, "s"}, .n = 0},
-        {.cfg = {true, dice_game.rtp_ppm, 0, "s"}, .limits = {{"EUR", 0, 5}}, .n = 1},
-        {.cfg = {true, dice_game.rtp_ppm, 0, "s"}, .limits = {{"EUR", 6, 5}}, .n = 1},
-        {.cfg = {true, dice_game.rtp_ppm, 0, "s"}, .limits = {{"XXX", 1, 5}}, .n = 1},
-        {.cfg = {true, dice_game.rtp_ppm, 0, "s"}, .limits = {{"EUR", 1, 5}, {"EUR", 1, 6}},
+        {.cfg = {true, dice_game.variants[0].rtp_ppm + 1, 0, "s"}, .n = 0},
+        {.cfg = {true, dice_game.variants[0].rtp_ppm, 0, "s"}, .limits = {{"EUR", 0, 5}}, .n = 1},
+        {.cfg = {true, dice_game.variants[0].rtp_ppm, 0, "s"}, .limits = {{"EUR", 6, 5}}, .n = 1},
+        {.cfg = {true, dice_game.variants[0].rtp_ppm, 0, "s"}, .limits = {{"XXX", 1, 5}}, .n = 1},
+        {.cfg = {true, dice_game.variants[0].rtp_ppm, 0, "s"}, .limits = {{"EUR", 1, 5}, {"EUR", 1, 6}},
          .n = 2},
     };
     for (size_t i = 0; i < PB_ARRAY_LEN(bad); i++)
         if (pbt_run(w, config_step, &bad[i]) != PB_ERR_INVALID)
             fail_msg("bad configuration %zu accepted", i);
-    struct config_args good = {.cfg = {false, dice_game.rtp_ppm, 0, "staff:7"},
+    struct config_args good = {.cfg = {false, dice_game.variants[0].rtp_ppm, 0, "staff:7"},
                                .limits = {{"USD", 10, 20}, {"EUR", 5, 50}}, .n = 2};
     assert_int_equal(pbt_run(w, config_step, &good), 0);
     assert_int_equal(casino_config_get(rd, &dice_game, &cfg), 0);
@@ -368,10 +369,11 @@ static int big_check(const json_t *bet, int64_t stake_minor, int64_t *total,
     return PB_OK;
 }
 
-static void big_play(const json_t *bet, int64_t stake_minor, struct game_draw *draw,
-                     struct game_result *result)
+static void big_play(const json_t *bet, int variant, int64_t stake_minor,
+                     struct game_draw *draw, struct game_result *result)
 {
     (void)bet;
+    PB_ASSERT(variant == 0);
     PB_ASSERT(draw->rng && !draw->fair);
     char *text = pb_malloc((size_t)stake_minor + 1);
     memset(text, 'x', (size_t)stake_minor);
@@ -381,8 +383,8 @@ static void big_play(const json_t *bet, int64_t stake_minor, struct game_draw *d
     pb_free(text);
 }
 
-static const struct game_type big_game = {"big", "Big", "slot", false, 900000, big_check,
-                                          big_play};
+static const struct game_type big_game = {"big", "Big", "slot", false, 1, {{"standard", 900000}},
+                                          big_check, big_play};
 
 static int fund_btc_step(struct store *tx, void *arg)
 {
@@ -550,6 +552,68 @@ static void interrupted_rounds_are_completed_once(bool pg)
 }
 PBT_BOTH(interrupted_rounds_are_completed_once)
 
+/* A stored RTP no variant has any more (a definition changed under a configuration). */
+static int stale_rtp_step(struct store *tx, void *arg)
+{
+    struct store_stmt *st;
+    if (store_prepare(tx, "UPDATE games_config SET rtp_ppm = 1 WHERE game_id = ?", &st) != PB_OK)
+        return PB_ERR_DB;
+    store_bind_text(st, 1, (const char *)arg, strlen((const char *)arg));
+    int rc = store_step(st);
+    store_finalize(st);
+    return rc == STORE_DONE ? PB_OK : PB_ERR_DB;
+}
+
+static void configured_variant_is_played_and_recorded(bool pg)
+{
+    start(pg);
+    const struct game_type *g = games_find("lucky-sevens");
+    assert_non_null(g);
+    assert_true(g->nvariants >= 2);
+    struct casino_game_config cfg;
+    assert_int_equal(casino_config_get(rd, g, &cfg), 0);
+    assert_int_equal(cfg.variant, 0); /* the default */
+    assert_int_equal(cfg.rtp_ppm, g->variants[0].rtp_ppm);
+    struct config_args c = {.cfg = {true, g->variants[1].rtp_ppm, 0, "staff"}, .game = g};
+    assert_int_equal(pbt_run(w, config_step, &c), 0);
+    assert_int_equal(casino_config_get(rd, g, &cfg), 0);
+    assert_int_equal(cfg.variant, 1);
+    for (int i = 0; i < 20; i++) {
+        struct play_args a;
+        memset(&a, 0, sizeof(a));
+        a.p = (struct casino_play){g, "p1", "EUR", 2, NULL, false, false, NULL};
+        assert_int_equal(pbt_run(w, play_step, &a), 0);
+        assert_int_equal(a.ref.status, 0);
+        json_t *detail = json_loads(a.res.round.detail, 0, NULL);
+        assert_non_null(detail);
+        assert_string_equal(json_string_value(json_object_get(detail, "variant")),
+                            g->variants[1].id);
+        assert_int_equal(json_integer_value(json_object_get(detail, "rtp_ppm")),
+                         g->variants[1].rtp_ppm);
+        json_decref(detail);
+        round_info_release(&a.res.round);
+    }
+    /* a stored RTP that names no variant: refused, nothing written */
+    assert_int_equal(pbt_run(w, stale_rtp_step, (void *)g->id), 0);
+    assert_int_equal(casino_config_get(rd, g, &cfg), 0);
+    assert_int_equal(cfg.variant, -1);
+    size_t rounds = rounds_of("p1");
+    int64_t funds = cash("p1");
+    struct play_args a;
+    memset(&a, 0, sizeof(a));
+    a.p = (struct casino_play){g, "p1", "EUR", 2, NULL, false, false, NULL};
+    assert_int_equal(pbt_run(w, play_step, &a), 0);
+    assert_int_equal(a.ref.status, 403);
+    assert_string_equal(a.ref.code, "variant_unavailable");
+    assert_int_equal(rounds_of("p1"), rounds);
+    assert_int_equal(cash("p1"), funds);
+    /* an RTP no variant has is refused by the put */
+    c.cfg.rtp_ppm = 1;
+    assert_int_equal(pbt_run(w, config_step, &c), PB_ERR_INVALID);
+    stop();
+}
+PBT_BOTH(configured_variant_is_played_and_recorded)
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -559,6 +623,7 @@ int main(void)
         PBT_PAIR(configuration_defaults_and_checks),
         PBT_PAIR(outcomes_up_to_the_detail_limit_are_stored),
         PBT_PAIR(interrupted_rounds_are_completed_once),
+        PBT_PAIR(configured_variant_is_played_and_recorded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
