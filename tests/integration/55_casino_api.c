@@ -21,6 +21,7 @@
 #include <sodium.h>
 
 #include "client.h"
+#include "fixtures.h"
 #include "ws_client.h"
 
 #define STAFF "staff-token-for-tests-0123456789"
@@ -42,22 +43,11 @@ struct fixture {
 
 /* ---- helpers ---- */
 
+/* The shared helpers (fixtures.h) under this file's names: key is the Idempotency-Key. */
 static void call_key(const struct pb_server *srv, const char *method, const char *path,
                      const char *body, const char *token, const char *key, struct pb_response *r)
 {
-    char auth[192], idem[192];
-    const char *headers[3] = {NULL, NULL, NULL};
-    int n = 0;
-    if (token) {
-        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-        headers[n++] = auth;
-    }
-    if (key) {
-        snprintf(idem, sizeof(idem), "Idempotency-Key: %s", key);
-        headers[n++] = idem;
-    }
-    pb_request(srv, method, path, body ? "application/json" : NULL, body,
-               body ? strlen(body) : 0, headers, r);
+    pb_call(srv, method, path, body, token, pb_idem(key), r);
 }
 
 static json_t *parse(const struct pb_response *r)
@@ -72,105 +62,36 @@ static json_t *parse(const struct pb_response *r)
 static json_t *call_json(const struct pb_server *srv, const char *method, const char *path,
                          const char *body, const char *token, const char *key, long status)
 {
-    struct pb_response r;
-    call_key(srv, method, path, body, token, key, &r);
-    if (r.status != status)
-        fail_msg("%s %s answered %ld, expected %ld: %s", method, path, r.status, status, r.body);
-    json_t *doc = r.body_len ? parse(&r) : NULL;
-    pb_response_release(&r);
-    return doc;
+    return pb_call_json(srv, method, path, body, token, pb_idem(key), status);
 }
 
 static void expect_problem(const struct pb_server *srv, const char *method, const char *path,
                            const char *body, const char *token, const char *key, long status,
                            const char *code, const char *field)
 {
-    struct pb_response r;
-    call_key(srv, method, path, body, token, key, &r);
-    if (r.status != status)
-        fail_msg("%s %s answered %ld, expected %ld: %s", method, path, r.status, status, r.body);
-    pb_assert_problem(&r, status, code);
-    json_t *doc = parse(&r);
-    const char *f = json_string_value(json_object_get(doc, "field"));
-    if (field && (!f || strcmp(f, field) != 0))
-        fail_msg("expected field %s in %s", field, r.body);
-    json_decref(doc);
-    pb_response_release(&r);
+    pb_expect_problem(srv, method, path, body, token, pb_idem(key), status, code, field);
 }
 
-static const char *str_at(json_t *obj, const char *name)
-{
-    const char *v = json_string_value(json_object_get(obj, name));
-    if (!v)
-        fail_msg("%s is not a string", name);
-    return v;
-}
-
-static int64_t int_at(json_t *obj, const char *name)
-{
-    json_t *v = json_object_get(obj, name);
-    if (!json_is_integer(v))
-        fail_msg("%s is not an integer", name);
-    return json_integer_value(v);
-}
-
-static const char *next_key(void)
-{
-    static char key[64];
-    static int counter;
-    snprintf(key, sizeof(key), "casino-test-%d", ++counter);
-    return key;
-}
+#define str_at pb_str_at
+#define int_at pb_int_at
+#define next_key() pb_next_key("casino-test")
 
 static void register_and_login(const struct pb_server *srv, const char *email, char *id,
                                char *token)
 {
-    char body[512];
-    snprintf(body, sizeof(body), "{\"email\":\"%s\",\"password\":\"" PASSWORD "\","
-             "\"date_of_birth\":\"1990-05-17\",\"country\":\"DE\",\"currency\":\"EUR\","
-             "\"brand\":\"demo\"}", email);
-    json_t *doc = call_json(srv, "POST", "/api/v1/players", body, NULL, NULL, 201);
-    snprintf(id, 32, "%s", str_at(doc, "player_id"));
-    json_decref(doc);
-    snprintf(body, sizeof(body), "{\"brand\":\"demo\",\"email\":\"%s\",\"password\":\""
-             PASSWORD "\"}", email);
-    doc = call_json(srv, "POST", "/api/v1/sessions", body, NULL, NULL, 201);
-    snprintf(token, 128, "%s", str_at(doc, "token"));
-    json_decref(doc);
+    pb_player_new(srv, "demo", email, "EUR", id, 32, token, 128);
 }
 
 /* Registration opened the EUR wallet (200: already open); a staff adjustment funds it. */
 static void open_and_fund(const struct pb_server *srv, const char *player, int64_t amount)
 {
-    char path[128], body[256];
-    snprintf(path, sizeof(path), "/api/v1/players/%s/wallets", player);
-    json_decref(call_json(srv, "POST", path, "{\"currency\":\"EUR\"}", STAFF, NULL, 200));
-    if (amount == 0)
-        return;
-    snprintf(body, sizeof(body), "{\"player_id\":\"%s\",\"currency\":\"EUR\",\"account\":"
-             "\"cash\",\"amount_minor\":%lld,\"reason\":\"test funding\"}", player,
-             (long long)amount);
-    json_decref(call_json(srv, "POST", "/api/v1/admin/adjustments", body, STAFF, next_key(),
-                          201));
+    pb_wallet_fund(srv, STAFF, player, "EUR", amount);
 }
 
 /* The player's EUR cash balance (posted) as the staff API shows it. */
 static int64_t cash(const struct pb_server *srv, const char *player)
 {
-    char path[128];
-    snprintf(path, sizeof(path), "/api/v1/players/%s/balances", player);
-    json_t *doc = call_json(srv, "GET", path, NULL, STAFF, NULL, 200);
-    json_t *list = json_object_get(doc, "balances");
-    int64_t v = INT64_MIN;
-    for (size_t i = 0; i < json_array_size(list); i++) {
-        json_t *b = json_array_get(list, i);
-        if (strcmp(str_at(b, "type"), "cash") == 0 && strcmp(str_at(b, "currency"), "EUR") == 0)
-            v = int_at(b, "posted_minor");
-    }
-    json_decref(doc);
-    if (v == INT64_MIN)
-        fail_msg("no EUR cash account for %s", player);
-    return v;
+    return pb_balance(srv, STAFF, player, "cash", "EUR", "posted_minor");
 }
 
 static size_t recall_count(const struct fixture *f)
@@ -755,19 +676,7 @@ static void test_roulette_table_limits_come_from_the_configuration(void **state)
 static void test_ledger_verify_holds_after_the_casino_workload(void **state)
 {
     struct fixture *f = *state;
-    char cmd[1600], line[512], last[512] = "";
-    snprintf(cmd, sizeof(cmd), "PITBOSS_DB='%s' '%s' ledger verify 2>&1", f->srv.db_url,
-             getenv("PITBOSS_BIN"));
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    while (fgets(line, sizeof(line), p)) {
-        if (!strstr(line, "ledger verify: OK"))
-            fputs(line, stderr);
-        snprintf(last, sizeof(last), "%s", line);
-    }
-    int status = pclose(p);
-    if (status != 0 || !strstr(last, "ledger verify: OK"))
-        fail_msg("ledger verify exited with %d: %s", status, last);
+    pb_ledger_verify_ok(&f->srv);
 }
 
 static int setup(void **state)
