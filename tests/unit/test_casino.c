@@ -512,18 +512,18 @@ static void configured_variant_is_played_and_recorded(bool pg)
     assert_non_null(g);
     assert_true(g->nvariants >= 2);
     struct casino_game_config cfg;
-    assert_int_equal(casino_config_get(rd, g, &cfg), 0);
+    assert_int_equal(casino_config_get(db.rd, g, &cfg), 0);
     assert_int_equal(cfg.variant, 0); /* the default */
     assert_int_equal(cfg.rtp_ppm, g->variants[0].rtp_ppm);
     struct config_args c = {.cfg = {true, g->variants[1].rtp_ppm, 0, "staff"}, .game = g};
-    assert_int_equal(pbt_run(w, config_step, &c), 0);
-    assert_int_equal(casino_config_get(rd, g, &cfg), 0);
+    assert_int_equal(pbt_run(db.w, config_step, &c), 0);
+    assert_int_equal(casino_config_get(db.rd, g, &cfg), 0);
     assert_int_equal(cfg.variant, 1);
     for (int i = 0; i < 20; i++) {
         struct play_args a;
         memset(&a, 0, sizeof(a));
         a.p = (struct casino_play){g, "p1", "EUR", 2, NULL, false, false, NULL};
-        assert_int_equal(pbt_run(w, play_step, &a), 0);
+        assert_int_equal(pbt_run(db.w, play_step, &a), 0);
         assert_int_equal(a.ref.status, 0);
         json_t *detail = json_loads(a.res.round.detail, 0, NULL);
         assert_non_null(detail);
@@ -535,23 +535,23 @@ static void configured_variant_is_played_and_recorded(bool pg)
         round_info_release(&a.res.round);
     }
     /* a stored RTP that names no variant: refused, nothing written */
-    assert_int_equal(pbt_run(w, stale_rtp_step, (void *)g->id), 0);
-    assert_int_equal(casino_config_get(rd, g, &cfg), 0);
+    assert_int_equal(pbt_run(db.w, stale_rtp_step, (void *)g->id), 0);
+    assert_int_equal(casino_config_get(db.rd, g, &cfg), 0);
     assert_int_equal(cfg.variant, -1);
     size_t rounds = rounds_of("p1");
-    int64_t funds = cash("p1");
+    int64_t funds = pbt_cash(&db, "p1");
     struct play_args a;
     memset(&a, 0, sizeof(a));
     a.p = (struct casino_play){g, "p1", "EUR", 2, NULL, false, false, NULL};
-    assert_int_equal(pbt_run(w, play_step, &a), 0);
+    assert_int_equal(pbt_run(db.w, play_step, &a), 0);
     assert_int_equal(a.ref.status, 403);
     assert_string_equal(a.ref.code, "variant_unavailable");
     assert_int_equal(rounds_of("p1"), rounds);
-    assert_int_equal(cash("p1"), funds);
+    assert_int_equal(pbt_cash(&db, "p1"), funds);
     /* an RTP no variant has is refused by the put */
     c.cfg.rtp_ppm = 1;
-    assert_int_equal(pbt_run(w, config_step, &c), PB_ERR_INVALID);
-    stop();
+    assert_int_equal(pbt_run(db.w, config_step, &c), PB_ERR_INVALID);
+    pbt_ledger_stop(&db);
 }
 PBT_BOTH(configured_variant_is_played_and_recorded)
 
