@@ -33,6 +33,7 @@
 #include "ledger/ledger_http.h"
 #include "pam/kyc.h"
 #include "pam/kyc_http.h"
+#include "pam/notes.h"
 #include "pam/pam.h"
 #include "pam/pam_http.h"
 #include "pam/staff.h"
@@ -63,6 +64,7 @@ static const struct {
     {pam_migrations, &pam_migrations_count},
     {staff_migrations, &staff_migrations_count},
     {kyc_migrations, &kyc_migrations_count},
+    {notes_migrations, &notes_migrations_count},
     {rg_migrations, &rg_migrations_count},
     {rounds_migrations, &rounds_migrations_count},
     {providers_migrations, &providers_migrations_count},
@@ -308,6 +310,7 @@ static void new_http_server(const struct pb_config *cfg, void *app, struct http_
     http_server_add_routes(*out, pam_routes, pam_routes_count);
     http_server_add_routes(*out, staff_routes, staff_routes_count);
     http_server_add_routes(*out, kyc_routes, kyc_routes_count);
+    http_server_add_routes(*out, notes_routes, notes_routes_count);
     http_server_add_routes(*out, rg_routes, rg_routes_count);
     http_server_add_routes(*out, casino_routes, casino_routes_count);
     http_server_add_routes(*out, providers_routes, providers_routes_count);

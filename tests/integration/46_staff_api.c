@@ -129,6 +129,9 @@ static const struct route_case routes[] = {
     {"GET", "/api/v1/admin/kyc/queue", NULL, "kyc.review"},
     {"GET", "/api/v1/admin/kyc/" NO_PLAYER, NULL, "kyc.review"},
     {"POST", "/api/v1/admin/kyc/" NO_PLAYER "/decision", "{}", "kyc.review"},
+    /* Staff notes on players (src/pam/notes.c). */
+    {"GET", "/api/v1/admin/players/" NO_PLAYER "/notes", NULL, "players.read"},
+    {"POST", "/api/v1/admin/players/" NO_PLAYER "/notes", "{\"text\":\"t\"}", "players.block"},
     /* In-house games' configuration (src/games/casino_http.c). */
     {"GET", "/api/v1/admin/games/dice/config", NULL, "games.manage"},
     {"PUT", "/api/v1/admin/games/dice/config", "{}", "games.manage"},

@@ -252,6 +252,10 @@ const tests = [
     await adjust.getByRole("button", { name: "Apply adjustment" }).click();
     await page.getByText("Applied: cash is now 50.00 EUR").waitFor();
     await shot(page, "04-backoffice-adjustment");
+    const note = page.getByRole("form", { name: "Add a note" });
+    await note.getByLabel("Note").fill("e2e: welcomed the player by phone");
+    await note.getByRole("button", { name: "Add note" }).click();
+    await page.getByTestId("staff-notes").getByText("e2e: welcomed the player by phone").waitFor();
   }],
 
   ["the player's balance changes live over the WebSocket, without a reload", async () => {

@@ -1,7 +1,7 @@
 // player.ts: one player in the back office: profile and lock-out, blocks (set and clear with
 // a reason), balances with a manual adjustment (reason required, idempotent), KYC state with
-// documents, history and the review decision, and the transaction history. Each section
-// appears only when the role has its permission.
+// documents, history and the review decision, responsible gaming, staff notes, and the
+// transaction history. Each section appears only when the role has its permission.
 import { ApiError, idempotencyKey } from "../../lib/api";
 import { h, replace, formatTime } from "../../lib/dom";
 import { describe, field, formError, onSubmit } from "../../lib/form";
@@ -170,6 +170,9 @@ export const playerScreen: Screen<StaffApp> = {
     if (app.can("players.read")) {
       sections.push(h("div", { class: "card" }, h("h2", {}, "Responsible gaming"), await rgSection(app, enc)));
     }
+    if (app.can("players.read")) {
+      sections.push(h("div", { class: "card" }, h("h2", {}, "Notes"), await notesSection(app, enc)));
+    }
     if (app.can("ledger.read")) {
       sections.push(h("div", { class: "card" }, h("h2", {}, "Transactions"),
         historyTable(app.api, `/players/${enc}/transactions`, () => balances)));
@@ -216,4 +219,45 @@ async function rgSection(app: StaffApp, enc: string): Promise<HTMLElement> {
         h("td", { class: "num" }, limitText(l, "remaining_minor")),
         h("td", {}, l.pending ? `${l.pending.removal ? "removal" : l.limit === "session_time" ? `${Math.round((l.pending.value_s ?? 0) / 60)} min`
           : formatMinor(l.pending.value_minor ?? 0, exponentOf(l.currency ?? ""), l.currency ?? "")} from ${formatTime(l.pending.effective_at)}` : "-")))))));
+}
+
+interface PlayerNote {
+  seq: number;
+  author: string;
+  text: string;
+  created_at: string;
+}
+
+/** Staff notes (GET/POST /admin/players/{id}/notes): newest first; adding needs players.block.
+ * A note is never edited: a correction is a new note. */
+async function notesSection(app: StaffApp, enc: string): Promise<HTMLElement> {
+  const box = h("div", { "data-testid": "staff-notes" });
+  async function load(): Promise<void> {
+    let notes: PlayerNote[];
+    try {
+      notes = (await app.api.get<{ notes: PlayerNote[] }>(`/admin/players/${enc}/notes`)).notes;
+    } catch (e) {
+      replace(box, errorBox(e));
+      return;
+    }
+    const list = notes.length === 0 ? h("p", {}, "No notes.")
+      : h("ul", { class: "notes" }, ...notes.map((n) => h("li", {},
+        h("p", {}, n.text), h("p", { class: "hint" }, `${formatTime(n.created_at)} by ${n.author}`))));
+    if (!app.can("players.block")) {
+      replace(box, list);
+      return;
+    }
+    const form = h("form", { "aria-labelledby": "note-title" },
+      h("h3", { id: "note-title" }, "Add a note"),
+      field({ name: "text", label: "Note", required: true, maxlength: 2000 }),
+      formError(),
+      h("button", { type: "submit" }, "Add note"));
+    onSubmit(form, async (v) => {
+      await app.api.post(`/admin/players/${enc}/notes`, { text: v.text });
+      await load();
+    });
+    replace(box, list, form);
+  }
+  await load();
+  return box;
 }
