@@ -30,11 +30,11 @@ struct game_result {
 };
 
 struct game_type {
-    const char *id;       /* catalog id: "dice", "roulette", "lucky-sevens", ... */
-    const char *name;     /* for people */
-    const char *kind;     /* "slot", "roulette", "dice": what jurisdiction rules apply to */
+    const char *id;   /* catalog id: "dice", "roulette", "lucky-sevens", ... */
+    const char *name; /* for people */
+    const char *kind; /* "slot", "roulette", "dice": what jurisdiction rules apply to */
     bool provably_fair;
-    int32_t rtp_ppm;      /* theoretical return to player, parts per million (990000) */
+    int32_t rtp_ppm; /* theoretical return to player, parts per million (990000) */
     /* Checks the game-specific bet object (the play request's "bet"; may be NULL for games
      * without choices) for a stake of stake_minor per unit, and gives the round's total
      * stake (a slot: stake per line times lines; roulette: the sum of its bets). A refused
@@ -45,5 +45,18 @@ struct game_type {
     void (*play)(const json_t *bet, int64_t stake_minor, struct game_draw *draw,
                  struct game_result *result);
 };
+
+/* The check_bet of a game whose stake is the whole bet and that takes no bet object
+ * (blackjack, baccarat, crash): bet must be NULL and stake_minor 1..stake_max; the total is
+ * the stake. A refusal fills err (code "out_of_range", field "bet" or stake_field). */
+struct game_stake_only {
+    int64_t stake_max;        /* INT64_MAX: the caller bounds the stake */
+    const char *stake_field;  /* the request's stake field: "stake_minor", "amount_minor" */
+    const char *bet_detail;   /* a bet object given: "blackjack takes no bet object" */
+    const char *stake_detail; /* the stake out of range */
+};
+int game_check_stake_only(const struct game_stake_only *rule, const json_t *bet,
+                          int64_t stake_minor, int64_t *total_stake_minor,
+                          struct pb_json_error *err);
 
 #endif
