@@ -60,18 +60,11 @@ static void finish(struct http_request *req, struct writer_cmd *cmd, struct http
     casino_answer_finish(&((struct bac_cmd *)cmd)->ans, cmd->status, resp);
 }
 
-static int apply(struct store *tx, void *arg)
+static int apply(struct store *tx, void *arg, const char *idem)
 {
     struct bac_cmd *c = arg;
-    bool refused;
-    if (casino_answer_player_gates(tx, &c->ans, c->pam, c->player_id, &refused) != PB_OK)
-        return PB_ERR_DB;
-    if (refused)
-        return PB_OK;
     struct rng rng;
     rng_init_system(&rng);
-    char idem[SCOPE_MAX + CASINO_HTTP_IDEM_KEY_MAX + 2];
-    snprintf(idem, sizeof(idem), "%s:%s", c->scope, c->key);
     struct casino_refusal *f = pb_calloc(1, sizeof(*f));
     int64_t round_id = 0;
     int rc = baccarat_round_play(c->lg, tx, &c->cmd, c->player_id, c->currency, c->table,
@@ -87,7 +80,8 @@ static int apply(struct store *tx, void *arg)
 static int play_run(struct store *tx, struct writer_cmd *cmd)
 {
     struct bac_cmd *c = (struct bac_cmd *)cmd;
-    return casino_answer_idem(tx, &c->ans, c->scope, c->key, c->request_json, apply, c);
+    struct casino_idem q = {c->scope, c->key, c->request_json, c->pam, c->player_id};
+    return casino_answer_idem(tx, &c->ans, &q, apply, c);
 }
 
 struct play_body {

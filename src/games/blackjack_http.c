@@ -92,22 +92,15 @@ static bool player_ok(struct http_request *req, struct http_response *resp,
 
 /* ---- POST /api/v1/blackjack/rounds ---- */
 
-static int start_apply(struct store *tx, void *arg)
+static int start_apply(struct store *tx, void *arg, const char *idem)
 {
     struct bj_cmd *c = arg;
-    bool refused;
-    if (casino_answer_player_gates(tx, &c->ans, c->pam, c->player_id, &refused) != PB_OK)
-        return PB_ERR_DB;
-    if (refused)
-        return PB_OK;
     struct bj_rules rules;
     bj_rules_default(&rules);
     struct rng rng;
     rng_init_system(&rng);
     struct shoe *shoe = pb_malloc(sizeof(*shoe));
     bj_shoe_new(&rules, &rng, shoe);
-    char idem[SCOPE_MAX + CASINO_HTTP_IDEM_KEY_MAX + 2];
-    snprintf(idem, sizeof(idem), "%s:%s", c->scope, c->key);
     struct casino_refusal *f = pb_calloc(1, sizeof(*f));
     int64_t round_id = 0;
     int rc = bj_round_start(c->lg, tx, &c->cmd, c->player_id, c->currency, c->stake_minor,
@@ -124,7 +117,8 @@ static int start_apply(struct store *tx, void *arg)
 static int start_run(struct store *tx, struct writer_cmd *cmd)
 {
     struct bj_cmd *c = (struct bj_cmd *)cmd;
-    return casino_answer_idem(tx, &c->ans, c->scope, c->key, c->request_json, start_apply, c);
+    struct casino_idem q = {c->scope, c->key, c->request_json, c->pam, c->player_id};
+    return casino_answer_idem(tx, &c->ans, &q, start_apply, c);
 }
 
 struct start_body {

@@ -1,6 +1,7 @@
 /* casino_answer.c: the answer of a casino money command (casino_answer.h). */
 #include "games/casino_answer.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,7 @@
 
 _Static_assert(CASINO_ANSWER_FIELD_MAX == sizeof(((struct ledger_idem_hit *)0)->field),
                "a conflict's field is ledger_idem_hit.field");
+_Static_assert(CASINO_ANSWER_KEY_MAX == LEDGER_HTTP_IDEM_KEY_MAX, "the keys the routes take");
 
 void casino_answer_init(struct casino_answer *a, char *buf, size_t cap)
 {
@@ -71,8 +73,9 @@ void casino_answer_json(struct casino_answer *a, int status, json_t *doc)
     free(text);
 }
 
-int casino_answer_player_gates(struct store *tx, struct casino_answer *a,
-                               const struct pam_config *pam, const char *player_id, bool *refused)
+/* The player's own gates: 0 with *refused (the answer set when true), or PB_ERR_DB. */
+static int player_gates(struct store *tx, struct casino_answer *a, const struct pam_config *pam,
+                        const char *player_id, bool *refused)
 {
     unsigned blocks = 0;
     bool allowed = true;
@@ -96,13 +99,12 @@ int casino_answer_player_gates(struct store *tx, struct casino_answer *a,
     return PB_OK;
 }
 
-int casino_answer_idem(struct store *tx, struct casino_answer *a, const char *scope,
-                       const char *key, const char *request_json,
-                       int (*apply)(struct store *tx, void *arg), void *arg)
+int casino_answer_idem(struct store *tx, struct casino_answer *a, const struct casino_idem *q,
+                       int (*apply)(struct store *tx, void *arg, const char *idem), void *arg)
 {
     enum ledger_idem_state state;
     struct ledger_idem_hit hit = {0};
-    if (ledger_idem_check(tx, scope, key, request_json, &state, &hit) != PB_OK)
+    if (ledger_idem_check(tx, q->scope, q->key, q->request_json, &state, &hit) != PB_OK)
         return PB_ERR_DB;
     if (state == LEDGER_IDEM_REPLAY) {
         PB_ASSERT(hit.body != NULL && hit.status >= 200 && hit.status <= 599); /* ours */
@@ -116,11 +118,19 @@ int casino_answer_idem(struct store *tx, struct casino_answer *a, const char *sc
         pb_strlcpy(a->conflict_field, hit.field, sizeof(a->conflict_field));
         return PB_OK;
     }
-    int rc = apply(tx, arg);
-    if (rc != PB_OK)
-        return rc;
+    bool refused;
+    if (player_gates(tx, a, q->pam, q->player_id, &refused) != PB_OK)
+        return PB_ERR_DB;
+    if (!refused) {
+        char idem[CASINO_ANSWER_SCOPE_MAX + CASINO_ANSWER_KEY_MAX + 2];
+        int n = snprintf(idem, sizeof(idem), "%s:%s", q->scope, q->key);
+        PB_ASSERT(n > 0 && (size_t)n < sizeof(idem));
+        int rc = apply(tx, arg, idem);
+        if (rc != PB_OK)
+            return rc;
+    }
     PB_ASSERT(a->status != 0 && a->body_len > 0);
-    return ledger_idem_record(tx, scope, key, request_json, a->status, a->body);
+    return ledger_idem_record(tx, q->scope, q->key, q->request_json, a->status, a->body);
 }
 
 void casino_answer_finish(const struct casino_answer *a, int cmd_status, struct http_response *resp)

@@ -19,11 +19,14 @@
 #include <stddef.h>
 
 #include "games/casino.h"
+#include "games/rounds.h"
 #include "http/http.h"
 #include "pam/pam.h"
 #include "store/store.h"
 
 #define CASINO_ANSWER_FIELD_MAX 64 /* a conflict's field name: ledger_idem_hit.field */
+#define CASINO_ANSWER_SCOPE_MAX (16 + ROUNDS_PLAYER_ID_MAX) /* "<route>:<player>" */
+#define CASINO_ANSWER_KEY_MAX 128 /* an Idempotency-Key (LEDGER_HTTP_IDEM_KEY_MAX) */
 
 struct casino_answer {
     int status;          /* 0 until answered */
@@ -53,18 +56,23 @@ void casino_answer_refusal(struct casino_answer *a, const struct casino_refusal 
 /* status + doc as compact JSON (the reference is stolen); the document must fit. */
 void casino_answer_json(struct casino_answer *a, int status, json_t *doc);
 
-/* The player's own gates before a bet: the bet block (403 account_blocked) and, when pam
- * is not NULL, the jurisdiction's KYC rule (403 kyc_required). Returns 0 with *refused
- * (the answer is set when true), or PB_ERR_DB. */
-int casino_answer_player_gates(struct store *tx, struct casino_answer *a,
-                               const struct pam_config *pam, const char *player_id, bool *refused);
+/* A player's bet under an Idempotency-Key. */
+struct casino_idem {
+    const char *scope;            /* "blackjack:<player>", at most CASINO_ANSWER_SCOPE_MAX */
+    const char *key;              /* the Idempotency-Key, at most CASINO_ANSWER_KEY_MAX */
+    const char *request_json;     /* the canonical request */
+    const struct pam_config *pam; /* the KYC rules; NULL: none */
+    const char *player_id;
+};
 
-/* Runs apply(tx, arg) once per (scope, key) as the header describes; apply must set the
- * answer when it returns 0. Returns 0 (the answer, a replay or a conflict is set), PB_ERR_DB,
- * or apply's error (the command fails and nothing is recorded). */
-int casino_answer_idem(struct store *tx, struct casino_answer *a, const char *scope,
-                       const char *key, const char *request_json,
-                       int (*apply)(struct store *tx, void *arg), void *arg);
+/* Runs a bet once per (scope, key) as the header describes: a NEW request passes the
+ * player's own gates first, the bet block (403 account_blocked) and, when pam is not NULL,
+ * the jurisdiction's KYC rule (403 kyc_required); then apply(tx, arg, idem) with idem
+ * "scope:key" (the ledger's idempotency for its money movements), which must set the answer
+ * when it returns 0. Returns 0 (an answer, a replay or a conflict is set), PB_ERR_DB, or
+ * apply's error (the command fails and nothing is recorded). */
+int casino_answer_idem(struct store *tx, struct casino_answer *a, const struct casino_idem *q,
+                       int (*apply)(struct store *tx, void *arg, const char *idem), void *arg);
 
 /* The response of a finished command (HTTP thread): 500 internal_error when the command
  * failed (cmd_status != 0), 409 idempotency_conflict, else the answer (problem+json from

@@ -316,18 +316,11 @@ static int answer_played(struct play_cmd *c, const struct casino_result *res)
     return rc == PB_OK ? PB_OK : PB_ERR_DB; /* without the detail it always fits */
 }
 
-static int play_apply(struct store *tx, void *arg)
+static int play_apply(struct store *tx, void *arg, const char *idem)
 {
     struct play_cmd *c = arg;
-    bool refused;
-    if (casino_answer_player_gates(tx, &c->ans, c->pam, c->player_id, &refused) != PB_OK)
-        return PB_ERR_DB;
-    if (refused)
-        return PB_OK;
     json_t *bet = c->bet_text ? json_loads(c->bet_text, 0, NULL) : NULL;
     PB_ASSERT(!c->bet_text || bet != NULL); /* dumped by the handler */
-    char idem[IDEM_SCOPE_MAX + CASINO_HTTP_IDEM_KEY_MAX + 2];
-    snprintf(idem, sizeof(idem), "%s:%s", c->scope, c->key);
     struct casino_play p = {c->game, c->player_id, c->currency, c->stake_minor, bet,
                             c->autoplay, c->turbo, idem};
     struct casino_result res;
@@ -347,7 +340,8 @@ static int play_apply(struct store *tx, void *arg)
 static int play_run(struct store *tx, struct writer_cmd *cmd)
 {
     struct play_cmd *c = (struct play_cmd *)cmd;
-    return casino_answer_idem(tx, &c->ans, c->scope, c->key, c->request_json, play_apply, c);
+    struct casino_idem q = {c->scope, c->key, c->request_json, c->pam, c->player_id};
+    return casino_answer_idem(tx, &c->ans, &q, play_apply, c);
 }
 
 static void play_finish(struct http_request *req, struct writer_cmd *cmd,

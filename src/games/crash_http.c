@@ -162,16 +162,9 @@ static enum http_result get_round(struct http_request *req, struct http_response
 
 /* ---- POST /api/v1/crash/bets ---- */
 
-static int bet_apply(struct store *tx, void *arg)
+static int bet_apply(struct store *tx, void *arg, const char *idem)
 {
     struct crash_cmd *c = arg;
-    bool refused;
-    if (casino_answer_player_gates(tx, &c->ans, c->pam, c->player_id, &refused) != PB_OK)
-        return PB_ERR_DB;
-    if (refused)
-        return PB_OK;
-    char idem[SCOPE_MAX + CASINO_HTTP_IDEM_KEY_MAX + 2];
-    snprintf(idem, sizeof(idem), "%s:%s", c->scope, c->key);
     struct crash_bet_request q = {c->player_id, c->currency, idem, c->amount_minor,
                                   c->auto_target, c->received_ms};
     struct casino_refusal *f = pb_calloc(1, sizeof(*f));
@@ -188,7 +181,8 @@ static int bet_apply(struct store *tx, void *arg)
 static int bet_run(struct store *tx, struct writer_cmd *cmd)
 {
     struct crash_cmd *c = (struct crash_cmd *)cmd;
-    return casino_answer_idem(tx, &c->ans, c->scope, c->key, c->request_json, bet_apply, c);
+    struct casino_idem q = {c->scope, c->key, c->request_json, c->pam, c->player_id};
+    return casino_answer_idem(tx, &c->ans, &q, bet_apply, c);
 }
 
 struct bet_body {
