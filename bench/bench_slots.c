@@ -36,7 +36,7 @@ static void simulate(const struct slot_def *d, uint64_t rounds)
     uint64_t w0 = pb_mono_ns();
     for (uint64_t i = 0; i < rounds; i++) {
         int32_t feature;
-        units += slot_round_units(d, &r, &feature);
+        units += slot_round_units(d, 0, &r, &feature);
         spins += 1 + (uint64_t)feature;
     }
     double cpu = cpu_seconds() - c0, wall = (double)(pb_mono_ns() - w0) / 1e9;
@@ -52,7 +52,7 @@ static void exact(const struct slot_def *d)
     struct slot_exact e;
     double c0 = cpu_seconds();
     uint64_t w0 = pb_mono_ns();
-    slot_exact(d, &e);
+    slot_exact(d, 0, &e);
     double cpu = cpu_seconds() - c0, wall = (double)(pb_mono_ns() - w0) / 1e9;
     printf("bench_slots exact %s: rtp %.4f%% hit %.4f%% sd %.4f; %llu combinations in"
            " %.3f s CPU (%.3f s wall), %.0f combinations/s\n",

@@ -13,6 +13,7 @@ PACKAGES=(
   libsodium-dev                           # CSPRNG, hashing, argon2id
   libsqlite3-dev                          # embedded default database
   libpq-dev                               # PostgreSQL client
+  libssl-dev                              # libcrypto: SHA-256 with CPU extensions (hash chain)
   libcmocka-dev                           # unit tests
   libcurl4-openssl-dev                    # HTTP client for black-box tests
   postgresql                              # the real server the PostgreSQL suite starts

@@ -22,7 +22,7 @@ done
 cmake -DDIR=games/slots -DOUT="$out/slot_sources.c" -P cmake/embed_slots.cmake
 clang $flags $san -fsanitize=fuzzer-no-link -c "$out/slot_sources.c" -o "$out/obj/slot_sources.o"
 objs+=("$out/obj/slot_sources.o")
-libs="-lmicrohttpd -ljansson -lsodium -lsqlite3 -lpq -lwslay -lcurl -lpthread -lm"
+libs="-lmicrohttpd -ljansson -lsodium -lsqlite3 -lpq -lwslay -lcurl -lcrypto -lpthread -lm"
 status=0
 for target in ${FUZZ_TARGETS:-tests/fuzz/fuzz_*.c}; do # FUZZ_TARGETS: a subset
   name=$(basename "$target" .c)

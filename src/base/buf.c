@@ -58,16 +58,44 @@ void pb_buf_putc(struct pb_buf *b, char c)
     pb_buf_append(b, &c, 1);
 }
 
+/* One pass when the text fits in the spare capacity (the common case once a buffer has
+ * grown); a second, into room made to measure, when it does not. */
 void pb_buf_vprintf(struct pb_buf *b, const char *fmt, va_list ap)
 {
     va_list copy;
     va_copy(copy, ap);
-    int n = vsnprintf(NULL, 0, fmt, copy);
+    size_t room = b->cap - b->len; /* cap > len whenever data is allocated */
+    int n = vsnprintf(b->cap ? b->data + b->len : NULL, b->cap ? room : 0, fmt, copy);
     va_end(copy);
     PB_ASSERT(n >= 0);
-    pb_buf_grow(b, (size_t)n);
-    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    if (b->cap == 0 || (size_t)n >= room) {
+        pb_buf_grow(b, (size_t)n);
+        vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    }
     b->len += (size_t)n;
+}
+
+void pb_buf_put_i64(struct pb_buf *b, int64_t v)
+{
+    char tmp[PB_I64_TEXT_MAX];
+    pb_buf_append(b, tmp, pb_i64_text(v, tmp));
+}
+
+size_t pb_i64_text(int64_t v, char out[PB_I64_TEXT_MAX])
+{
+    char rev[PB_I64_TEXT_MAX];
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v; /* INT64_MIN too */
+    size_t n = 0, len = 0;
+    do {
+        rev[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        out[len++] = '-';
+    while (n)
+        out[len++] = rev[--n];
+    out[len] = '\0';
+    return len;
 }
 
 void pb_buf_printf(struct pb_buf *b, const char *fmt, ...)

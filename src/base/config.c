@@ -236,6 +236,17 @@ static int file_top_level(struct pb_config *cfg, const char *key, json_t *v,
             return fail(err, key, "must be a string");
         return set_staff_token(cfg, json_string_value(v), key, err);
     }
+    if (strcmp(key, "roulette_limits") == 0) {
+        /* kept as text: the games module checks it at start (docs/casino.md) */
+        if (!json_is_object(v))
+            return fail(err, key, "must be an object");
+        char *text = json_dumps(v, JSON_COMPACT);
+        int rc = text ? set_string(cfg->roulette_limits, sizeof(cfg->roulette_limits), text,
+                                   key, err)
+                      : fail(err, key, "cannot be encoded");
+        free(text);
+        return rc;
+    }
     if (strcmp(key, "diagnostics") == 0) {
         if (!json_is_boolean(v))
             return fail(err, key, "must be true or false");
@@ -393,6 +404,8 @@ static int env_one(struct pb_config *cfg, const char *name, const char *value,
         return set_log_level(cfg, value, name, err);
     if (strcmp(name, "PITBOSS_ACCESS_LOG") == 0)
         return env_bool(value, &cfg->access_log, name, err);
+    if (strcmp(name, "PITBOSS_ROULETTE_LIMITS") == 0)
+        return set_string(cfg->roulette_limits, sizeof(cfg->roulette_limits), value, name, err);
     if (strcmp(name, "PITBOSS_DIAGNOSTICS") == 0)
         return env_bool(value, &cfg->diagnostics, name, err);
     for (size_t i = 0; i < PB_ARRAY_LEN(payments_strings); i++)

@@ -25,7 +25,11 @@
  * sandbox_delay_ms; environment PITBOSS_PAYMENTS_<KEY in upper case>.
  * Live crash (docs/table-games.md, "Live crash"): section "crash" with enabled (0/1),
  * betting_ms, pause_ms, chain_length (integers) and chain_seed, salt (strings); environment
- * PITBOSS_CRASH_<KEY in upper case>. */
+ * PITBOSS_CRASH_<KEY in upper case>.
+ * Roulette table limits (docs/casino.md, "Roulette table limits"): top-level
+ * "roulette_limits": {"max_total_minor": N, "bets": {"straight": {"min_minor": N,
+ * "max_minor": N}, ...}}, kept as JSON text and checked when the server starts; environment
+ * PITBOSS_ROULETTE_LIMITS (the same JSON). */
 #ifndef PB_CONFIG_H
 #define PB_CONFIG_H
 
@@ -38,6 +42,7 @@
 #define PB_CONFIG_STAFF_TOKEN_MIN 16  /* shorter tokens can be guessed */
 #define PB_CONFIG_STAFF_TOKEN_MAX 256 /* fits one Authorization header with room to spare */
 #define PB_CONFIG_SECRET_MAX 128      /* an HMAC key: 32 random bytes in hex with room */
+#define PB_CONFIG_ROULETTE_LIMITS_MAX 2048 /* every kind's two limits in JSON: ~900 bytes */
 
 struct pb_config {
     char listen_host[64];
@@ -88,6 +93,8 @@ struct pb_config {
     int64_t crash_chain_length;
     char crash_chain_seed[65];
     char crash_salt[129];
+    /* roulette table limits: a JSON object ("": the defaults of docs/games.md) */
+    char roulette_limits[PB_CONFIG_ROULETTE_LIMITS_MAX + 1];
 };
 
 /* A configuration error: the key ("writer.batch_max", or the variable "PITBOSS_DB") and what

@@ -24,6 +24,7 @@
 #include "games/crash_http.h"
 #include "games/crash_live.h"
 #include "games/casino_http.h"
+#include "games/games.h"
 #include "games/rounds.h"
 #include "http/http.h"
 #include "http/ws.h"
@@ -444,6 +445,26 @@ static int start_payments(struct pb_app *app)
                                   &app->payments);
 }
 
+/* The configuration's roulette table limits (games.h), checked and put in force. */
+static int apply_roulette_limits(const char *text)
+{
+    struct roulette_limits l;
+    struct pb_json_error err = {0};
+    json_t *doc = json_loads(text, 0, NULL);
+    bool parsed = doc != NULL;
+    int rc = parsed ? roulette_limits_decode(doc, &l, &err) : PB_ERR_INVALID;
+    json_decref(doc);
+    if (rc == PB_OK)
+        rc = roulette_set_limits(&l);
+    if (rc != PB_OK) {
+        char detail[sizeof(err.field) + sizeof(err.detail) + 32];
+        snprintf(detail, sizeof(detail), "roulette_limits%s%s: %s", err.field[0] ? "." : "",
+                 err.field, parsed ? err.detail : "is not a JSON object");
+        log_failure("bad roulette table limits", detail);
+    }
+    return rc;
+}
+
 int app_start(struct pb_app *app, const struct pb_config *cfg)
 {
     memset(app, 0, sizeof(*app));
@@ -454,6 +475,8 @@ int app_start(struct pb_app *app, const struct pb_config *cfg)
         return PB_ERR_INVALID;
     }
     if (start_rg(app) != PB_OK)
+        return PB_ERR_INVALID;
+    if (cfg->roulette_limits[0] && apply_roulette_limits(cfg->roulette_limits) != PB_OK)
         return PB_ERR_INVALID;
     int rc = start_storage(app);
     if (rc == PB_OK)

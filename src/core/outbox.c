@@ -38,11 +38,19 @@ struct cursor_cmd {
     int64_t seq;
 };
 
+/* An event emitted in the open batch: the row it becomes at the batch's end. */
+struct queued_event {
+    int64_t seq, time_ms;
+    char *type, *subject, *data;
+};
+
 struct outbox {
     char node[33]; /* config node names are at most 31 bytes */
     struct subscriber subs[OUTBOX_SUBSCRIBERS_MAX];
     size_t nsubs;
     /* Writer thread only. */
+    struct queued_event *queued; /* events of the open batch, written before its COMMIT */
+    size_t nqueued, queued_cap;
     int64_t next_seq;
     int64_t batch_start_seq;
     int64_t command_start_seq;
@@ -62,6 +70,7 @@ struct outbox {
     atomic_bool cursor_busy;
     _Atomic uint64_t delivered_total;
     _Atomic int64_t committed_seq; /* highest committed seq, for the lag gauge */
+    _Atomic int64_t durable_seq;   /* highest seq the relay may deliver (outbox__durable) */
 };
 
 struct outbox *outbox_new(const char *node)
@@ -93,6 +102,7 @@ static int load_seq(struct store *tx, void *arg)
     if (rc == STORE_ROW) {
         ob->next_seq = store_column_int64(st, 0) + 1;
         atomic_store(&ob->committed_seq, ob->next_seq - 1);
+        atomic_store(&ob->durable_seq, ob->next_seq - 1); /* what survived is durable */
         rc = PB_OK;
     } else {
         rc = PB_ERR_DB;
@@ -102,33 +112,143 @@ static int load_seq(struct store *tx, void *arg)
     return rc;
 }
 
+/* Well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF), as
+ * PostgreSQL demands of text: checked when the event is emitted, so a bad one fails its own
+ * command rather than the batch's write of the queue. */
+static bool utf8_ok(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        unsigned c = *p++;
+        if (c < 0x80)
+            continue;
+        int more;
+        unsigned min;
+        if (c >= 0xc2 && c <= 0xdf) {
+            more = 1, min = 0x80;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            more = 2, min = 0x800;
+            c &= 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            more = 3, min = 0x10000;
+            c &= 0x07;
+        } else {
+            return false;
+        }
+        if (more == 1)
+            c &= 0x1f;
+        for (int i = 0; i < more; i++, p++) {
+            if ((*p & 0xc0) != 0x80)
+                return false;
+            c = (c << 6) | (*p & 0x3f);
+        }
+        if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+            return false;
+    }
+    return true;
+}
+
+static void free_queued(struct outbox *ob, size_t from)
+{
+    for (size_t i = from; i < ob->nqueued; i++) {
+        pb_free(ob->queued[i].type);
+        pb_free(ob->queued[i].subject);
+        pb_free(ob->queued[i].data);
+    }
+    ob->nqueued = from;
+}
+
+/* Queues the event; the row is written by write_queued before the batch's COMMIT. */
 int outbox__insert(struct outbox *ob, struct store *tx, const char *type, const char *subject,
                    const char *data_json)
 {
+    PB_UNUSED(tx);
     PB_ASSERT(strlen(type) <= PB_EVENT_TYPE_MAX && strlen(subject) <= PB_EVENT_SUBJECT_MAX);
-    struct store_stmt *st;
-    if (store_prepare(tx, "INSERT INTO outbox (node, seq, id, type, time_ms, subject, data)"
-                          " VALUES (?, ?, ?, ?, ?, ?, ?)", &st) != PB_OK)
-        return PB_ERR_DB;
+    if (!utf8_ok(type) || !utf8_ok(subject) || !utf8_ok(data_json))
+        return PB_ERR_INVALID;
+    if (ob->nqueued == ob->queued_cap) {
+        ob->queued_cap = ob->queued_cap ? 2 * ob->queued_cap : 256;
+        ob->queued = pb_realloc(ob->queued, ob->queued_cap * sizeof(*ob->queued));
+    }
+    ob->queued[ob->nqueued++] = (struct queued_event){ob->next_seq, pb_wall_ms(),
+                                                      pb_strdup(type), pb_strdup(subject),
+                                                      pb_strdup(data_json)};
+    ob->next_seq++;
+    return PB_OK;
+}
+
+int64_t outbox__mark(struct outbox *ob)
+{
+    return ob->next_seq;
+}
+
+void outbox__rewind(struct outbox *ob, int64_t mark)
+{
+    PB_ASSERT(mark >= ob->batch_start_seq && mark <= ob->next_seq);
+    size_t keep = ob->nqueued;
+    while (keep > 0 && ob->queued[keep - 1].seq >= mark)
+        keep--;
+    free_queued(ob, keep);
+    ob->next_seq = mark; /* the rows never existed: their seqs are reused, no gap */
+}
+
+#define OUTBOX_ROW_SQL "(?, ?, ?, ?, ?, ?, ?)"
+#define OUTBOX_INSERT_SQL "INSERT INTO outbox (node, seq, id, type, time_ms, subject, data) VALUES "
+#define OUTBOX_ROWS_PER_INSERT 4 /* 7 parameters a row, PB_STORE_PARAMS_MAX per statement */
+_Static_assert(7 * OUTBOX_ROWS_PER_INSERT <= PB_STORE_PARAMS_MAX, "parameters per statement");
+
+/* Binds event e as row k (0-based) of a multi-row INSERT. */
+static int bind_row(struct outbox *ob, struct store_stmt *st, int k, const struct queued_event *e)
+{
     /* node and seq name the event uniquely; zero-padding keeps ids in insertion order, so
      * the id index grows at its end instead of taking a random page per insert. */
     char id[PB_EVENT_ID_MAX + 1];
-    int idlen = snprintf(id, sizeof(id), "%s-%020lld", ob->node, (long long)ob->next_seq);
+    int idlen = snprintf(id, sizeof(id), "%s-%020lld", ob->node, (long long)e->seq);
     PB_ASSERT(idlen > 0 && (size_t)idlen < sizeof(id));
-    int rc = store_bind_text(st, 1, ob->node, strlen(ob->node));
-    rc = rc ? rc : store_bind_int64(st, 2, ob->next_seq);
-    rc = rc ? rc : store_bind_text(st, 3, id, (size_t)idlen);
-    rc = rc ? rc : store_bind_text(st, 4, type, strlen(type));
-    rc = rc ? rc : store_bind_int64(st, 5, pb_wall_ms());
-    rc = rc ? rc : store_bind_text(st, 6, subject, strlen(subject));
-    rc = rc ? rc : store_bind_text(st, 7, data_json, strlen(data_json));
-    if (rc == PB_OK)
-        rc = store_step(st) == STORE_DONE ? PB_OK : PB_ERR_DB;
-    store_finalize(st);
+    int base = 7 * k;
+    int rc = store_bind_text(st, base + 1, ob->node, strlen(ob->node));
+    rc = rc ? rc : store_bind_int64(st, base + 2, e->seq);
+    rc = rc ? rc : store_bind_text(st, base + 3, id, (size_t)idlen);
+    rc = rc ? rc : store_bind_text(st, base + 4, e->type, strlen(e->type));
+    rc = rc ? rc : store_bind_int64(st, base + 5, e->time_ms);
+    rc = rc ? rc : store_bind_text(st, base + 6, e->subject, strlen(e->subject));
+    return rc ? rc : store_bind_text(st, base + 7, e->data, strlen(e->data));
+}
+
+/* Writes the batch's queued events, in seq order, OUTBOX_ROWS_PER_INSERT rows a statement
+ * (one round trip each on PostgreSQL), outside every savepoint and inside the transaction,
+ * so they commit exactly with the batch. */
+static int write_queued(struct store *tx, void *arg)
+{
+    struct outbox *ob = arg;
+    static const char *const sql[OUTBOX_ROWS_PER_INSERT] = {
+        OUTBOX_INSERT_SQL OUTBOX_ROW_SQL,
+        OUTBOX_INSERT_SQL OUTBOX_ROW_SQL ", " OUTBOX_ROW_SQL,
+        OUTBOX_INSERT_SQL OUTBOX_ROW_SQL ", " OUTBOX_ROW_SQL ", " OUTBOX_ROW_SQL,
+        OUTBOX_INSERT_SQL OUTBOX_ROW_SQL ", " OUTBOX_ROW_SQL ", " OUTBOX_ROW_SQL ", "
+            OUTBOX_ROW_SQL,
+    };
+    int rc = PB_OK;
+    for (size_t i = 0; i < ob->nqueued && rc == PB_OK;) {
+        size_t rows = ob->nqueued - i;
+        if (rows > OUTBOX_ROWS_PER_INSERT)
+            rows = OUTBOX_ROWS_PER_INSERT;
+        struct store_stmt *st;
+        if (store_prepare(tx, sql[rows - 1], &st) != PB_OK) {
+            rc = PB_ERR_DB;
+            break;
+        }
+        for (size_t k = 0; k < rows && rc == PB_OK; k++)
+            rc = bind_row(ob, st, (int)k, &ob->queued[i + k]);
+        if (rc == PB_OK)
+            rc = store_step(st) == STORE_DONE ? PB_OK : PB_ERR_DB;
+        store_finalize(st);
+        i += rows;
+    }
     if (rc != PB_OK)
-        return rc;
-    ob->next_seq++;
-    return PB_OK;
+        pb_log(PB_LOG_ERROR, "outbox cannot write the batch's events", "\"error\":\"%s\"",
+               store_errmsg(tx));
+    return rc == PB_OK ? PB_OK : PB_ERR_DB;
 }
 
 static void command_begin(void *arg)
@@ -140,14 +260,15 @@ static void command_begin(void *arg)
 static void command_end(bool kept, void *arg)
 {
     struct outbox *ob = arg;
-    if (!kept) /* the rows went with the savepoint: their seqs are reused, no gap */
-        ob->next_seq = ob->command_start_seq;
+    if (!kept)
+        outbox__rewind(ob, ob->command_start_seq);
     PB_ASSERT(ob->next_seq - ob->command_start_seq <= PB_WRITER_EVENTS_PER_COMMAND_MAX);
 }
 
 static void batch_end(bool committed, void *arg)
 {
     struct outbox *ob = arg;
+    free_queued(ob, 0);
     if (!committed) {
         ob->next_seq = ob->batch_start_seq;
         return;
@@ -157,6 +278,19 @@ static void batch_end(bool committed, void *arg)
     if (!had_events)
         return;
     atomic_store(&ob->committed_seq, ob->next_seq - 1);
+    /* The relay is woken by outbox__durable, once the writer knows the batch is durable. */
+}
+
+int64_t outbox__committed(struct outbox *ob)
+{
+    return atomic_load(&ob->committed_seq);
+}
+
+void outbox__durable(struct outbox *ob, int64_t seq)
+{
+    if (seq <= atomic_load(&ob->durable_seq))
+        return;
+    atomic_store(&ob->durable_seq, seq);
     pthread_mutex_lock(&ob->lock);
     ob->pending = true;
     pthread_cond_signal(&ob->wake);
@@ -167,7 +301,8 @@ struct writer_participant outbox_participant(struct outbox *ob)
 {
     return (struct writer_participant){.arg = ob, .load = load_seq,
                                        .command_begin = command_begin,
-                                       .command_end = command_end, .batch_end = batch_end};
+                                       .command_end = command_end,
+                                       .before_commit = write_queued, .batch_end = batch_end};
 }
 
 /* ---- relay ---- */
@@ -250,11 +385,12 @@ static int relay_turn(struct outbox *ob)
     struct store_stmt *st;
     int n = 0;
     rc = store_prepare(s, "SELECT seq, id, type, time_ms, subject, data FROM outbox"
-                          " WHERE node = ? AND seq > ? ORDER BY seq LIMIT ?", &st);
+                          " WHERE node = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?", &st);
     if (rc == PB_OK) {
         store_bind_text(st, 1, ob->node, strlen(ob->node));
         store_bind_int64(st, 2, ob->delivered_seq);
-        store_bind_int64(st, 3, PB_OUTBOX_FETCH_MAX);
+        store_bind_int64(st, 3, atomic_load(&ob->durable_seq));
+        store_bind_int64(st, 4, PB_OUTBOX_FETCH_MAX);
         while ((rc = store_step(st)) == STORE_ROW) {
             struct pb_event ev = {
                 store_column_int64(st, 0), store_column_text(st, 1), store_column_text(st, 2),
@@ -340,6 +476,8 @@ void outbox_free(struct outbox *ob)
     if (!ob)
         return;
     PB_ASSERT(!ob->started);
+    free_queued(ob, 0);
+    pb_free(ob->queued);
     pthread_mutex_destroy(&ob->lock);
     pthread_cond_destroy(&ob->wake);
     pb_free(ob);

@@ -52,11 +52,24 @@ void outbox_stop(struct outbox *ob);
 void outbox_free(struct outbox *ob);
 
 /* Writer side. The outbox is a writer participant (its sequence follows savepoints and
- * batches); outbox__insert is called through writer_emit. */
+ * batches); outbox__insert is called through writer_emit. Events are queued in memory and
+ * written, in seq order, just before the batch's COMMIT (before_commit), outside every
+ * savepoint: a command's rollback drops its queued events, a failed batch drops them all. */
 struct writer_participant outbox_participant(struct outbox *ob);
-/* Inserts one event row; returns 0, PB_ERR_INVALID (text with NUL) or PB_ERR_DB. */
+/* Queues one event row; returns 0 or PB_ERR_INVALID (text that is not UTF-8). */
 int outbox__insert(struct outbox *ob, struct store *tx, const char *type, const char *subject,
                    const char *data_json);
+/* The position after the last queued event, and a return to it (dropping what was queued
+ * since), for writer_emit_mark / writer_emit_rewind. */
+/* The writer, once the batches committed so far are durable (after the WAL's fsync when
+ * commits are pipelined, at once otherwise): the relay may deliver events up to the
+ * highest committed seq. Events of a batch that a power loss could still undo are never
+ * delivered. Any thread. */
+void outbox__durable(struct outbox *ob, int64_t seq);
+/* The highest committed seq (writer thread, after batch_end). */
+int64_t outbox__committed(struct outbox *ob);
+int64_t outbox__mark(struct outbox *ob);
+void outbox__rewind(struct outbox *ob, int64_t mark);
 
 /* Renders an event envelope as JSON into out. */
 void outbox_envelope(const struct pb_event *ev, struct pb_buf *out);

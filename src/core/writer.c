@@ -2,6 +2,8 @@
 #include "core/writer.h"
 
 #include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -24,6 +26,17 @@ struct writer {
     int count;
     bool stopping;
     struct writer_stats stats;
+    /* Pipelined durability (SQLite, store_defer_sync): the writer commits batch N without
+     * waiting for the WAL's fsync and runs batch N+1 while the syncer thread fsyncs and then
+     * completes N's commands. sync_fd is -1 when commits are synchronous (the writer
+     * completes its commands itself). */
+    int sync_fd;
+    pthread_t syncer;
+    pthread_mutex_t sync_lock;
+    pthread_cond_t sync_wake;
+    struct writer_cmd *sync_head, *sync_tail; /* committed or failed, not yet completed */
+    int64_t sync_events_seq; /* the outbox's committed seq when the queued batches ended */
+    bool sync_stop;
 };
 
 int writer_submit(struct writer *w, struct writer_cmd *cmd)
@@ -206,9 +219,102 @@ static void reconnect(struct writer *w)
     }
 }
 
+/* Completes the commands of list (submit-to-done latency). */
+static void complete(struct writer *w, struct writer_cmd *list)
+{
+    uint64_t now = pb_mono_ns();
+    for (struct writer_cmd *c = list, *next; c; c = next) {
+        next = c->next; /* done may free c */
+        pb_histogram_observe(&w->stats.command_latency, now - c->submitted_ns);
+        c->done(c);
+    }
+}
+
+/* The syncer: takes every batch the writer has finished, makes them durable with one
+ * fdatasync of the WAL (it covers every COMMIT that returned before it), then completes
+ * their commands. A failed fsync leaves the file's state unknown: the process stops. */
+static void *syncer_main(void *arg)
+{
+    struct writer *w = arg;
+    for (;;) {
+        pthread_mutex_lock(&w->sync_lock);
+        while (!w->sync_head && !w->sync_stop)
+            pthread_cond_wait(&w->sync_wake, &w->sync_lock);
+        struct writer_cmd *list = w->sync_head;
+        w->sync_head = w->sync_tail = NULL;
+        int64_t events_seq = w->sync_events_seq;
+        bool stop = w->sync_stop;
+        pthread_mutex_unlock(&w->sync_lock);
+        if (!list && stop)
+            break;
+        uint64_t t0 = pb_mono_ns();
+        int synced = fdatasync(w->sync_fd);
+        pb_histogram_observe(&w->stats.sync_latency, pb_mono_ns() - t0);
+        if (synced != 0) {
+            pb_log(PB_LOG_ERROR, "writer cannot fsync the WAL; stopping", "\"errno\":%d", errno);
+            abort();
+        }
+        if (w->outbox)
+            outbox__durable(w->outbox, events_seq); /* events reach the world once durable */
+        complete(w, list);
+    }
+    return NULL;
+}
+
+/* Hands a finished batch to the syncer (pipelined) or completes it now (synchronous). */
+static void finish_batch(struct writer *w, struct writer_cmd *batch)
+{
+    int64_t events_seq = w->outbox ? outbox__committed(w->outbox) : 0;
+    if (w->sync_fd < 0) {
+        if (w->outbox)
+            outbox__durable(w->outbox, events_seq);
+        complete(w, batch);
+        return;
+    }
+    struct writer_cmd *last = batch;
+    while (last->next)
+        last = last->next;
+    pthread_mutex_lock(&w->sync_lock);
+    if (w->sync_tail)
+        w->sync_tail->next = batch;
+    else
+        w->sync_head = batch;
+    w->sync_tail = last;
+    w->sync_events_seq = events_seq;
+    pthread_cond_signal(&w->sync_wake);
+    pthread_mutex_unlock(&w->sync_lock);
+}
+
+static void start_syncer(struct writer *w)
+{
+    int fd;
+    if (store_defer_sync(w->tx, &fd) != PB_OK)
+        return; /* PostgreSQL, an in-memory database: synchronous commits */
+    w->sync_fd = fd;
+    if (pthread_create(&w->syncer, NULL, syncer_main, w) != 0) {
+        pb_log(PB_LOG_ERROR, "writer cannot start its syncer thread", NULL);
+        abort(); /* the connection no longer syncs on commit: never run without it */
+    }
+    pthread_setname_np(w->syncer, "pb-syncer");
+}
+
+static void stop_syncer(struct writer *w)
+{
+    if (w->sync_fd < 0)
+        return;
+    pthread_mutex_lock(&w->sync_lock);
+    w->sync_stop = true;
+    pthread_cond_signal(&w->sync_wake);
+    pthread_mutex_unlock(&w->sync_lock);
+    pthread_join(w->syncer, NULL);
+    close(w->sync_fd);
+    w->sync_fd = -1;
+}
+
 static void *writer_main(void *arg)
 {
     struct writer *w = arg;
+    start_syncer(w);
     if (load_participants(w) != PB_OK)
         pb_log(PB_LOG_ERROR, "writer cannot load its state", "\"error\":\"%s\"",
                store_errmsg(w->tx));
@@ -221,14 +327,10 @@ static void *writer_main(void *arg)
         EACH_PARTICIPANT(w, p) if (p->batch_end) p->batch_end(committed, p->arg);
         if (!committed && w->cfg.url && store_broken(w->tx))
             reconnect(w);
-        uint64_t now = pb_mono_ns();
         atomic_fetch_add_explicit(&w->stats.commands_total, (uint64_t)n, memory_order_relaxed);
-        for (struct writer_cmd *c = batch, *next; c; c = next) {
-            next = c->next; /* done may free c */
-            pb_histogram_observe(&w->stats.command_latency, now - c->submitted_ns);
-            c->done(c);
-        }
+        finish_batch(w, batch);
     }
+    stop_syncer(w); /* completes what is still waiting for its fsync */
     return NULL;
 }
 
@@ -250,8 +352,12 @@ int writer_start(const struct writer_config *cfg, struct store *tx, struct outbo
     }
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->nonempty, NULL);
+    w->sync_fd = -1;
+    pthread_mutex_init(&w->sync_lock, NULL);
+    pthread_cond_init(&w->sync_wake, NULL);
     pb_histogram_init_size(&w->stats.batch_size);
     pb_histogram_init_latency(&w->stats.commit_latency);
+    pb_histogram_init_latency(&w->stats.sync_latency);
     pb_histogram_init_latency(&w->stats.command_latency);
     if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
         pb_free(w);
@@ -275,6 +381,8 @@ void writer_stop(struct writer *w)
     store_close(w->tx);
     pthread_mutex_destroy(&w->lock);
     pthread_cond_destroy(&w->nonempty);
+    pthread_mutex_destroy(&w->sync_lock);
+    pthread_cond_destroy(&w->sync_wake);
     pb_free(w);
 }
 
@@ -284,6 +392,21 @@ int writer_emit(struct store *tx, struct writer_cmd *cmd, const char *type, cons
     struct writer *w = cmd->writer;
     PB_ASSERT(w && w->outbox && tx == w->tx);
     return outbox__insert(w->outbox, tx, type, subject, data_json);
+}
+
+int64_t writer_emit_mark(struct writer_cmd *cmd)
+{
+    struct writer *w = cmd->writer;
+    PB_ASSERT(w != NULL);
+    return w->outbox ? outbox__mark(w->outbox) : 0;
+}
+
+void writer_emit_rewind(struct writer_cmd *cmd, int64_t mark)
+{
+    struct writer *w = cmd->writer;
+    PB_ASSERT(w != NULL);
+    if (w->outbox)
+        outbox__rewind(w->outbox, mark);
 }
 
 struct writer_stats *writer_stats_of(struct writer *w)
@@ -298,6 +421,8 @@ void writer_metrics(struct writer *w, struct pb_buf *out)
     pb_histogram_render(&s->batch_size, "pitboss_writer_batch_size", "", out);
     pb_metric_type(out, "pitboss_writer_commit_seconds", "histogram");
     pb_histogram_render(&s->commit_latency, "pitboss_writer_commit_seconds", "", out);
+    pb_metric_type(out, "pitboss_writer_sync_seconds", "histogram");
+    pb_histogram_render(&s->sync_latency, "pitboss_writer_sync_seconds", "", out);
     pb_metric_type(out, "pitboss_writer_command_seconds", "histogram");
     pb_histogram_render(&s->command_latency, "pitboss_writer_command_seconds", "", out);
     pb_buf_printf(out,

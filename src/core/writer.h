@@ -5,11 +5,23 @@
  * batch_max of them (waiting up to wait_us for a fuller batch when fewer are queued), runs them
  * in one transaction with a savepoint per command so one failing command does not abort the
  * others, commits once (one fsync for the batch: group commit), then completes every command
- * by calling its done function on the writer thread. done must be short and must not block:
- * typically it resumes a suspended HTTP connection or posts to a semaphore.
+ * by calling its done function once the batch is durable. done must be short and must not
+ * block: typically it resumes a suspended HTTP connection or posts to a semaphore.
  *
- * Events: a command emits domain events with writer_emit; they are written to the outbox in the
- * command's savepoint, so they exist exactly when the command's changes do (src/core/outbox.h).
+ * Pipelined durability (SQLite files, store_defer_sync): COMMIT returns before the WAL's
+ * fsync; the writer hands the batch to its syncer thread ("pb-syncer") and runs the next
+ * batch while the syncer fsyncs the WAL once for every batch committed so far and then calls
+ * their done functions. So the fsync no longer stalls the writer, and a command is still
+ * acknowledged only when durable. done then runs on the syncer thread (always the same one,
+ * never two at once); on PostgreSQL and in-memory databases, on the writer thread. Other
+ * connections may read a batch a few milliseconds before its fsync: after a power loss (not a
+ * process crash, which loses nothing written) such a batch can be gone though a reader saw it;
+ * no command of it was acknowledged; its events were not delivered either (the relay reads
+ * only up to the durable seq: outbox__durable). A failed fsync stops the process.
+ *
+ * Events: a command emits domain events with writer_emit; they are queued with the command and
+ * written to the outbox before the batch's COMMIT, dropped when the command rolls back, so they
+ * exist exactly when the command's changes do (src/core/outbox.h).
  *
  * Ownership: the caller allocates the command and keeps it alive until done has run; the
  * writer never frees it. */
@@ -75,6 +87,7 @@ struct writer_config {
 struct writer_stats {
     struct pb_histogram batch_size;     /* commands per committed batch */
     struct pb_histogram commit_latency; /* COMMIT call duration */
+    struct pb_histogram sync_latency;   /* the syncer's WAL fsync (pipelined durability) */
     struct pb_histogram command_latency; /* submit to done */
     _Atomic uint64_t commands_total;
     _Atomic uint64_t commands_failed_total;
@@ -97,6 +110,12 @@ int writer_submit(struct writer *w, struct writer_cmd *cmd);
  * id, data a JSON object as text). Returns 0 or PB_ERR_DB. */
 int writer_emit(struct store *tx, struct writer_cmd *cmd, const char *type, const char *subject,
                 const char *data_json);
+/* Events are written to the outbox at the batch's end (one pass, outside the savepoints), so
+ * code that rolls back a savepoint of its own after emitting inside it (the ledger's linked
+ * group) must drop those events too: take a mark before, rewind to it after the rollback.
+ * Inside run only; without an outbox both do nothing. */
+int64_t writer_emit_mark(struct writer_cmd *cmd);
+void writer_emit_rewind(struct writer_cmd *cmd, int64_t mark);
 struct writer_stats *writer_stats_of(struct writer *w);
 /* Prometheus text for the writer's stats. */
 void writer_metrics(struct writer *w, struct pb_buf *out);

@@ -45,7 +45,8 @@ const struct game_type baccarat_game = {
     .name = "Baccarat",
     .kind = BACCARAT_ROUND_KIND,
     .provably_fair = false,
-    .rtp_ppm = BACCARAT_ROUND_RTP_PPM,
+    .nvariants = 1,
+    .variants = {{"standard", BACCARAT_ROUND_RTP_PPM}},
     .check_bet = check_bet,
     .play = NULL,
 };

@@ -35,7 +35,8 @@ const struct game_type blackjack_game = {
     .name = "Blackjack",
     .kind = BJ_ROUND_KIND,
     .provably_fair = false,
-    .rtp_ppm = BJ_ROUND_RTP_PPM,
+    .nvariants = 1,
+    .variants = {{"standard", BJ_ROUND_RTP_PPM}},
     .check_bet = check_bet,
     .play = NULL,
 };

@@ -37,7 +37,7 @@ void casino_limits_default(const char *currency, struct casino_limits *out)
 
 bool casino_rtp_offered(const struct game_type *game, int32_t rtp_ppm)
 {
-    return rtp_ppm == game->rtp_ppm; /* games offer one variant today (game.h) */
+    return game_variant_by_rtp(game, rtp_ppm) >= 0;
 }
 
 int casino_config_get(struct store *s, const struct game_type *game,
@@ -45,7 +45,7 @@ int casino_config_get(struct store *s, const struct game_type *game,
 {
     memset(out, 0, sizeof(*out));
     out->enabled = true;
-    out->rtp_ppm = game->rtp_ppm;
+    out->rtp_ppm = game->variants[0].rtp_ppm;
     struct store_stmt *st;
     if (store_prepare(s, "SELECT enabled, rtp_ppm, updated_ms, updated_by FROM games_config"
                          " WHERE game_id = ?", &st) != PB_OK)
@@ -59,6 +59,7 @@ int casino_config_get(struct store *s, const struct game_type *game,
         pb_strlcpy(out->updated_by, store_column_text(st, 3), sizeof(out->updated_by));
     }
     store_finalize(st);
+    out->variant = game_variant_by_rtp(game, out->rtp_ppm);
     return rc == STORE_ROW || rc == STORE_DONE ? PB_OK : PB_ERR_DB;
 }
 
@@ -377,6 +378,9 @@ static int play_checks(struct store *tx, const struct casino_play *p, int64_t *t
         return PB_ERR_DB;
     if (!cfg->enabled)
         return refuse(f, 403, "game_disabled", "game_id", "this game is not open for play");
+    if (cfg->variant < 0)
+        return refuse(f, 403, "variant_unavailable", "game_id", "the configured RTP variant is"
+                      " no longer offered: staff must choose one");
     if (*total < lim.min_stake_minor || *total > lim.max_stake_minor) {
         char detail[160];
         snprintf(detail, sizeof(detail),
@@ -434,12 +438,13 @@ static int open_and_debit(struct ledger *lg, struct store *tx, struct writer_cmd
 }
 
 /* The detail stored with the outcome: bet, stakes, RTP variant, outcome, fair inputs. */
-static char *outcome_detail(const struct casino_play *p, int64_t total, int32_t rtp_ppm,
+static char *outcome_detail(const struct casino_play *p, int64_t total, int variant,
                             json_t *outcome, const struct fair_seeds *seeds)
 {
-    json_t *doc = json_pack("{s:O?,s:I,s:I,s:i,s:O}", "bet", p->bet, "stake_minor",
+    const struct game_variant *v = &p->game->variants[variant];
+    json_t *doc = json_pack("{s:O?,s:I,s:I,s:s,s:i,s:O}", "bet", p->bet, "stake_minor",
                             (json_int_t)p->stake_minor, "total_stake_minor", (json_int_t)total,
-                            "rtp_ppm", (int)rtp_ppm, "outcome", outcome);
+                            "variant", v->id, "rtp_ppm", (int)v->rtp_ppm, "outcome", outcome);
     PB_ASSERT(doc != NULL);
     if (seeds)
         json_object_set_new(doc, "fair", json_pack("{s:s,s:s,s:I}", "server_seed_hash",
@@ -452,10 +457,12 @@ static char *outcome_detail(const struct casino_play *p, int64_t total, int32_t 
     return text;
 }
 
-/* Draws the outcome and stores it (OUTCOME); *payout what the round pays. */
+/* Draws the outcome in the configured variant and stores it (OUTCOME); *payout what the
+ * round pays. */
 static int draw_and_store(struct store *tx, const struct casino_play *p, int64_t round_id,
-                          int64_t total, int32_t rtp_ppm, int64_t now_ms, int64_t *payout)
+                          int64_t total, int variant, int64_t now_ms, int64_t *payout)
 {
+    PB_ASSERT(variant >= 0 && variant < p->game->nvariants);
     struct fair_seeds seeds;
     struct rng_fair fair;
     struct rng rng;
@@ -472,10 +479,10 @@ static int draw_and_store(struct store *tx, const struct casino_play *p, int64_t
         draw.rng = &rng;
     }
     struct game_result res = {0};
-    p->game->play(p->bet, p->stake_minor, &draw, &res);
+    p->game->play(p->bet, variant, p->stake_minor, &draw, &res);
     PB_ASSERT(res.payout_minor >= 0 && res.outcome != NULL);
     *payout = res.payout_minor;
-    char *detail = outcome_detail(p, total, rtp_ppm, res.outcome,
+    char *detail = outcome_detail(p, total, variant, res.outcome,
                                   p->game->provably_fair ? &seeds : NULL);
     json_decref(res.outcome);
     int rc = rounds_update(tx, round_id, total, 0, ROUND_OUTCOME, detail, now_ms);
@@ -502,7 +509,7 @@ int casino_play_round(struct ledger *lg, struct store *tx, struct writer_cmd *cm
         return rc;
     /* Between the debit and the stored outcome the round is DEBITED in effect; the one
      * statement that stores the outcome moves it there and to OUTCOME together. */
-    if (draw_and_store(tx, p, round_id, total, cfg.rtp_ppm, now_ms, &payout) != PB_OK)
+    if (draw_and_store(tx, p, round_id, total, cfg.variant, now_ms, &payout) != PB_OK)
         return PB_ERR_DB;
     struct round_info r = {.id = round_id, .state = ROUND_OUTCOME};
     pb_strlcpy(r.player_id, p->player_id, sizeof(r.player_id));

@@ -51,9 +51,12 @@
 
 struct casino_game_config {
     bool enabled;
-    int32_t rtp_ppm;  /* the RTP variant in play: one the game offers (today its rtp_ppm) */
+    int32_t rtp_ppm;  /* the RTP of the variant in play (stored; names the variant) */
     int64_t updated_ms; /* 0: never changed (the registry's defaults) */
     char updated_by[CASINO_ACTOR_MAX + 1];
+    int variant; /* read: rtp_ppm's index in game->variants; -1 when no variant the game
+                  * offers has the stored RTP any more (a definition changed): play is
+                  * refused until staff choose one. Put ignores it. */
 };
 
 struct casino_limits {
@@ -64,7 +67,7 @@ struct casino_limits {
 /* The defaults: CASINO_MIN_STAKE_MINOR_DEFAULT .. CASINO_MAX_STAKE_MAJOR_DEFAULT major units
  * of currency (a known code). */
 void casino_limits_default(const char *currency, struct casino_limits *out);
-/* Whether rtp_ppm is an RTP variant game offers. */
+/* Whether rtp_ppm is the RTP of a variant game offers (game_variant_by_rtp). */
 bool casino_rtp_offered(const struct game_type *game, int32_t rtp_ppm);
 /* The game's configuration (the defaults when none was stored). 0 or PB_ERR_DB. */
 int casino_config_get(struct store *s, const struct game_type *game,

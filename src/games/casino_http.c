@@ -112,8 +112,9 @@ static int catalog_entry(struct store *s, const struct game_type *g, const char 
         json_array_append_new(limits, limits_json(&list[i]));
     char rtp[16];
     rtp_text(cfg.rtp_ppm, rtp);
-    *out = json_pack("{s:s,s:s,s:s,s:s,s:i,s:b,s:b,s:o,s:{s:I,s:I}}", "id", g->id, "name",
+    *out = json_pack("{s:s,s:s,s:s,s:s,s:i,s:s?,s:b,s:b,s:o,s:{s:I,s:I}}", "id", g->id, "name",
                      g->name, "kind", g->kind, "rtp", rtp, "rtp_ppm", (int)cfg.rtp_ppm,
+                     "variant", cfg.variant >= 0 ? g->variants[cfg.variant].id : NULL,
                      "provably_fair", (int)g->provably_fair, "enabled", (int)cfg.enabled,
                      "stake_limits", limits, "default_stake_limits", "min_stake_minor",
                      (json_int_t)CASINO_MIN_STAKE_MINOR_DEFAULT, "max_stake_major",
@@ -710,13 +711,25 @@ static int config_json(struct store *s, const struct game_type *g, json_t **out)
     json_t *limits = json_array(), *offered = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(limits, limits_json(&list[i]));
-    json_array_append_new(offered, json_integer(g->rtp_ppm));
-    *out = json_pack("{s:s,s:b,s:i,s:o,s:o,s:o,s:s}", "game_id", g->id, "enabled",
-                     (int)cfg.enabled, "rtp_ppm", (int)cfg.rtp_ppm, "rtp_ppm_offered",
-                     offered, "limits", limits, "updated_at",
+    json_t *variants = json_array();
+    for (int v = 0; v < g->nvariants; v++) {
+        json_array_append_new(offered, json_integer(g->variants[v].rtp_ppm));
+        json_array_append_new(variants, json_pack("{s:s,s:i,s:b}", "id", g->variants[v].id,
+                                                  "rtp_ppm", (int)g->variants[v].rtp_ppm,
+                                                  "default", v == 0));
+    }
+    *out = json_pack("{s:s,s:b,s:i,s:s?,s:o,s:o,s:o,s:o,s:s}", "game_id", g->id, "enabled",
+                     (int)cfg.enabled, "rtp_ppm", (int)cfg.rtp_ppm, "variant",
+                     cfg.variant >= 0 ? g->variants[cfg.variant].id : NULL, "rtp_ppm_offered",
+                     offered, "variants", variants, "limits", limits, "updated_at",
                      cfg.updated_ms ? time_json(cfg.updated_ms) : json_null(), "updated_by",
                      cfg.updated_by);
     PB_ASSERT(*out != NULL);
+    if (g == &roulette_game) { /* from the server's configuration: read-only here */
+        struct roulette_limits rl;
+        roulette_limits_get(&rl);
+        json_object_set_new(*out, "table_limits", roulette_limits_json(&rl));
+    }
     return PB_OK;
 }
 
@@ -798,9 +811,37 @@ static void config_finish(struct http_request *req, struct writer_cmd *cmd,
 struct config_body {
     bool enabled;
     int64_t rtp_ppm;
+    bool has_rtp_ppm;
+    const char *variant;
     json_t *limits;
     const char *reason;
 };
+
+/* The variant a configuration body chooses: by "variant" (its id), by "rtp_ppm", or both
+ * (they must agree). -1 with a 400 in resp. */
+static int config_variant(const struct game_type *g, const struct config_body *in,
+                          struct http_response *resp)
+{
+    if (!in->variant && !in->has_rtp_ppm) {
+        http_invalid(resp, "variant", "is required (or rtp_ppm): the RTP variant to play");
+        return -1;
+    }
+    int v = in->variant ? game_variant_find(g, in->variant) : -1;
+    if (in->variant && v < 0) {
+        http_invalid(resp, "variant", "is not an RTP variant this game offers");
+        return -1;
+    }
+    if (in->has_rtp_ppm) {
+        int r = game_variant_by_rtp(g, (int32_t)in->rtp_ppm);
+        if (r < 0 || (v >= 0 && r != v)) {
+            http_invalid(resp, "rtp_ppm", r < 0 ? "is not an RTP variant this game offers"
+                                                : "is not the RTP of the variant named");
+            return -1;
+        }
+        v = r;
+    }
+    return v;
+}
 
 struct limit_body {
     const char *currency;
@@ -864,7 +905,9 @@ static enum http_result put_config(struct http_request *req, struct http_respons
         return HTTP_DONE;
     static const struct pb_json_field fields[] = {
         PB_JSON_BOOL(struct config_body, enabled, PB_JSON_REQUIRED),
-        PB_JSON_INT(struct config_body, rtp_ppm, PB_JSON_REQUIRED, 1, 1000000),
+        {"rtp_ppm", PB_JSON_KIND_INT, PB_JSON_OPTIONAL, offsetof(struct config_body, rtp_ppm),
+         offsetof(struct config_body, has_rtp_ppm), 1, 1000000},
+        PB_JSON_STR(struct config_body, variant, PB_JSON_OPTIONAL, 1, GAME_VARIANT_ID_MAX),
         PB_JSON_ARR(struct config_body, limits, PB_JSON_REQUIRED),
         PB_JSON_STR(struct config_body, reason, PB_JSON_REQUIRED, CASINO_HTTP_REASON_MIN,
                     CASINO_HTTP_REASON_MAX),
@@ -873,16 +916,15 @@ static enum http_result put_config(struct http_request *req, struct http_respons
     json_t *root = NULL;
     struct config_cmd *c = pb_calloc(1, sizeof(*c));
     bool ok = http_decode_body(req, resp, fields, PB_ARRAY_LEN(fields), &in, &root);
-    if (ok && !casino_rtp_offered(g, (int32_t)in.rtp_ppm)) {
-        http_invalid(resp, "rtp_ppm", "is not an RTP variant this game offers");
-        ok = false;
-    }
+    int variant = ok ? config_variant(g, &in, resp) : -1;
+    ok = ok && variant >= 0;
     ok = ok && config_limits(in.limits, c, resp);
     if (ok) {
         c->cmd.run = config_run;
         c->game = g;
         c->cfg.enabled = in.enabled;
-        c->cfg.rtp_ppm = (int32_t)in.rtp_ppm;
+        c->cfg.rtp_ppm = g->variants[variant].rtp_ppm;
+        c->cfg.variant = variant;
         pb_strlcpy(c->cfg.updated_by, who.actor, sizeof(c->cfg.updated_by));
         pb_strlcpy(c->reason, in.reason, sizeof(c->reason));
         c->now_ms = pb_wall_ms();

@@ -61,7 +61,8 @@ const struct game_type crash_game = {
     .name = "Crash",
     .kind = CRASH_KIND,
     .provably_fair = true,
-    .rtp_ppm = CRASH_ROUND_RTP_PPM,
+    .nvariants = 1,
+    .variants = {{"standard", CRASH_ROUND_RTP_PPM}},
     .check_bet = check_bet,
     .play = NULL,
 };

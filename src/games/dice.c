@@ -118,9 +118,10 @@ static int dice_check_bet(const json_t *bet, int64_t stake_minor, int64_t *total
     return PB_OK;
 }
 
-static void dice_play(const json_t *bet, int64_t stake_minor, struct game_draw *draw,
-                      struct game_result *result)
+static void dice_play(const json_t *bet, int variant, int64_t stake_minor,
+                      struct game_draw *draw, struct game_result *result)
 {
+    PB_ASSERT(variant == 0);
     PB_ASSERT(draw->fair && !draw->rng);
     bool under;
     int32_t chance;
@@ -149,7 +150,8 @@ const struct game_type dice_game = {
     .name = "Dice",
     .kind = "dice",
     .provably_fair = true,
-    .rtp_ppm = 989901, /* 0.99 * 10000 / 10001, before rounding payouts down */
+    .nvariants = 1, /* 0.99 * 10000 / 10001, before rounding payouts down */
+    .variants = {{"standard", 989901}},
     .check_bet = dice_check_bet,
     .play = dice_play,
 };

@@ -29,22 +29,41 @@ struct game_result {
     json_t *outcome;      /* what was drawn and why it pays that; the caller owns it */
 };
 
+/* RTP variants: one game offered at several theoretical returns (a slot's alternative reel
+ * strips). The operator configures which one is played (casino.h); variants[0] is the
+ * default. Variants differ only in the distribution of outcomes, never in the shape of a
+ * bet or its stake, so check_bet takes no variant: the HTTP layer checks a bet before the
+ * writer has read the configuration. */
+#define GAME_VARIANTS_MAX 4      /* a few return levels: more is a different game */
+#define GAME_VARIANT_ID_MAX 16   /* "94", "standard", "high-return" */
+
+struct game_variant {
+    char id[GAME_VARIANT_ID_MAX + 1]; /* lower-case letters, digits and '-'; distinct */
+    int32_t rtp_ppm; /* theoretical return to player, parts per million; distinct */
+};
+
 struct game_type {
-    const char *id;   /* catalog id: "dice", "roulette", "lucky-sevens", ... */
-    const char *name; /* for people */
-    const char *kind; /* "slot", "roulette", "dice": what jurisdiction rules apply to */
+    const char *id;       /* catalog id: "dice", "roulette", "lucky-sevens", ... */
+    const char *name;     /* for people */
+    const char *kind;     /* "slot", "roulette", "dice": what jurisdiction rules apply to */
     bool provably_fair;
-    int32_t rtp_ppm; /* theoretical return to player, parts per million (990000) */
+    int nvariants;        /* 1 .. GAME_VARIANTS_MAX */
+    struct game_variant variants[GAME_VARIANTS_MAX];
     /* Checks the game-specific bet object (the play request's "bet"; may be NULL for games
      * without choices) for a stake of stake_minor per unit, and gives the round's total
      * stake (a slot: stake per line times lines; roulette: the sum of its bets). A refused
      * bet fills err (field relative to "bet") and returns PB_ERR_INVALID. */
     int (*check_bet)(const json_t *bet, int64_t stake_minor, int64_t *total_stake_minor,
                      struct pb_json_error *err);
-    /* Draws the outcome of a checked bet and what it pays. Cannot fail. */
-    void (*play)(const json_t *bet, int64_t stake_minor, struct game_draw *draw,
+    /* Draws the outcome of a checked bet in variant (0 .. nvariants - 1) and what it pays.
+     * Cannot fail. */
+    void (*play)(const json_t *bet, int variant, int64_t stake_minor, struct game_draw *draw,
                  struct game_result *result);
 };
+
+/* The index of the variant of game with this id / this RTP, or -1. */
+int game_variant_find(const struct game_type *game, const char *id);
+int game_variant_by_rtp(const struct game_type *game, int32_t rtp_ppm);
 
 /* The check_bet of a game whose stake is the whole bet and that takes no bet object
  * (blackjack, baccarat, crash): bet must be NULL and stake_minor 1..stake_max; the total is

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/json.h"
 #include "games/game.h"
 #include "rng/rng.h"
 
@@ -80,10 +81,24 @@ struct roulette_limits {
     int64_t min_minor[ROULETTE_KINDS], max_minor[ROULETTE_KINDS];
     int64_t max_total_minor;
 };
+#define ROULETTE_LIMIT_MINOR_MAX 1000000000000000LL /* 10^15: far past any table, and a
+                                                     * bet times 36 cannot overflow */
 void roulette_limits_default(struct roulette_limits *out);
 /* Replaces the limits check_bet and play use (process-wide, not synchronised: call before
- * serving). PB_ERR_INVALID if a minimum is below 1 or above its maximum. */
+ * serving; the server applies the configuration's "roulette_limits" at start).
+ * PB_ERR_INVALID if a minimum is below 1 or above its maximum, or a value above
+ * ROULETTE_LIMIT_MINOR_MAX. */
 int roulette_set_limits(const struct roulette_limits *l);
+/* The limits in force. */
+void roulette_limits_get(struct roulette_limits *out);
+/* Decodes a limits document over the defaults: {"max_total_minor": N, "bets": {"straight":
+ * {"min_minor": N, "max_minor": N}, ...}}, every key optional, every value 1 ..
+ * ROULETTE_LIMIT_MINOR_MAX, a kind's minimum at most its maximum. PB_ERR_INVALID with err
+ * naming the field ("bets.split.min_minor"); nothing is applied (see roulette_set_limits). */
+int roulette_limits_decode(const json_t *doc, struct roulette_limits *out,
+                           struct pb_json_error *err);
+/* The limits as the document roulette_limits_decode reads (caller decrefs). */
+json_t *roulette_limits_json(const struct roulette_limits *l);
 const char *roulette_kind_name(enum roulette_kind k);
 /* Pays-to-one of each kind (35 for a straight, 1 for red, ...). */
 int32_t roulette_pays(enum roulette_kind k);
@@ -98,7 +113,8 @@ extern const struct game_type roulette_game;
 void games_format_fixed(int64_t value, int decimals, char *out, size_t len);
 
 /* ---- command line (games_cli.c) ----
- * pitboss games list | games rtp GAME [--exact] [--simulate N] [--seed S] [--def FILE];
+ * pitboss games list | games rtp GAME [--exact] [--simulate N] [--seed S] [--variant V]
+ *   [--def FILE];
  * pitboss rng dump --bytes N | rng sample --range K --count N;
  * pitboss fair verify --game G --server-seed S --client-seed C --nonce N.
  * argv holds the words after the command's name; returns the exit status (2: usage). */

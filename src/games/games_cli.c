@@ -19,7 +19,7 @@ static int usage(const char *msg)
     fprintf(stderr, "pitboss: %s\n"
                     "usage: pitboss games list\n"
                     "       pitboss games rtp GAME [--exact] [--simulate N] [--seed S]"
-                    " [--def FILE]\n"
+                    " [--variant V] [--def FILE]\n"
                     "       pitboss rng dump --bytes N\n"
                     "       pitboss rng sample --range K --count N\n"
                     "       pitboss fair verify --game GAME --server-seed S --client-seed C"
@@ -51,8 +51,11 @@ static int list_games(void)
 {
     for (size_t i = 0; i < games_count(); i++) {
         const struct game_type *g = games_at(i);
-        printf("%-20s %-9s rtp %.4f%%%s  %s\n", g->id, g->kind, g->rtp_ppm / 10000.0,
-               g->provably_fair ? "  provably fair" : "", g->name);
+        printf("%-20s %-9s rtp", g->id, g->kind);
+        for (int v = 0; v < g->nvariants; v++)
+            printf(" %s%.4f%% (%s)", v ? "| " : "", g->variants[v].rtp_ppm / 10000.0,
+                   g->variants[v].id);
+        printf("%s  %s\n", g->provably_fair ? "  provably fair" : "", g->name);
     }
     return 0;
 }
@@ -94,11 +97,11 @@ static void rtp_roulette(void)
     printf("every bet: rtp = 36 / 37 = %.6f%%\n", 3600.0 / 37);
 }
 
-static void print_exact(const struct slot_def *d)
+static void print_exact(const struct slot_def *d, int v)
 {
     struct slot_exact e;
     double t0 = slot_cpu_seconds();
-    slot_exact(d, &e);
+    slot_exact(d, v, &e);
     double secs = slot_cpu_seconds() - t0;
     char r[32], h[32], b[32], f[32];
     pct(e.fig.rtp, r, sizeof(r));
@@ -115,14 +118,14 @@ static void print_exact(const struct slot_def *d)
     printf("\n  %llu stop combinations enumerated in %.3f s CPU\n",
            (unsigned long long)e.combinations, secs);
     long long exact_ppm = llround(e.fig.rtp * 1e6);
-    printf("  declared rtp_ppm %d: %s (exact %lld)\n", d->rtp_ppm,
-           exact_ppm == d->rtp_ppm ? "matches" : "DIFFERS", exact_ppm);
+    printf("  declared rtp_ppm %d: %s (exact %lld)\n", d->variants[v].rtp_ppm,
+           exact_ppm == d->variants[v].rtp_ppm ? "matches" : "DIFFERS", exact_ppm);
 }
 
-static void print_sim(const struct slot_def *d, uint64_t n, uint64_t seed)
+static void print_sim(const struct slot_def *d, int v, uint64_t n, uint64_t seed)
 {
     struct slot_sim s;
-    slot_simulate(d, n, seed, &s);
+    slot_simulate(d, v, n, seed, &s);
     char r[32], lo[32], hi[32], h[32];
     pct(s.rtp, r, sizeof(r));
     pct(s.ci_low, lo, sizeof(lo));
@@ -155,7 +158,7 @@ static struct slot_def *load_def_file(const char *path)
 
 static int games_rtp(int argc, char **argv)
 {
-    const char *game = NULL, *def_path = NULL;
+    const char *game = NULL, *def_path = NULL, *variant = NULL;
     bool exact = false;
     uint64_t sim = 0, seed = 1;
     for (int i = 0; i < argc; i++) {
@@ -167,6 +170,10 @@ static int games_rtp(int argc, char **argv)
         } else if (strcmp(argv[i], "--seed") == 0) {
             if (i + 1 >= argc || !parse_u64(argv[++i], 0, UINT64_MAX, &seed))
                 return usage("--seed needs an unsigned integer");
+        } else if (strcmp(argv[i], "--variant") == 0) {
+            if (i + 1 >= argc)
+                return usage("--variant needs a variant id (see pitboss games list)");
+            variant = argv[++i];
         } else if (strcmp(argv[i], "--def") == 0) {
             if (i + 1 >= argc)
                 return usage("--def needs a definition FILE");
@@ -181,6 +188,12 @@ static int games_rtp(int argc, char **argv)
         return usage("games rtp needs a GAME (see pitboss games list) or --def FILE");
     if (!exact && !sim)
         exact = true;
+    if (!def_path && variant && (strcmp(game, "dice") == 0 || strcmp(game, "roulette") == 0) &&
+        strcmp(variant, games_find(game)->variants[0].id) != 0) {
+        fprintf(stderr, "pitboss: %s has no variant '%s' (see pitboss games list)\n", game,
+                variant);
+        return 1;
+    }
     if (!def_path && strcmp(game, "dice") == 0) {
         rtp_dice();
         return 0;
@@ -199,7 +212,15 @@ static int games_rtp(int argc, char **argv)
         fprintf(stderr, "pitboss: no game '%s' (see pitboss games list)\n", game);
         return 1;
     }
-    printf("%s (%s): %d reels x %d rows, ", d->id, d->name, d->reels, d->rows);
+    int v = variant ? slot_variant_find(d, variant) : 0;
+    if (v < 0) {
+        fprintf(stderr, "pitboss: %s has no variant '%s' (see pitboss games list)\n", d->id,
+                variant);
+        slot_def_free(own);
+        return 1;
+    }
+    printf("%s (%s) variant %s: %d reels x %d rows, ", d->id, d->name, d->variants[v].id,
+           d->reels, d->rows);
     if (d->ways)
         printf("ways, cost %d unit stakes", d->cost);
     else
@@ -208,9 +229,9 @@ static int games_rtp(int argc, char **argv)
         printf(", free spins x%d", d->multiplier);
     printf("\n");
     if (exact)
-        print_exact(d);
+        print_exact(d, v);
     if (sim)
-        print_sim(d, sim, seed);
+        print_sim(d, v, sim, seed);
     slot_def_free(own);
     return 0;
 }

@@ -28,3 +28,21 @@ const struct game_type *games_find(const char *id)
             return games_at(i);
     return NULL;
 }
+
+int game_variant_find(const struct game_type *game, const char *id)
+{
+    PB_ASSERT(game->nvariants >= 1 && game->nvariants <= GAME_VARIANTS_MAX);
+    for (int i = 0; i < game->nvariants; i++)
+        if (strcmp(game->variants[i].id, id) == 0)
+            return i;
+    return -1;
+}
+
+int game_variant_by_rtp(const struct game_type *game, int32_t rtp_ppm)
+{
+    PB_ASSERT(game->nvariants >= 1 && game->nvariants <= GAME_VARIANTS_MAX);
+    for (int i = 0; i < game->nvariants; i++)
+        if (game->variants[i].rtp_ppm == rtp_ppm)
+            return i;
+    return -1;
+}

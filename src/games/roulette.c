@@ -108,12 +108,18 @@ void roulette_limits_default(struct roulette_limits *out)
     *out = (struct roulette_limits)LIMITS_DEFAULT;
 }
 
-int roulette_set_limits(const struct roulette_limits *l)
+static bool roulette_set_limits_check(const struct roulette_limits *l)
 {
     for (int k = 0; k < ROULETTE_KINDS; k++)
-        if (l->min_minor[k] < 1 || l->min_minor[k] > l->max_minor[k])
-            return PB_ERR_INVALID;
-    if (l->max_total_minor < 1)
+        if (l->min_minor[k] < 1 || l->min_minor[k] > l->max_minor[k] ||
+            l->max_minor[k] > ROULETTE_LIMIT_MINOR_MAX)
+            return false;
+    return l->max_total_minor >= 1 && l->max_total_minor <= ROULETTE_LIMIT_MINOR_MAX;
+}
+
+int roulette_set_limits(const struct roulette_limits *l)
+{
+    if (!roulette_set_limits_check(l))
         return PB_ERR_INVALID;
     limits = *l;
     return PB_OK;
@@ -122,6 +128,104 @@ int roulette_set_limits(const struct roulette_limits *l)
 static const struct roulette_limits *current_limits(void)
 {
     return &limits;
+}
+
+void roulette_limits_get(struct roulette_limits *out)
+{
+    *out = *current_limits();
+}
+
+static int limit_fail(struct pb_json_error *err, const char *field, const char *detail)
+{
+    err->code = "out_of_range";
+    pb_strlcpy(err->field, field, sizeof(err->field));
+    pb_strlcpy(err->detail, detail, sizeof(err->detail));
+    return PB_ERR_INVALID;
+}
+
+/* An integer of doc at name, 1 .. ROULETTE_LIMIT_MINOR_MAX, into *out (kept when absent). */
+static int limit_int(const json_t *doc, const char *name, const char *field, int64_t *out,
+                     struct pb_json_error *err)
+{
+    const json_t *v = json_object_get(doc, name);
+    if (!v)
+        return PB_OK;
+    if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+        json_integer_value(v) > ROULETTE_LIMIT_MINOR_MAX)
+        return limit_fail(err, field, "must be an integer from 1 to 10^15 (minor units)");
+    *out = (int64_t)json_integer_value(v);
+    return PB_OK;
+}
+
+int roulette_limits_decode(const json_t *doc, struct roulette_limits *out,
+                           struct pb_json_error *err)
+{
+    memset(err, 0, sizeof(*err));
+    roulette_limits_default(out);
+    if (!json_is_object(doc))
+        return limit_fail(err, "", "must be an object");
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)doc, key, v) {
+        if (strcmp(key, "max_total_minor") != 0 && strcmp(key, "bets") != 0) {
+            limit_fail(err, key, "is not a table limit (max_total_minor, bets)");
+            err->code = "unknown_field";
+            return PB_ERR_INVALID;
+        }
+    }
+    if (limit_int(doc, "max_total_minor", "max_total_minor", &out->max_total_minor, err) !=
+        PB_OK)
+        return PB_ERR_INVALID;
+    const json_t *bets = json_object_get(doc, "bets");
+    if (bets && !json_is_object(bets))
+        return limit_fail(err, "bets", "must be an object of bet kinds");
+    json_object_foreach((json_t *)bets, key, v) {
+        char field[64];
+        int k = 0;
+        while (k < ROULETTE_KINDS && strcmp(kinds[k].name, key) != 0)
+            k++;
+        snprintf(field, sizeof(field), "bets.%.40s", key);
+        if (k == ROULETTE_KINDS) {
+            limit_fail(err, field, "is not a bet kind");
+            err->code = "unknown_field";
+            return PB_ERR_INVALID;
+        }
+        if (!json_is_object(v))
+            return limit_fail(err, field, "must be {\"min_minor\": N, \"max_minor\": N}");
+        const char *name;
+        json_t *x;
+        json_object_foreach(v, name, x) {
+            if (strcmp(name, "min_minor") != 0 && strcmp(name, "max_minor") != 0) {
+                snprintf(field, sizeof(field), "bets.%s.%.16s", kinds[k].name, name);
+                limit_fail(err, field, "is not a limit (min_minor, max_minor)");
+                err->code = "unknown_field";
+                return PB_ERR_INVALID;
+            }
+        }
+        char max_field[64];
+        snprintf(field, sizeof(field), "bets.%s.min_minor", kinds[k].name);
+        snprintf(max_field, sizeof(max_field), "bets.%s.max_minor", kinds[k].name);
+        if (limit_int(v, "min_minor", field, &out->min_minor[k], err) != PB_OK ||
+            limit_int(v, "max_minor", max_field, &out->max_minor[k], err) != PB_OK)
+            return PB_ERR_INVALID;
+        if (out->min_minor[k] > out->max_minor[k])
+            return limit_fail(err, field, "must not exceed the kind's max_minor");
+    }
+    PB_ASSERT(roulette_set_limits_check(out));
+    return PB_OK;
+}
+
+json_t *roulette_limits_json(const struct roulette_limits *l)
+{
+    json_t *bets = json_object();
+    for (int k = 0; k < ROULETTE_KINDS; k++)
+        json_object_set_new(bets, kinds[k].name,
+                            json_pack("{s:I,s:I}", "min_minor", (json_int_t)l->min_minor[k],
+                                      "max_minor", (json_int_t)l->max_minor[k]));
+    json_t *doc = json_pack("{s:I,s:o}", "max_total_minor", (json_int_t)l->max_total_minor,
+                            "bets", bets);
+    PB_ASSERT(doc != NULL);
+    return doc;
 }
 
 /* ---- bets ---- */
@@ -350,9 +454,10 @@ static int roulette_check_bet(const json_t *bet, int64_t stake_minor,
     return PB_OK;
 }
 
-static void roulette_play(const json_t *bet, int64_t stake_minor, struct game_draw *draw,
-                          struct game_result *result)
+static void roulette_play(const json_t *bet, int variant, int64_t stake_minor,
+                          struct game_draw *draw, struct game_result *result)
 {
+    PB_ASSERT(variant == 0);
     PB_ASSERT(draw->fair && !draw->rng);
     struct decoded_bet bets[ROULETTE_BETS_MAX];
     size_t n;
@@ -385,7 +490,8 @@ const struct game_type roulette_game = {
     .name = "European Roulette",
     .kind = "roulette",
     .provably_fair = true,
-    .rtp_ppm = 972973, /* 36/37 */
+    .nvariants = 1,
+    .variants = {{"standard", 972973}}, /* 36/37 */
     .check_bet = roulette_check_bet,
     .play = roulette_play,
 };

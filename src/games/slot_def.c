@@ -42,10 +42,16 @@ static int int_array(const json_t *a, const char *field, size_t n, int32_t lo, i
 }
 
 struct top {
-    const char *id, *name;
+    const char *id, *name, *variant;
     int64_t rtp_ppm, rows, cost;
-    const json_t *symbols, *reels, *free_reels, *lines, *free_spins;
+    const json_t *symbols, *reels, *free_reels, *lines, *free_spins, *variants;
     bool ways;
+};
+
+struct variant_fields {
+    const char *id;
+    int64_t rtp_ppm;
+    const json_t *reels, *free_reels;
 };
 
 struct sym_fields {
@@ -205,9 +211,11 @@ void slot_def_free(struct slot_def *d)
 {
     if (!d)
         return;
-    reels_release(&d->base);
-    if (d->own_free_reels)
-        reels_release(&d->free);
+    for (int v = 0; v < SLOT_VARIANTS_MAX; v++) {
+        reels_release(&d->variants[v].base);
+        if (d->variants[v].own_free_reels)
+            reels_release(&d->variants[v].free);
+    }
     pb_free(d->dfa_next);
     pb_free(d->dfa_pay);
     pb_free(d);
@@ -323,6 +331,98 @@ static int build_dfa(struct slot_def *d, struct pb_json_error *err)
 
 /* P(k reels show a scatter) on rs, k = 0..reels. */
 static void scatter_distribution(const struct slot_def *d, const struct slot_reels *rs,
+                                 double p[SLOT_REELS_MAX + 1]);
+
+static bool id_ok(const char *id)
+{
+    for (const char *c = id; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-'))
+            return false;
+    return true;
+}
+
+/* Decodes variant v's reels (prefix "" for the top-level variant, "variants[i]." for the
+ * others) and compiles them; checks that its features end. */
+static int decode_variant(struct slot_def *d, int v, const char *prefix, const json_t *reels,
+                          const json_t *free_reels, struct pb_json_error *err)
+{
+    struct slot_variant *sv = &d->variants[v];
+    char field[64];
+    snprintf(field, sizeof(field), "%sreels", prefix);
+    if (decode_reels(d, reels, field, &sv->base, err) != PB_OK)
+        return PB_ERR_INVALID;
+    snprintf(field, sizeof(field), "%sfree_reels", prefix);
+    if (free_reels) {
+        if (!d->has_free_spins)
+            return fail(err, "invalid_definition", field, "no scatter awards free spins");
+        sv->own_free_reels = true;
+        if (decode_reels(d, free_reels, field, &sv->free, err) != PB_OK)
+            return PB_ERR_INVALID;
+    }
+    reels_tables(d, &sv->base);
+    if (sv->own_free_reels)
+        reels_tables(d, &sv->free);
+    else
+        sv->free = sv->base;
+    if (d->has_free_spins) {
+        double p[SLOT_REELS_MAX + 1], rate = 0;
+        scatter_distribution(d, &sv->free, p);
+        for (int k = 1; k <= d->reels; k++)
+            rate += p[k] * d->symbols[d->scatter].free_spins[k - 1];
+        if (rate >= SLOT_RETRIGGER_RATE_MAX)
+            return fail(err, "invalid_definition", field,
+                        "a free spin retriggers %.3f spins on average: at most %.2f, so"
+                        " features end", rate, SLOT_RETRIGGER_RATE_MAX);
+    }
+    return PB_OK;
+}
+
+/* The variants after the first ("variants"): ids and RTPs distinct from every other. */
+static int decode_variants(struct slot_def *d, const json_t *arr, struct pb_json_error *err)
+{
+    static const struct pb_json_field fields[] = {
+        PB_JSON_STR(struct variant_fields, id, PB_JSON_REQUIRED, 1, GAME_VARIANT_ID_MAX),
+        PB_JSON_INT(struct variant_fields, rtp_ppm, PB_JSON_REQUIRED, 0, 1000000),
+        PB_JSON_ARR(struct variant_fields, reels, PB_JSON_REQUIRED),
+        PB_JSON_ARR(struct variant_fields, free_reels, PB_JSON_OPTIONAL),
+    };
+    size_t n = json_array_size(arr);
+    if (n < 1 || n > SLOT_VARIANTS_MAX - 1)
+        return fail(err, "out_of_range", "variants", "lists 1 .. %d more variants",
+                    SLOT_VARIANTS_MAX - 1);
+    for (size_t i = 0; i < n; i++) {
+        char prefix[32], field[48];
+        snprintf(prefix, sizeof(prefix), "variants[%zu]", i);
+        const json_t *v = json_array_get(arr, i);
+        if (!json_is_object(v))
+            return fail(err, "wrong_type", prefix, "each variant is an object");
+        struct variant_fields f = {0};
+        if (pb_json_decode(v, prefix, fields, PB_ARRAY_LEN(fields), &f, err) != PB_OK)
+            return PB_ERR_INVALID;
+        snprintf(field, sizeof(field), "%s.id", prefix);
+        if (!id_ok(f.id))
+            return fail(err, "out_of_range", field, "an id is lower-case letters, digits and"
+                                                    " '-'");
+        for (int k = 0; k < d->nvariants; k++) {
+            if (strcmp(d->variants[k].id, f.id) == 0)
+                return fail(err, "duplicate", field, "another variant has this id");
+            if (d->variants[k].rtp_ppm == f.rtp_ppm) {
+                snprintf(field, sizeof(field), "%s.rtp_ppm", prefix);
+                return fail(err, "duplicate", field, "another variant has this RTP: the"
+                                                     " configuration names a variant by it");
+            }
+        }
+        int vi = d->nvariants++;
+        pb_strlcpy(d->variants[vi].id, f.id, sizeof(d->variants[vi].id));
+        d->variants[vi].rtp_ppm = (int32_t)f.rtp_ppm;
+        snprintf(prefix, sizeof(prefix), "variants[%zu].", i);
+        if (decode_variant(d, vi, prefix, f.reels, f.free_reels, err) != PB_OK)
+            return PB_ERR_INVALID;
+    }
+    return PB_OK;
+}
+
+static void scatter_distribution(const struct slot_def *d, const struct slot_reels *rs,
                                  double p[SLOT_REELS_MAX + 1])
 {
     memset(p, 0, sizeof(double) * (SLOT_REELS_MAX + 1));
@@ -349,6 +449,8 @@ static int decode(const char *text, size_t len, struct slot_def *d, struct pb_js
         PB_JSON_STR(struct top, id, PB_JSON_REQUIRED, 1, 64),
         PB_JSON_STR(struct top, name, PB_JSON_REQUIRED, 1, 64),
         PB_JSON_INT(struct top, rtp_ppm, PB_JSON_REQUIRED, 0, 1000000),
+        PB_JSON_STR(struct top, variant, PB_JSON_OPTIONAL, 1, GAME_VARIANT_ID_MAX),
+        PB_JSON_ARR(struct top, variants, PB_JSON_OPTIONAL),
         PB_JSON_INT(struct top, rows, PB_JSON_REQUIRED, 1, SLOT_ROWS_MAX),
         PB_JSON_ARR(struct top, symbols, PB_JSON_REQUIRED),
         PB_JSON_ARR(struct top, reels, PB_JSON_REQUIRED),
@@ -362,14 +464,20 @@ static int decode(const char *text, size_t len, struct slot_def *d, struct pb_js
     if (rc != PB_OK)
         goto done;
     rc = PB_ERR_INVALID;
-    for (const char *c = t.id; *c; c++)
-        if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-')) {
-            fail(err, "out_of_range", "id", "an id is lower-case letters, digits and '-'");
-            goto done;
-        }
+    if (!id_ok(t.id)) {
+        fail(err, "out_of_range", "id", "an id is lower-case letters, digits and '-'");
+        goto done;
+    }
+    if (t.variant && !id_ok(t.variant)) {
+        fail(err, "out_of_range", "variant", "an id is lower-case letters, digits and '-'");
+        goto done;
+    }
     pb_strlcpy(d->id, t.id, sizeof(d->id));
     pb_strlcpy(d->name, t.name, sizeof(d->name));
-    d->rtp_ppm = (int32_t)t.rtp_ppm;
+    d->nvariants = 1;
+    pb_strlcpy(d->variants[0].id, t.variant ? t.variant : SLOT_VARIANT_DEFAULT,
+               sizeof(d->variants[0].id));
+    d->variants[0].rtp_ppm = (int32_t)t.rtp_ppm;
     d->rows = (int32_t)t.rows;
     size_t nreels = json_array_size(t.reels);
     if (nreels < SLOT_REELS_MIN || nreels > SLOT_REELS_MAX) {
@@ -435,17 +543,6 @@ static int decode(const char *text, size_t len, struct slot_def *d, struct pb_js
                 }
         }
     }
-    if (decode_reels(d, t.reels, "reels", &d->base, err) != PB_OK)
-        goto done;
-    if (t.free_reels) {
-        if (!d->has_free_spins) {
-            fail(err, "invalid_definition", "free_reels", "no scatter awards free spins");
-            goto done;
-        }
-        d->own_free_reels = true;
-        if (decode_reels(d, t.free_reels, "free_reels", &d->free, err) != PB_OK)
-            goto done;
-    }
     d->multiplier = 1;
     if (d->has_free_spins) {
         if (!t.free_spins) {
@@ -467,25 +564,12 @@ static int decode(const char *text, size_t len, struct slot_def *d, struct pb_js
         fail(err, "invalid_definition", "free_spins", "no scatter awards free spins");
         goto done;
     }
-    reels_tables(d, &d->base);
-    if (d->own_free_reels)
-        reels_tables(d, &d->free);
-    else
-        d->free = d->base;
+    if (decode_variant(d, 0, "", t.reels, t.free_reels, err) != PB_OK)
+        goto done;
+    if (t.variants && decode_variants(d, t.variants, err) != PB_OK)
+        goto done;
     if (!d->ways && build_dfa(d, err) != PB_OK)
         goto done;
-    if (d->has_free_spins) {
-        double p[SLOT_REELS_MAX + 1], rate = 0;
-        scatter_distribution(d, &d->free, p);
-        for (int k = 1; k <= d->reels; k++)
-            rate += p[k] * d->symbols[d->scatter].free_spins[k - 1];
-        if (rate >= SLOT_RETRIGGER_RATE_MAX) {
-            fail(err, "invalid_definition", "free_reels",
-                 "a free spin retriggers %.3f spins on average: at most %.2f, so features end",
-                 rate, SLOT_RETRIGGER_RATE_MAX);
-            goto done;
-        }
-    }
     /* the most a spin can pay: every line (or every symbol's every way) at its top pay */
     int64_t top = 0, scatter_top = 0;
     for (int s = 0; s < d->nsymbols; s++)
@@ -515,8 +599,9 @@ int slot_def_decode(const char *text, size_t len, struct slot_def **out,
     memset(err, 0, sizeof(*err));
     int rc = decode(text, len, d, err);
     if (rc != PB_OK) {
-        if (!d->own_free_reels)
-            memset(&d->free, 0, sizeof(d->free));
+        for (int v = 0; v < SLOT_VARIANTS_MAX; v++)
+            if (!d->variants[v].own_free_reels)
+                memset(&d->variants[v].free, 0, sizeof(d->variants[v].free));
         slot_def_free(d);
         *out = NULL;
         PB_ASSERT(err->code);
@@ -524,4 +609,12 @@ int slot_def_decode(const char *text, size_t len, struct slot_def **out,
     }
     *out = d;
     return PB_OK;
+}
+
+int slot_variant_find(const struct slot_def *def, const char *id)
+{
+    for (int v = 0; v < def->nvariants; v++)
+        if (strcmp(def->variants[v].id, id) == 0)
+            return v;
+    return -1;
 }

@@ -83,14 +83,17 @@ void slot_spin(const struct slot_def *def, const struct slot_reels *reels, struc
     slot_eval(def, reels, stops, out);
 }
 
-int64_t slot_round_units(const struct slot_def *def, struct rng *r, int32_t *feature_spins)
+int64_t slot_round_units(const struct slot_def *def, int v, struct rng *r,
+                         int32_t *feature_spins)
 {
+    PB_ASSERT(v >= 0 && v < def->nvariants);
+    const struct slot_variant *sv = &def->variants[v];
     struct slot_spin s;
-    slot_spin(def, &def->base, r, &s);
+    slot_spin(def, &sv->base, r, &s);
     int64_t total = s.line_units + s.scatter_units, feature = 0;
     int32_t pending = s.awarded, played = 0;
     while (pending > 0 && played < SLOT_FEATURE_SPINS_MAX) {
-        slot_spin(def, &def->free, r, &s);
+        slot_spin(def, &sv->free, r, &s);
         feature += s.line_units + s.scatter_units;
         pending += s.awarded - 1;
         played++;
@@ -226,25 +229,26 @@ static json_t *spin_json(const struct slot_def *def, const struct slot_reels *re
     return o;
 }
 
-static void slot_play(const struct slot_def *def, const json_t *bet, int64_t stake_minor,
-                      struct game_draw *draw, struct game_result *result)
+static void slot_play(const struct slot_def *def, const json_t *bet, int v,
+                      int64_t stake_minor, struct game_draw *draw, struct game_result *result)
 {
-    PB_ASSERT(draw->rng && !draw->fair);
+    PB_ASSERT(draw->rng && !draw->fair && v >= 0 && v < def->nvariants);
+    const struct slot_variant *sv = &def->variants[v];
     int64_t total;
     struct pb_json_error err;
     PB_ASSERT(slot_check(def, bet, stake_minor, &total, &err) == PB_OK); /* checked */
     struct slot_spin s;
-    slot_spin(def, &def->base, draw->rng, &s);
+    slot_spin(def, &sv->base, draw->rng, &s);
     int64_t units = s.line_units + s.scatter_units;
-    json_t *outcome = spin_json(def, &def->base, &s, stake_minor, 1);
+    json_t *outcome = spin_json(def, &sv->base, &s, stake_minor, 1);
     int32_t pending = s.awarded, played = 0;
     if (pending > 0) {
         json_t *spins = json_array();
         int64_t feature = 0;
         while (pending > 0 && played < SLOT_FEATURE_SPINS_MAX) {
-            slot_spin(def, &def->free, draw->rng, &s);
+            slot_spin(def, &sv->free, draw->rng, &s);
             feature += s.line_units + s.scatter_units;
-            json_array_append_new(spins, spin_json(def, &def->free, &s, stake_minor,
+            json_array_append_new(spins, spin_json(def, &sv->free, &s, stake_minor,
                                                    def->multiplier));
             pending += s.awarded - 1;
             played++;
@@ -278,10 +282,10 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
     {                                                                                          \
         return slot_check(defs[i], bet, stake_minor, total, err);                              \
     }                                                                                          \
-    static void play_##i(const json_t *bet, int64_t stake_minor, struct game_draw *draw,       \
-                         struct game_result *result)                                           \
+    static void play_##i(const json_t *bet, int variant, int64_t stake_minor,                 \
+                         struct game_draw *draw, struct game_result *result)                   \
     {                                                                                          \
-        slot_play(defs[i], bet, stake_minor, draw, result);                                    \
+        slot_play(defs[i], bet, variant, stake_minor, draw, result);                           \
     }
 #define SLOT_ENTRIES_8(a, b, c, d, e, f, g, h)                                                 \
     SLOT_ENTRY(a) SLOT_ENTRY(b) SLOT_ENTRY(c) SLOT_ENTRY(d) SLOT_ENTRY(e) SLOT_ENTRY(f)        \
@@ -293,7 +297,7 @@ SLOT_ENTRIES_8(24, 25, 26, 27, 28, 29, 30, 31)
 #define E(i) {check_##i, play_##i}
 static const struct {
     int (*check)(const json_t *, int64_t, int64_t *, struct pb_json_error *);
-    void (*play)(const json_t *, int64_t, struct game_draw *, struct game_result *);
+    void (*play)(const json_t *, int, int64_t, struct game_draw *, struct game_result *);
 } entries[SLOT_GAMES_MAX] = {
     E(0),  E(1),  E(2),  E(3),  E(4),  E(5),  E(6),  E(7),  E(8),  E(9),  E(10),
     E(11), E(12), E(13), E(14), E(15), E(16), E(17), E(18), E(19), E(20), E(21),
@@ -337,10 +341,15 @@ static void load(void)
             .name = defs[i]->name,
             .kind = "slot",
             .provably_fair = false,
-            .rtp_ppm = defs[i]->rtp_ppm,
+            .nvariants = defs[i]->nvariants,
             .check_bet = entries[i].check,
             .play = entries[i].play,
         };
+        for (int v = 0; v < defs[i]->nvariants; v++) {
+            pb_strlcpy(types[i].variants[v].id, defs[i]->variants[v].id,
+                       sizeof(types[i].variants[v].id));
+            types[i].variants[v].rtp_ppm = defs[i]->variants[v].rtp_ppm;
+        }
     }
 }
 

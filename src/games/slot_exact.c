@@ -139,18 +139,20 @@ static double mean(u128 sum, uint64_t n)
     return (double)sum / (double)n;
 }
 
-void slot_exact(const struct slot_def *d, struct slot_exact *out)
+void slot_exact(const struct slot_def *d, int v, struct slot_exact *out)
 {
+    PB_ASSERT(v >= 0 && v < d->nvariants);
+    const struct slot_variant *sv = &d->variants[v];
     memset(out, 0, sizeof(*out));
     struct sums b;
-    enumerate(d, &d->base, &b);
+    enumerate(d, &sv->base, &b);
     out->combinations = b.count;
     double eb = mean(b.u, b.count), eb2 = mean(b.u2, b.count), en = mean(b.a, b.count),
            en2 = mean(b.a2, b.count), ebn = mean(b.ua, b.count);
     double mu = 0, ey2 = 0;
     if (d->has_free_spins) {
         struct sums f;
-        enumerate(d, &d->free, &f);
+        enumerate(d, &sv->free, &f);
         out->combinations += f.count;
         double m = d->multiplier;
         double ew = m * mean(f.u, f.count), ew2 = m * m * mean(f.u2, f.count),
@@ -180,9 +182,11 @@ double slot_cpu_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-void slot_simulate(const struct slot_def *d, uint64_t n, uint64_t seed, struct slot_sim *out)
+void slot_simulate(const struct slot_def *d, int v, uint64_t n, uint64_t seed,
+                   struct slot_sim *out)
 {
-    PB_ASSERT(n >= 2);
+    PB_ASSERT(n >= 2 && v >= 0 && v < d->nvariants);
+    const struct slot_variant *sv = &d->variants[v];
     struct rng r;
     rng_init_seeded(&r, seed);
     uint64_t hits = 0;
@@ -190,23 +194,23 @@ void slot_simulate(const struct slot_def *d, uint64_t n, uint64_t seed, struct s
     double sum = 0, sum2 = 0;
     for (uint64_t i = 0; i < n; i++) {
         struct slot_spin s;
-        slot_spin(d, &d->base, &r, &s);
+        slot_spin(d, &sv->base, &r, &s);
         int64_t x = s.line_units + s.scatter_units;
         hits += x > 0 || s.awarded > 0;
         if (s.awarded > 0) {
             int32_t pending = s.awarded, played = 0;
             int64_t feature = 0;
             while (pending > 0 && played < SLOT_FEATURE_SPINS_MAX) {
-                slot_spin(d, &d->free, &r, &s);
+                slot_spin(d, &sv->free, &r, &s);
                 feature += s.line_units + s.scatter_units;
                 pending += s.awarded - 1;
                 played++;
             }
             x += feature * d->multiplier;
         }
-        double v = (double)x;
-        sum += v;
-        sum2 += v * v;
+        double xd = (double)x;
+        sum += xd;
+        sum2 += xd * xd;
     }
     out->seconds = slot_cpu_seconds() - t0;
     out->rounds = n;

@@ -23,6 +23,11 @@
  *     by the feature's multiplier and retrigger: scatters in a free spin add more spins.
  * All pays are integers: payouts are exact in minor units.
  *
+ * RTP variants (game.h): a definition offers 1 .. SLOT_VARIANTS_MAX variants that share the
+ * symbols, pays, lines and features and differ only in their reel strips. The top-level
+ * "rtp_ppm", "reels" and "free_reels" are the first (default) variant, named by "variant"
+ * (default "standard"); "variants" lists the others, each {id, rtp_ppm, reels, free_reels}.
+ *
  * Ownership: slot_def_decode allocates the definition; slot_def_free frees it. The catalogue
  * (games.h) keeps the embedded definitions for the life of the process. */
 #ifndef PB_SLOTS_H
@@ -75,9 +80,19 @@ struct slot_reels {
                                             symbol or the wild: [stop * SLOT_SYMBOLS_MAX + s] */
 };
 
+#define SLOT_VARIANTS_MAX GAME_VARIANTS_MAX
+#define SLOT_VARIANT_DEFAULT "standard" /* the first variant's id when the file names none */
+
+/* One RTP variant: its reel strips. */
+struct slot_variant {
+    char id[GAME_VARIANT_ID_MAX + 1];
+    int32_t rtp_ppm; /* as declared by the file; tests check it against the exact figure */
+    struct slot_reels base, free; /* free.strip[r] == base.strip[r] when no free reels */
+    bool own_free_reels;
+};
+
 struct slot_def {
     char id[65], name[65];
-    int32_t rtp_ppm; /* as declared by the file; tests check it against the exact figure */
     int32_t reels, rows, nsymbols;
     struct slot_symbol symbols[SLOT_SYMBOLS_MAX];
     int wild, scatter; /* symbol index or -1 */
@@ -87,8 +102,8 @@ struct slot_def {
     int32_t cost;       /* unit stakes per spin: lines, or the ways game's cost */
     int32_t multiplier; /* free spins win multiplier (1 without free spins) */
     bool has_free_spins;
-    struct slot_reels base, free; /* free.strip[r] == base.strip[r] when no free reels */
-    bool own_free_reels;
+    int32_t nvariants; /* 1 .. SLOT_VARIANTS_MAX; variants[0] is the default */
+    struct slot_variant variants[SLOT_VARIANTS_MAX];
     /* lines: the automaton. State 0 is the start; next[state * 16 + symbol]; pay[state] is
      * the line's pay when the last reel has been read. */
     int32_t dfa_states;
@@ -112,23 +127,24 @@ struct slot_spin {
     int32_t scatters;      /* reels showing a scatter */
     int32_t awarded;       /* free spins awarded */
 };
-/* Evaluates the spin at stops on reels (&def->base or &def->free), without multiplier. */
+/* Evaluates the spin at stops on reels (a variant's base or free), without multiplier. */
 void slot_eval(const struct slot_def *def, const struct slot_reels *reels,
                const int32_t *stops, struct slot_spin *out);
 /* Draws stops with rng_range and evaluates them. */
 void slot_spin(const struct slot_def *def, const struct slot_reels *reels, struct rng *r,
                struct slot_spin *out);
-/* One base spin and its whole free-spin feature, in unit stakes; *feature_spins gets the
- * free spins played. */
-int64_t slot_round_units(const struct slot_def *def, struct rng *r, int32_t *feature_spins);
+/* One base spin and its whole free-spin feature on variant v, in unit stakes;
+ * *feature_spins gets the free spins played. */
+int64_t slot_round_units(const struct slot_def *def, int v, struct rng *r,
+                         int32_t *feature_spins);
 
 /* Line pay the slow, obvious way (for the outcome's explanation and to check the
  * automaton): the pay of the line showing syms[0..reels), its symbol and count. */
 int32_t slot_line_pay(const struct slot_def *def, const uint8_t *syms, int *symbol,
                       int *count);
 
-/* Exact figures by enumerating every combination of stops of both reel sets and solving the
- * free-spin feature (docs/games.md, "The exact method"). */
+/* Exact figures of variant v by enumerating every combination of stops of both its reel sets
+ * and solving the free-spin feature (docs/games.md, "The exact method"). */
 struct slot_exact {
     struct game_figures fig;      /* per unit of the round's stake, feature included */
     double base_rtp, feature_rtp; /* the parts of rtp from base spins and free spins */
@@ -137,15 +153,19 @@ struct slot_exact {
     double feature_spins_mean;    /* expected free spins per trigger, retriggers included */
     uint64_t combinations;        /* stop combinations enumerated (base + free) */
 };
-void slot_exact(const struct slot_def *def, struct slot_exact *out);
+void slot_exact(const struct slot_def *def, int v, struct slot_exact *out);
 
-/* Monte Carlo: n rounds from seed; mean and 99% confidence interval of the return. */
+/* Monte Carlo of variant v: n rounds from seed; mean and 99% confidence interval of the
+ * return. */
 struct slot_sim {
     uint64_t rounds;
     double rtp, ci_low, ci_high, hit_frequency, sd;
     double seconds; /* thread CPU time */
 };
-void slot_simulate(const struct slot_def *def, uint64_t n, uint64_t seed, struct slot_sim *out);
+void slot_simulate(const struct slot_def *def, int v, uint64_t n, uint64_t seed,
+                   struct slot_sim *out);
+/* The index of the variant with this id, or -1. */
+int slot_variant_find(const struct slot_def *def, const char *id);
 
 /* CPU seconds this thread has used (timings on a shared machine). */
 double slot_cpu_seconds(void);

@@ -18,6 +18,7 @@
 #ifndef PB_WS_H
 #define PB_WS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "http/http.h"
@@ -50,6 +51,10 @@ void ws_hub_free(struct ws_hub *hub);
  * exceeds send_queue_max (no subscriber could take it), PB_ERR_INVALID for a bad topic or
  * empty data, PB_ERR_CLOSED once the hub is stopping. */
 int ws_hub_publish(struct ws_hub *hub, const char *topic, const char *data, size_t len);
+/* Any thread: true when no connection is open or being handed over, so a publish now would
+ * reach nobody (a connection subscribes only after it is open): publishers may skip building
+ * the message. */
+bool ws_hub_idle(struct ws_hub *hub);
 
 /* The HTTP handler for GET /api/v1/ws: validates the handshake (426/400 problem otherwise)
  * and answers 101 with an upgrade response whose callback hands the socket to the hub. The

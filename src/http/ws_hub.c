@@ -785,6 +785,12 @@ int ws__hub_hand_over(struct ws_hub *hub, int fd, struct MHD_UpgradeResponseHand
     return rc;
 }
 
+bool ws_hub_idle(struct ws_hub *hub)
+{
+    PB_ASSERT(hub != NULL);
+    return atomic_load(&hub->connections) == 0 && atomic_load(&hub->handovers_waiting) == 0;
+}
+
 int ws_hub_publish(struct ws_hub *hub, const char *topic, const char *data, size_t len)
 {
     PB_ASSERT(hub != NULL && topic != NULL);

@@ -4,18 +4,17 @@
  * A first attempt refused by a state-dependent rule (insufficient funds, say) is recorded too,
  * so it stays refused even if the state changes later: the client must use a new key. */
 #include <jansson.h>
-#include <sodium.h>
 #include <string.h>
 #include <time.h>
 
 #include "base/base.h"
+#include "base/sha256.h"
 #include "ledger/ledger.h"
 
 static void fingerprint(const char *request_json, char out[LEDGER_HASH_HEX + 1])
 {
-    unsigned char digest[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256(digest, (const unsigned char *)request_json, strlen(request_json));
-    sodium_bin2hex(out, LEDGER_HASH_HEX + 1, digest, sizeof(digest));
+    _Static_assert(LEDGER_HASH_HEX == PB_SHA256_HEX_LEN, "fingerprints are SHA-256 hex");
+    pb_sha256_hex(request_json, strlen(request_json), out);
 }
 
 /* The first field (in sorted order) whose value differs between two JSON objects. */

@@ -1,7 +1,7 @@
 /* ledger.c: the ledger's writer side: state and snapshots (a writer participant), accounts,
  * linked transfers with two-phase and no-overdraft rules, the hash chain, hot-account deltas
  * and expiry. Design notes: ledger_int.h; contract: ledger.h. */
-#include <sodium.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +9,7 @@
 
 #include "base/base.h"
 #include "base/log.h"
+#include "base/sha256.h"
 #include "ledger/ledger_int.h"
 
 static const char zero_hash[LEDGER_HASH_HEX + 1] =
@@ -35,31 +36,50 @@ const char *ledger_error_name(enum ledger_error e)
     return names[e];
 }
 
+/* Appends v and '|' at *p (the canonical bytes' integer fields, as "%lld|"). */
+static char *put_field(char *p, int64_t v)
+{
+    p += pb_i64_text(v, p);
+    *p++ = '|';
+    return p;
+}
+
 void ledger__transfer_hash(const char *prev_hash_hex, const struct ledger__row *r,
                            char out[LEDGER_HASH_HEX + 1])
 {
-    char head[512];
-    int n = snprintf(head, sizeof(head), "v1|%lld|%lld|%d|%lld|%lld|%lld|%s|%d|%lld|%lld|%lld|",
-                     (long long)r->id, (long long)r->ts_ns, r->kind,
-                     (long long)r->debit_account, (long long)r->credit_account,
-                     (long long)r->amount, r->currency, r->code, (long long)r->pending_id,
-                     (long long)r->expires_ns, (long long)r->group_id);
-    PB_ASSERT(n > 0 && (size_t)n < sizeof(head));
-    crypto_hash_sha256_state st;
-    crypto_hash_sha256_init(&st);
-    crypto_hash_sha256_update(&st, (const unsigned char *)prev_hash_hex, LEDGER_HASH_HEX);
-    crypto_hash_sha256_update(&st, (const unsigned char *)head, (size_t)n);
+    /* "v1|id|ts|kind|debit|credit|amount|currency|code|pending|expires|group|" */
+    char head[16 + 10 * PB_I64_TEXT_MAX + LEDGER_CURRENCY_MAX + 1];
+    char *p = head;
+    memcpy(p, "v1|", 3);
+    p += 3;
+    const int64_t before[] = {r->id, r->ts_ns, r->kind, r->debit_account, r->credit_account,
+                              r->amount};
+    for (size_t i = 0; i < PB_ARRAY_LEN(before); i++)
+        p = put_field(p, before[i]);
+    size_t clen = strlen(r->currency);
+    PB_ASSERT(clen <= LEDGER_CURRENCY_MAX);
+    memcpy(p, r->currency, clen);
+    p += clen;
+    *p++ = '|';
+    const int64_t after[] = {r->code, r->pending_id, r->expires_ns, r->group_id};
+    for (size_t i = 0; i < PB_ARRAY_LEN(after); i++)
+        p = put_field(p, after[i]);
+    PB_ASSERT((size_t)(p - head) < sizeof(head));
     /* Variable-length fields carry their length, so no separator can be forged inside one. */
     const char *vars[] = {r->idem, r->reference, r->metadata};
+    char lens[PB_ARRAY_LEN(vars)][PB_I64_TEXT_MAX + 1];
+    struct pb_sha256_part parts[2 + 2 * PB_ARRAY_LEN(vars)] = {
+        {prev_hash_hex, LEDGER_HASH_HEX}, {head, (size_t)(p - head)}};
     for (size_t i = 0; i < PB_ARRAY_LEN(vars); i++) {
-        char len[24];
-        int m = snprintf(len, sizeof(len), "%zu:", strlen(vars[i]));
-        crypto_hash_sha256_update(&st, (const unsigned char *)len, (size_t)m);
-        crypto_hash_sha256_update(&st, (const unsigned char *)vars[i], strlen(vars[i]));
+        size_t vlen = strlen(vars[i]);
+        size_t m = pb_i64_text((int64_t)vlen, lens[i]);
+        lens[i][m++] = ':';
+        parts[2 + 2 * i] = (struct pb_sha256_part){lens[i], m};
+        parts[3 + 2 * i] = (struct pb_sha256_part){vars[i], vlen};
     }
-    unsigned char digest[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256_final(&st, digest);
-    sodium_bin2hex(out, LEDGER_HASH_HEX + 1, digest, sizeof(digest));
+    unsigned char digest[PB_SHA256_DIGEST_LEN];
+    pb_sha256_parts(parts, PB_ARRAY_LEN(parts), digest);
+    pb_sha256_to_hex(digest, out);
 }
 
 /* ---- state and the writer participant ---- */
@@ -76,6 +96,7 @@ void ledger_free(struct ledger *lg)
     if (!lg)
         return;
     pb_free(lg->deltas);
+    pb_free(lg->touched);
     pb_free(lg->meta);
     pb_free(lg);
 }
@@ -130,11 +151,21 @@ static int load_state(struct store *tx, void *arg)
 }
 
 /* Returns to a snapshot; accounts opened since are gone, so their cached metadata goes too. */
+static struct ledger__meta *meta_find(struct ledger *lg, int64_t id);
+
+/* Returns to a snapshot; accounts opened since are gone, so their cached metadata goes too,
+ * and the cached totals of accounts changed since are dropped (reloaded on next use). */
 static void restore(struct ledger *lg, const struct ledger__state *snap)
 {
     if (lg->cur.next_account_id != snap->next_account_id) {
         memset(lg->meta, 0, sizeof(*lg->meta) * LEDGER_META_CACHE_MAX);
         lg->nmeta = 0;
+    }
+    PB_ASSERT(snap->ntouched <= lg->cur.ntouched);
+    for (size_t i = snap->ntouched; i < lg->cur.ntouched; i++) {
+        struct ledger__meta *m = meta_find(lg, lg->touched[i]);
+        if (m)
+            m->has_totals = false;
     }
     lg->cur = *snap;
 }
@@ -193,6 +224,7 @@ static void batch_end(bool committed, void *arg)
     struct ledger *lg = arg;
     if (committed) {
         lg->cur.ndeltas = 0;
+        lg->cur.ntouched = 0;
         lg->batch_start = lg->cur;
     } else {
         restore(lg, &lg->batch_start);
@@ -283,19 +315,29 @@ static void meta_put(struct ledger *lg, const struct ledger__meta *m)
     lg->meta[i] = *m;
 }
 
-/* Finds account id's metadata (cache, then database). 0, PB_ERR_NOT_FOUND or PB_ERR_DB. */
+/* The cache slot of account id, or NULL. The pointer is valid until the next meta_put. */
+static struct ledger__meta *meta_find(struct ledger *lg, int64_t id)
+{
+    for (size_t i = meta_slot(id); lg->meta[i].id != 0; i = (i + 1) % LEDGER_META_CACHE_MAX)
+        if (lg->meta[i].id == id)
+            return &lg->meta[i];
+    return NULL;
+}
+
+/* Finds account id's metadata (cache, then database; a row read from the database brings its
+ * totals into the cache too). 0, PB_ERR_NOT_FOUND or PB_ERR_DB. */
 static int meta_get(struct ledger *lg, struct store *tx, int64_t id, struct ledger__meta *out)
 {
     if (id <= 0)
         return PB_ERR_NOT_FOUND;
-    for (size_t i = meta_slot(id); lg->meta[i].id != 0; i = (i + 1) % LEDGER_META_CACHE_MAX) {
-        if (lg->meta[i].id == id) {
-            *out = lg->meta[i];
-            return PB_OK;
-        }
+    const struct ledger__meta *hit = meta_find(lg, id);
+    if (hit) {
+        *out = *hit;
+        return PB_OK;
     }
     struct store_stmt *st;
-    if (store_prepare(tx, "SELECT currency, code, flags, owner FROM ledger_accounts WHERE id = ?",
+    if (store_prepare(tx, "SELECT currency, code, flags, owner, debits_posted, credits_posted,"
+                          " debits_pending, credits_pending FROM ledger_accounts WHERE id = ?",
                       &st) != PB_OK)
         return PB_ERR_DB;
     store_bind_int64(st, 1, id);
@@ -306,10 +348,31 @@ static int meta_get(struct ledger *lg, struct store *tx, int64_t id, struct ledg
         out->code = (int)store_column_int64(st, 1);
         out->flags = (uint32_t)store_column_int64(st, 2);
         pb_strlcpy(out->owner, store_column_text(st, 3), sizeof(out->owner));
+        out->totals = (struct ledger__totals){store_column_int64(st, 4),
+                                              store_column_int64(st, 5),
+                                              store_column_int64(st, 6),
+                                              store_column_int64(st, 7)};
+        out->has_totals = true;
         meta_put(lg, out);
     }
     store_finalize(st);
     return rc == STORE_ROW ? PB_OK : rc == STORE_DONE ? PB_ERR_NOT_FOUND : PB_ERR_DB;
+}
+
+/* Account id's current totals from its row (SQLite: after a rollback dropped the copy). */
+static int load_totals(struct store *tx, int64_t id, struct ledger__totals *out)
+{
+    struct store_stmt *st;
+    if (store_prepare(tx, "SELECT debits_posted, credits_posted, debits_pending,"
+                          " credits_pending FROM ledger_accounts WHERE id = ?", &st) != PB_OK)
+        return PB_ERR_DB;
+    store_bind_int64(st, 1, id);
+    int rc = store_step(st);
+    if (rc == STORE_ROW)
+        *out = (struct ledger__totals){store_column_int64(st, 0), store_column_int64(st, 1),
+                                       store_column_int64(st, 2), store_column_int64(st, 3)};
+    store_finalize(st);
+    return rc == STORE_ROW ? PB_OK : PB_ERR_DB;
 }
 
 /* ---- opening accounts ---- */
@@ -493,6 +556,77 @@ static int refusal_reason(struct store *tx, int64_t id, const struct ledger__del
     return PB_OK;
 }
 
+/* The rules of ledger__update_totals, checked in C on totals t: every total plus its delta
+ * stays within 0..INT64_MAX (else LEDGER_E_OVERFLOW), and, when no_overdraft, available
+ * before the change is >= need (else LEDGER_E_INSUFFICIENT_FUNDS). *after gets the totals. */
+static enum ledger_error check_totals(const struct ledger__totals *t,
+                                      const struct ledger__delta *d, bool no_overdraft,
+                                      int64_t need, struct ledger__totals *after)
+{
+    const int64_t totals[4] = {t->debits_posted, t->credits_posted, t->debits_pending,
+                               t->credits_pending};
+    const int64_t deltas[4] = {d->debits_posted, d->credits_posted, d->debits_pending,
+                               d->credits_pending};
+    int64_t sums[4];
+    for (int i = 0; i < 4; i++)
+        if (totals[i] < 0 || ledger_add(totals[i], deltas[i], &sums[i]) != PB_OK || sums[i] < 0)
+            return LEDGER_E_OVERFLOW;
+    __int128 available = (__int128)t->credits_posted - t->debits_posted - t->debits_pending;
+    if (no_overdraft && available < need)
+        return LEDGER_E_INSUFFICIENT_FUNDS;
+    *after = (struct ledger__totals){sums[0], sums[1], sums[2], sums[3]};
+    return LEDGER_OK;
+}
+
+/* SQLite: applies d to account id's cached totals (loading them when dropped), checks the
+ * rules in C and writes the row through. 0 (*err may be set: nothing changed) or PB_ERR_DB. */
+static int apply_cached(struct ledger *lg, struct store *tx, struct group *g,
+                        const struct ledger__meta *meta, const struct ledger__delta *d,
+                        bool no_overdraft, int64_t need, struct ledger__totals *after,
+                        enum ledger_error *err)
+{
+    int64_t id = meta->id;
+    struct ledger__meta *m = meta_find(lg, id);
+    if (!m) { /* the cache was cleared (full) since resolve() read it: file it again */
+        struct ledger__meta again = *meta;
+        again.has_totals = false;
+        meta_put(lg, &again);
+        m = meta_find(lg, id);
+        PB_ASSERT(m != NULL);
+    }
+    if (!m->has_totals) {
+        if (load_totals(tx, id, &m->totals) != PB_OK)
+            return PB_ERR_DB;
+        m->has_totals = true;
+    }
+    *err = check_totals(&m->totals, d, no_overdraft, need, after);
+    if (*err != LEDGER_OK)
+        return PB_OK;
+    if (!g->update &&
+        store_prepare(tx, "UPDATE ledger_accounts SET debits_posted = ?, credits_posted = ?,"
+                          " debits_pending = ?, credits_pending = ? WHERE id = ?",
+                      &g->update) != PB_OK)
+        return PB_ERR_DB;
+    const int64_t v[5] = {after->debits_posted, after->credits_posted, after->debits_pending,
+                          after->credits_pending, id};
+    int rc = PB_OK;
+    for (int i = 0; i < 5 && rc == PB_OK; i++)
+        rc = store_bind_int64(g->update, i + 1, v[i]);
+    if (rc == PB_OK)
+        rc = store_step(g->update) == STORE_DONE && store_changes(g->update) == 1 ? PB_OK
+                                                                                  : PB_ERR_DB;
+    store_reset(g->update);
+    if (rc != PB_OK)
+        return rc;
+    if (lg->cur.ntouched == lg->touched_cap) {
+        lg->touched_cap = lg->touched_cap ? 2 * lg->touched_cap : 1024;
+        lg->touched = pb_realloc(lg->touched, lg->touched_cap * sizeof(*lg->touched));
+    }
+    lg->touched[lg->cur.ntouched++] = id;
+    m->totals = *after;
+    return PB_OK;
+}
+
 /* Applies delta d to one side's account (meta m): hot accounts to the batch's log, others now. */
 static int apply_side(struct ledger *lg, struct store *tx, struct group *g,
                       const struct ledger__meta *m, const struct ledger__delta *d,
@@ -516,10 +650,12 @@ static int apply_side(struct ledger *lg, struct store *tx, struct group *g,
         return PB_OK;
     }
     struct ledger__totals after;
-    int rc = ledger__update_totals(tx, &g->update, d, no_overdraft, need, &after);
+    int rc = store_backend_of(tx) == STORE_SQLITE
+                 ? apply_cached(lg, tx, g, m, d, no_overdraft, need, &after, err)
+                 : ledger__update_totals(tx, &g->update, d, no_overdraft, need, &after);
     if (rc == 1)
         return refusal_reason(tx, m->id, d, err);
-    if (rc != PB_OK)
+    if (rc != PB_OK || *err != LEDGER_OK)
         return rc;
     size_t i = 0;
     while (i < g->ntouched && g->touched[i].id != m->id)
@@ -705,14 +841,21 @@ static int emit_event(struct store *tx, struct writer_cmd *cmd, const struct gro
 {
     struct pb_buf b = PB_BUF_INIT;
     char subject[LEDGER_OWNER_MAX + 1] = "house";
+    pb_buf_grow(&b, 256 + 256 * out->n + 320 * g->ntouched);
     pb_buf_puts(&b, "{\"transfers\":[");
     for (size_t i = 0; i < out->n; i++) {
         const struct ledger_applied *a = &out->applied[i];
-        pb_buf_printf(&b, "%s{\"id\":%lld,\"kind\":\"%s\",\"debit_account\":%lld,"
-                          "\"credit_account\":%lld,\"amount_minor\":%lld,\"reference\":",
-                      i ? "," : "", (long long)a->id, kind_names[t[i].kind],
-                      (long long)a->debit_account, (long long)a->credit_account,
-                      (long long)a->amount);
+        pb_buf_puts(&b, i ? ",{\"id\":" : "{\"id\":");
+        pb_buf_put_i64(&b, a->id);
+        pb_buf_puts(&b, ",\"kind\":\"");
+        pb_buf_puts(&b, kind_names[t[i].kind]);
+        pb_buf_puts(&b, "\",\"debit_account\":");
+        pb_buf_put_i64(&b, a->debit_account);
+        pb_buf_puts(&b, ",\"credit_account\":");
+        pb_buf_put_i64(&b, a->credit_account);
+        pb_buf_puts(&b, ",\"amount_minor\":");
+        pb_buf_put_i64(&b, a->amount);
+        pb_buf_puts(&b, ",\"reference\":");
         pb_buf_json_string(&b, t[i].reference, strlen(t[i].reference));
         pb_buf_putc(&b, '}');
     }
@@ -725,14 +868,23 @@ static int emit_event(struct store *tx, struct writer_cmd *cmd, const struct gro
                                    .debits_pending = tot->debits_pending};
         if (i == 0)
             pb_strlcpy(subject, m->owner, sizeof(subject));
-        pb_buf_printf(&b, "%s{\"account_id\":%lld,\"owner\":", i ? "," : "", (long long)m->id);
+        pb_buf_puts(&b, i ? ",{\"account_id\":" : "{\"account_id\":");
+        pb_buf_put_i64(&b, m->id);
+        pb_buf_puts(&b, ",\"owner\":");
         pb_buf_json_string(&b, m->owner, strlen(m->owner));
-        pb_buf_printf(&b, ",\"type\":\"%s\",\"currency\":\"%s\",\"posted_minor\":%lld,"
-                          "\"available_minor\":%lld,\"pending_debits_minor\":%lld,"
-                          "\"pending_credits_minor\":%lld}",
-                      ledger_account_code_name(m->code), m->currency,
-                      (long long)ledger_posted_balance(&a), (long long)ledger_available(&a),
-                      (long long)tot->debits_pending, (long long)tot->credits_pending);
+        pb_buf_puts(&b, ",\"type\":\"");
+        pb_buf_puts(&b, ledger_account_code_name(m->code));
+        pb_buf_puts(&b, "\",\"currency\":\"");
+        pb_buf_puts(&b, m->currency);
+        pb_buf_puts(&b, "\",\"posted_minor\":");
+        pb_buf_put_i64(&b, ledger_posted_balance(&a));
+        pb_buf_puts(&b, ",\"available_minor\":");
+        pb_buf_put_i64(&b, ledger_available(&a));
+        pb_buf_puts(&b, ",\"pending_debits_minor\":");
+        pb_buf_put_i64(&b, tot->debits_pending);
+        pb_buf_puts(&b, ",\"pending_credits_minor\":");
+        pb_buf_put_i64(&b, tot->credits_pending);
+        pb_buf_putc(&b, '}');
     }
     pb_buf_puts(&b, "]}");
     int rc = writer_emit(tx, cmd, "ledger.transfers", subject, b.data);
@@ -745,10 +897,17 @@ int ledger_apply(struct ledger *lg, struct store *tx, struct writer_cmd *cmd,
                  struct ledger_outcome *out)
 {
     PB_ASSERT(lg->loaded && n >= 1 && n <= LEDGER_LINKED_MAX);
-    memset(out, 0, sizeof(*out));
+    memset(out, 0, offsetof(struct ledger_outcome, balances)); /* balances: nbalances = 0 */
     out->failed_index = -1;
     struct ledger__state snap = lg->cur;
-    struct group g = {.idem = idem, .out_base = out->applied};
+    struct group g; /* ~9 KiB: only the scalars are set; arrays are filled before use */
+    g.update = NULL;
+    g.group_id = 0;
+    g.idem = idem;
+    g.ntouched = 0;
+    g.player = false;
+    g.out_base = out->applied;
+    int64_t events_mark = cmd ? writer_emit_mark(cmd) : 0; /* the guard may emit events */
     if (store_savepoint(tx, "grp") != PB_OK)
         return PB_ERR_DB;
     int rc = PB_OK;
@@ -768,6 +927,20 @@ int ledger_apply(struct ledger *lg, struct store *tx, struct writer_cmd *cmd,
     }
     if (rc == PB_OK && err == LEDGER_OK) {
         out->n = n;
+        out->nbalances = g.ntouched;
+        for (size_t k = 0; k < g.ntouched; k++) {
+            const struct ledger__meta *m = &g.touched[k];
+            struct ledger_account *a = &out->balances[k];
+            a->id = m->id;
+            memcpy(a->currency, m->currency, sizeof(a->currency));
+            a->code = m->code;
+            memcpy(a->owner, m->owner, sizeof(a->owner));
+            a->flags = m->flags;
+            a->debits_posted = g.totals[k].debits_posted;
+            a->credits_posted = g.totals[k].credits_posted;
+            a->debits_pending = g.totals[k].debits_pending;
+            a->credits_pending = g.totals[k].credits_pending;
+        }
         if (store_release(tx, "grp") != PB_OK)
             rc = PB_ERR_DB;
         else if (cmd)
@@ -777,6 +950,8 @@ int ledger_apply(struct ledger *lg, struct store *tx, struct writer_cmd *cmd,
     /* Refused (or failed): nothing of the group stays. */
     if (store_rollback_to(tx, "grp") != PB_OK || store_release(tx, "grp") != PB_OK)
         rc = PB_ERR_DB;
+    if (cmd)
+        writer_emit_rewind(cmd, events_mark);
     restore(lg, &snap);
     memset(out->applied, 0, sizeof(out->applied));
     if (err != LEDGER_E_REFUSED)

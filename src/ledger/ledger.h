@@ -210,6 +210,12 @@ struct ledger_outcome {
     int failed_index;     /* which transfer broke the rule (-1 when none) */
     size_t n;
     struct ledger_applied applied[LEDGER_LINKED_MAX];
+    /* When applied: the non-house (non-hot) accounts the group touched, in the order first
+     * touched, with their totals after it (what the "ledger.transfers" event lists), so the
+     * caller needs no read to answer with balances. Last: ledger_apply fills only nbalances
+     * entries. */
+    size_t nbalances;
+    struct ledger_account balances[2 * LEDGER_LINKED_MAX];
 };
 
 /* Applies n (1..LEDGER_LINKED_MAX) linked transfers: all of them or, when a rule refuses

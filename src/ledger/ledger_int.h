@@ -15,9 +15,18 @@
  * lag. On PostgreSQL with several nodes the same UPDATE (balance = balance + delta) is
  * commutative, so it stays correct there too.
  *
- * Player accounts are updated per transfer with a conditional UPDATE whose WHERE clause
- * enforces no-overdraft and the int64 bounds of every total (SQLite would silently turn an
- * overflowing integer into a float): zero rows changed means the rule refused it.
+ * Player accounts are updated per transfer. On PostgreSQL (where several nodes may write one
+ * database) with a conditional UPDATE ... RETURNING whose WHERE clause enforces no-overdraft
+ * and the int64 bounds of every total: zero rows changed means the rule refused it. On SQLite
+ * the writer is the only writer of the file, so its cached copy of an account's totals (in
+ * the metadata cache, loaded on first use) is authoritative: the rules are checked in C on
+ * the copy and the row is written through with a plain UPDATE by id, so the row is exact
+ * after every transfer (readers inside the batch, such as the guard, see it). Each change
+ * appends the account's id to the touched log (part of the state, so snapshots truncate
+ * it); rolling back to a snapshot drops the cached totals of the accounts touched since,
+ * and the next use reloads them from the rolled-back row. This saves the conditional
+ * statement's RETURNING (an ephemeral table per statement on SQLite) and a SELECT when a
+ * rule refuses.
  *
  * Account metadata (currency, code, flags, owner) never changes after opening, so the writer
  * caches it (bounded, cleared when full) and skips a SELECT per transfer.
@@ -49,6 +58,12 @@ struct ledger__state {
     int64_t last_ts_ns;
     char head_hash[LEDGER_HASH_HEX + 1];
     size_t ndeltas; /* entries of the delta log that belong to the state */
+    size_t ntouched; /* entries of the touched log (SQLite totals) that belong to the state */
+};
+
+/* An account's four totals. */
+struct ledger__totals {
+    int64_t debits_posted, credits_posted, debits_pending, credits_pending;
 };
 
 struct ledger__meta {
@@ -57,6 +72,8 @@ struct ledger__meta {
     int code;
     uint32_t flags;
     char owner[LEDGER_OWNER_MAX + 1];
+    bool has_totals;               /* SQLite: totals is the account row's current value */
+    struct ledger__totals totals;
 };
 
 struct ledger {
@@ -65,6 +82,8 @@ struct ledger {
     size_t deltas_cap;
     struct ledger__meta *meta;    /* LEDGER_META_CACHE_MAX slots, open addressing */
     size_t nmeta;
+    int64_t *touched;             /* SQLite: accounts whose cached totals changed this batch */
+    size_t touched_cap;
     bool loaded;
     struct ledger_guard guard; /* ledger_set_guard; check NULL: none */
 };
@@ -80,11 +99,6 @@ struct ledger__row {
     int64_t group_id;
     const char *idem;               /* "" when absent */
     const char *reference, *metadata;
-};
-
-/* An account's four totals (as returned by the conditional UPDATE). */
-struct ledger__totals {
-    int64_t debits_posted, credits_posted, debits_pending, credits_pending;
 };
 
 /* Adds d's four deltas to account d->account with one conditional UPDATE ... RETURNING

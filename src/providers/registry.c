@@ -485,7 +485,7 @@ static size_t in_house_games(struct catalog_game *out, size_t max)
         pb_strlcpy(g->category, t->kind, sizeof(g->category));
         pb_strlcpy(g->tags, t->provably_fair ? "in-house,provably-fair" : "in-house",
                    sizeof(g->tags));
-        g->rtp_bp = t->rtp_ppm / 100;
+        g->rtp_bp = t->variants[0].rtp_ppm / 100; /* the default variant */
         pb_strlcpy(g->jurisdictions, "*", sizeof(g->jurisdictions));
         pb_strlcpy(g->brands, "*", sizeof(g->brands));
         g->enabled = true;

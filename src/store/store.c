@@ -528,6 +528,14 @@ int store_checkpoint(struct store *s)
     return store_exec(s, "PRAGMA wal_checkpoint(PASSIVE)");
 }
 
+int store_defer_sync(struct store *s, int *fd)
+{
+    *fd = -1;
+    if (s->backend != STORE_SQLITE || store__sqlite_in_transaction(s))
+        return PB_ERR_INVALID;
+    return store__sqlite_defer_sync(s, fd);
+}
+
 bool store_broken(const struct store *s)
 {
     return s->backend == STORE_POSTGRES && store__pg_broken(s);

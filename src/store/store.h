@@ -45,6 +45,15 @@ enum store_backend store_backend_of(const struct store *s);
  * (PRAGMA wal_checkpoint(PASSIVE)); run it from a connection other than the writer's, often.
  * PostgreSQL: nothing to do. Returns 0 or PB_ERR_DB. */
 int store_checkpoint(struct store *s);
+/* SQLite: lets COMMIT return before the WAL is synced (synchronous=NORMAL, which still syncs
+ * the WAL around checkpoints, so the file never goes inconsistent) and gives *fd, a
+ * descriptor of the WAL file: once fdatasync(*fd) returns, every transaction this connection
+ * committed before the call is durable. Durability is then the caller's job: it must
+ * acknowledge nothing committed before such a sync (the writer syncs batch N on another
+ * thread while it runs batch N+1). The caller closes *fd. Returns 0, or PB_ERR_INVALID when
+ * the store cannot (PostgreSQL, an in-memory database): commits stay synchronous. Call
+ * outside a transaction. */
+int store_defer_sync(struct store *s, int *fd);
 /* True when the connection to the server is lost (PostgreSQL); it must be closed and opened
  * again. A SQLite connection never breaks this way. */
 bool store_broken(const struct store *s);
@@ -93,9 +102,10 @@ size_t store_column_bytes(const struct store_stmt *st, int col);
  * store_rollback outside a transaction does nothing. On PostgreSQL any error aborts the
  * transaction until store_rollback or store_rollback_to, and store_commit of an aborted
  * transaction rolls it back and returns PB_ERR_DB. store_rollback_to keeps the savepoint:
- * release it afterwards (both engines). On PostgreSQL store_release travels with the next
- * call (one round trip less per writer command), so releasing a name that is not a savepoint
- * is reported by that call, store_commit at the latest. */
+ * release it afterwards (both engines). On PostgreSQL store_savepoint and store_release
+ * travel with the next call (a prepared statement in the same pipeline: round trips less per
+ * writer command), so an error of theirs (releasing a name that is not a savepoint) is
+ * reported by that call, store_commit at the latest. */
 #define STORE_SAVEPOINT_NAME_MAX 63 /* PostgreSQL truncates identifiers beyond 63 bytes */
 int store_begin(struct store *s);
 int store_commit(struct store *s);

@@ -85,8 +85,9 @@
 #define STORE_SQLITE_CACHE_BUCKETS (2 * STORE_SQLITE_CACHE_MAX)
 /* "ROLLBACK TO " plus the longest savepoint name, plus the terminator. */
 #define STORE_TXN_SQL_MAX (16 + STORE_SAVEPOINT_NAME_MAX)
-/* RELEASE statements a PostgreSQL connection holds back to send with the next round trip
- * (the writer's RELEASE of one command travels with the next command's SAVEPOINT). */
+/* SAVEPOINT and RELEASE statements a PostgreSQL connection holds back to send with the next
+ * round trip (the writer's RELEASE of one command and SAVEPOINT of the next travel with that
+ * command's first statement, pipelined). */
 #define STORE_PG_DEFERRED_MAX (4 * STORE_TXN_SQL_MAX)
 /* Prepared statements kept per PostgreSQL connection: every distinct statement of the
  * application fits, so a warm connection never parses again. */
@@ -188,6 +189,7 @@ int store__sqlite_open(struct store *s, const char *path, char *err, size_t errl
 void store__sqlite_close(struct store *s);
 int store__sqlite_exec(struct store *s, const char *sql);
 int store__sqlite_txn(struct store *s, const char *sql);
+int store__sqlite_defer_sync(struct store *s, int *fd);
 bool store__sqlite_in_transaction(struct store *s);
 int store__sqlite_prepare(struct store *s, const char *sql, struct store_stmt *st);
 void store__sqlite_finalize(struct store_stmt *st);

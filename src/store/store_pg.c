@@ -114,7 +114,7 @@ bool store__pg_broken(const struct store *s)
     return PQstatus(s->u.pg.conn) != CONNECTION_OK;
 }
 
-/* Sends the RELEASE statements store__pg_txn held back, if any. */
+/* Sends the statements store__pg_txn held back, if any. */
 static int flush_deferred(struct store *s)
 {
     struct store__pg *g = &s->u.pg;
@@ -151,12 +151,15 @@ int store__pg_exec(struct store *s, const char *sql)
     return rc;
 }
 
-/* RELEASE in a healthy transaction is deferred; anything else goes out at once, after the
- * deferred statements in the same round trip (ROLLBACK drops them: it undoes them all). */
+/* RELEASE and SAVEPOINT in a healthy transaction are deferred: they travel with the next
+ * statement (a prepared one in the same pipeline, see exec_after_deferred); anything else goes
+ * out at once, after the deferred statements in the same round trip (ROLLBACK drops them: it
+ * undoes them all). */
 int store__pg_txn(struct store *s, const char *sql)
 {
     struct store__pg *g = &s->u.pg;
-    if (strncmp(sql, "RELEASE ", 8) == 0 && PQtransactionStatus(g->conn) == PQTRANS_INTRANS) {
+    if ((strncmp(sql, "RELEASE ", 8) == 0 || strncmp(sql, "SAVEPOINT ", 10) == 0) &&
+        PQtransactionStatus(g->conn) == PQTRANS_INTRANS) {
         if (defer(g, sql))
             return PB_OK;
         int rc = flush_deferred(s);
@@ -354,21 +357,83 @@ static int64_t command_changes(const PGresult *r)
     return dml ? strtoll(PQcmdTuples((PGresult *)r), NULL, 10) : 0;
 }
 
+/* Runs the deferred transaction statements and then prepared statement name in one round
+ * trip (libpq pipeline mode: each deferred statement and the prepared one are sent, then one
+ * Sync). Returns the prepared statement's result in *out (the caller checks it), or an error
+ * of a deferred statement (the server then skipped the prepared one) or of the connection. */
+static int exec_after_deferred(struct store *s, const char *name, int nparams,
+                               const char *const *values, PGresult **out)
+{
+    struct store__pg *g = &s->u.pg;
+    *out = NULL;
+    char text[STORE_PG_DEFERRED_MAX];
+    PB_ASSERT(pb_strlcpy(text, g->deferred, sizeof(text)));
+    g->deferred[0] = '\0';
+    if (PQenterPipelineMode(g->conn) != 1)
+        return connection_error(s), PB_ERR_DB;
+    int sent = 0;
+    bool ok = true;
+    for (char *p = text, *next; p && ok; p = next) { /* "RELEASE a; SAVEPOINT b" */
+        next = strstr(p, "; ");
+        if (next) {
+            *next = '\0';
+            next += 2;
+        }
+        ok = PQsendQueryParams(g->conn, p, 0, NULL, NULL, NULL, NULL, 0) == 1;
+        sent += ok;
+    }
+    ok = ok && PQsendQueryPrepared(g->conn, name, nparams, values, NULL, NULL, 0) == 1;
+    ok = ok && PQpipelineSync(g->conn) == 1;
+    if (!ok) { /* the connection failed: the writer reconnects */
+        connection_error(s);
+        PQexitPipelineMode(g->conn);
+        return PB_ERR_DB;
+    }
+    int rc = PB_OK;
+    for (int i = 0; i < sent; i++) {
+        PGresult *r = PQgetResult(g->conn);
+        if (rc == PB_OK && PQresultStatus(r) != PGRES_COMMAND_OK)
+            rc = result_error(s, r);
+        PQclear(r);
+        PQclear(PQgetResult(g->conn)); /* the NULL that ends each statement's results */
+    }
+    PGresult *main = PQgetResult(g->conn);
+    PQclear(PQgetResult(g->conn));
+    PGresult *sync = PQgetResult(g->conn);
+    bool synced = sync && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
+    PQclear(sync);
+    if (!synced || PQexitPipelineMode(g->conn) != 1) {
+        PQclear(main);
+        connection_error(s);
+        return PB_ERR_DB;
+    }
+    if (rc != PB_OK) {
+        PQclear(main); /* skipped (PGRES_PIPELINE_ABORTED) after the deferred error */
+        return rc;
+    }
+    *out = main;
+    return PB_OK;
+}
+
 static int execute(struct store_stmt *st)
 {
     struct store__pg_stmt *q = &st->u.pg;
-    int rc = flush_deferred(st->s);
-    if (rc != PB_OK)
-        return rc;
     const char *values[PB_STORE_PARAMS_MAX];
     for (int i = 0; i < st->params; i++)
         values[i] = q->is_set[i] ? pb_buf_str(&q->values[i]) : NULL;
     char name[STORE_PG_NAME_MAX];
     statement_name(name, q->prepared->id);
-    PGresult *r = PQexecPrepared(st->s->u.pg.conn, name, st->params, values, NULL, NULL, 0);
+    PGresult *r = NULL;
+    if (st->s->u.pg.deferred[0] != '\0') {
+        int rc = exec_after_deferred(st->s, name, st->params, values, &r);
+        if (rc != PB_OK)
+            return rc;
+    } else {
+        r = PQexecPrepared(st->s->u.pg.conn, name, st->params, values, NULL, NULL, 0);
+    }
     ExecStatusType status = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
-        rc = result_error(st->s, r);
+        int rc = result_error(st->s, r);
         PQclear(r);
         return rc;
     }

@@ -2,10 +2,12 @@
  * keys, a busy timeout, cached transaction-control statements for the writer's savepoint per
  * command, and a per-connection cache of compiled statements behind store_prepare. Design
  * notes: store_int.h. */
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "base/base.h"
 #include "base/limits.h"
@@ -48,6 +50,8 @@ static int set_wal(struct store *s, const char *path)
 static void sqlite_configure(void)
 {
     int rc = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, PB_STORE_SQLITE_SUBJOURNAL_SPILL);
     if (rc != SQLITE_OK) /* the library was initialised before us: keep its defaults */
         pb_log(PB_LOG_WARN, "sqlite: allocation statistics stay on", NULL);
 }
@@ -72,7 +76,7 @@ int store__sqlite_open(struct store *s, const char *path, char *err, size_t errl
     rc = set_wal(s, path);
     if (rc == PB_OK)
         rc = store__sqlite_exec(s, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
-                                   " PRAGMA temp_store=MEMORY; PRAGMA cache_size=-"
+                                   " PRAGMA cache_size=-"
                                    PB_STR(PB_STORE_SQLITE_CACHE_KIB) "; PRAGMA wal_autocheckpoint="
                                    PB_STR(PB_STORE_WAL_AUTOCHECKPOINT_PAGES));
     if (rc != PB_OK) {
@@ -153,6 +157,31 @@ int store__sqlite_txn(struct store *s, const char *sql)
     int result = rc == SQLITE_DONE ? PB_OK : sqlite_error(s, rc);
     sqlite3_reset(st);
     return result;
+}
+
+int store__sqlite_defer_sync(struct store *s, int *fd)
+{
+    sqlite3 *db = s->u.sqlite.db;
+    const char *main_file = sqlite3_db_filename(db, "main");
+    if (main_file == NULL || main_file[0] == '\0') { /* in memory: nothing to sync */
+        store__set_error(s, "sqlite: an in-memory database has no WAL to sync");
+        return PB_ERR_INVALID;
+    }
+    /* The WAL file exists once the connection has read in WAL mode: read something. */
+    if (store__sqlite_exec(s, "SELECT COUNT(*) FROM sqlite_schema") != PB_OK)
+        return PB_ERR_DB;
+    const char *wal = sqlite3_filename_wal(main_file);
+    int walfd = wal ? open(wal, O_RDONLY | O_CLOEXEC) : -1;
+    if (walfd < 0) {
+        store__set_error(s, "sqlite: cannot open the WAL file %s", wal ? wal : "(none)");
+        return PB_ERR_INVALID;
+    }
+    if (store__sqlite_exec(s, "PRAGMA synchronous=NORMAL") != PB_OK) {
+        close(walfd);
+        return PB_ERR_DB;
+    }
+    *fd = walfd;
+    return PB_OK;
 }
 
 bool store__sqlite_in_transaction(struct store *s)

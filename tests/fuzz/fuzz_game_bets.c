@@ -40,7 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         draw.rng = &r;
     }
     struct game_result res = {0};
-    g->play(bet, stake, &draw, &res);
+    g->play(bet, 0, stake, &draw, &res);
     PB_ASSERT(res.payout_minor >= 0 && res.outcome != NULL);
     json_decref(res.outcome);
     json_decref(bet);

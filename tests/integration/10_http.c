@@ -18,6 +18,7 @@
 #include <curl/curl.h>
 
 #include "client.h"
+#include "fixtures.h"
 
 static const char *const diag_env[] = {"PITBOSS_DIAGNOSTICS=1", NULL};
 
@@ -61,6 +62,7 @@ static void test_metrics_exposes_routes_and_writer(void **state)
                                    "route=\"/healthz\",le=\"0.0001\"}"));
     assert_non_null(strstr(r.body, "pitboss_writer_batch_size_bucket"));
     assert_non_null(strstr(r.body, "pitboss_writer_commit_seconds_count"));
+    assert_non_null(strstr(r.body, "pitboss_writer_sync_seconds_count"));
     assert_non_null(strstr(r.body, "pitboss_writer_queue_depth "));
     assert_non_null(strstr(r.body, "pitboss_ws_connections"));
     pb_response_release(&r);
@@ -362,12 +364,6 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
-    pb_server_stop(*state);
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -382,5 +378,5 @@ int main(void)
         cmocka_unit_test(test_bad_configuration_names_key_and_exits_2),
         cmocka_unit_test(test_serve_requires_migrations_and_migrate_applies_once),
     };
-    return cmocka_run_group_tests_name("integration.http", tests, setup, teardown);
+    return cmocka_run_group_tests_name("integration.http", tests, setup, pb_teardown_server);
 }

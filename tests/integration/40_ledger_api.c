@@ -16,84 +16,13 @@
 #include <jansson.h>
 
 #include "client.h"
+#include "fixtures.h"
 #include "ws_client.h"
 
 #define TOKEN "staff-token-for-tests-0123456789"
 #define WAIT_MS 5000
 
 static const char *const token_env[] = {"PITBOSS_STAFF_TOKEN=" TOKEN, NULL};
-
-/* ---- helpers ---- */
-
-/* A staff request; key (may be NULL) goes to Idempotency-Key; body NULL: no body. */
-static void call(const struct pb_server *srv, const char *method, const char *path,
-                 const char *body, const char *key, struct pb_response *r)
-{
-    char key_header[256];
-    const char *headers[3] = {"Authorization: Bearer " TOKEN, NULL, NULL};
-    if (key) {
-        snprintf(key_header, sizeof(key_header), "Idempotency-Key: %s", key);
-        headers[1] = key_header;
-    }
-    pb_request(srv, method, path, body ? "application/json" : NULL, body,
-               body ? strlen(body) : 0, headers, r);
-}
-
-static json_t *parse(const struct pb_response *r)
-{
-    json_error_t err;
-    json_t *doc = json_loads(r->body, 0, &err);
-    if (!doc)
-        fail_msg("not JSON (%s): %s", err.text, r->body);
-    return doc;
-}
-
-/* A staff request that must answer status; returns the parsed body (json_decref it). */
-static json_t *call_json(const struct pb_server *srv, const char *method, const char *path,
-                         const char *body, const char *key, long status)
-{
-    struct pb_response r;
-    call(srv, method, path, body, key, &r);
-    if (r.status != status)
-        fail_msg("%s %s answered %ld, expected %ld: %s", method, path, r.status, status, r.body);
-    json_t *doc = parse(&r);
-    pb_response_release(&r);
-    return doc;
-}
-
-/* A staff request that must answer a problem with status, code and (when not NULL) field. */
-static void expect_problem(const struct pb_server *srv, const char *method, const char *path,
-                           const char *body, const char *key, long status, const char *code,
-                           const char *field)
-{
-    struct pb_response r;
-    call(srv, method, path, body, key, &r);
-    pb_assert_problem(&r, status, code);
-    if (field) {
-        json_t *doc = parse(&r);
-        const char *got = json_string_value(json_object_get(doc, "field"));
-        if (!got || strcmp(got, field) != 0)
-            fail_msg("expected field %s in %s", field, r.body);
-        json_decref(doc);
-    }
-    pb_response_release(&r);
-}
-
-static const char *next_key(void)
-{
-    static char key[64];
-    static int counter;
-    snprintf(key, sizeof(key), "key-%d", ++counter);
-    return key;
-}
-
-static int64_t int_at(json_t *obj, const char *name)
-{
-    json_t *v = json_object_get(obj, name);
-    if (!json_is_integer(v))
-        fail_msg("%s is not an integer", name);
-    return (int64_t)json_integer_value(v);
-}
 
 /* Opens player's wallet in currency; ids[0..2]: cash, bonus, locked. */
 static void open_wallet(const struct pb_server *srv, const char *player, const char *currency,
@@ -102,23 +31,12 @@ static void open_wallet(const struct pb_server *srv, const char *player, const c
     char path[128], body[64];
     snprintf(path, sizeof(path), "/api/v1/players/%s/wallets", player);
     snprintf(body, sizeof(body), "{\"currency\":\"%s\"}", currency);
-    json_t *doc = call_json(srv, "POST", path, body, NULL, 201);
+    json_t *doc = pb_call_json(srv, "POST", path, body, TOKEN, NULL, 201);
     json_t *accounts = json_object_get(doc, "accounts");
     assert_int_equal(json_array_size(accounts), 3);
     for (size_t i = 0; i < 3; i++)
-        ids[i] = int_at(json_array_get(accounts, i), "account_id");
+        ids[i] = pb_int_at(json_array_get(accounts, i), "account_id");
     json_decref(doc);
-}
-
-/* Credits amount to player's cash in currency through an adjustment. */
-static void fund(const struct pb_server *srv, const char *player, const char *currency,
-                 int64_t amount)
-{
-    char body[256];
-    snprintf(body, sizeof(body), "{\"player_id\":\"%s\",\"currency\":\"%s\",\"account\":\"cash\","
-             "\"amount_minor\":%lld,\"reason\":\"test funding\"}", player, currency,
-             (long long)amount);
-    json_decref(call_json(srv, "POST", "/api/v1/admin/adjustments", body, next_key(), 201));
 }
 
 /* A field of account_id's entry in GET .../balances. */
@@ -127,12 +45,12 @@ static int64_t balance(const struct pb_server *srv, const char *player, int64_t 
 {
     char path[128];
     snprintf(path, sizeof(path), "/api/v1/players/%s/balances", player);
-    json_t *doc = call_json(srv, "GET", path, NULL, NULL, 200);
+    json_t *doc = pb_call_json(srv, "GET", path, NULL, TOKEN, NULL, 200);
     json_t *list = json_object_get(doc, "balances");
     int64_t v = INT64_MIN;
     for (size_t i = 0; i < json_array_size(list); i++)
-        if (int_at(json_array_get(list, i), "account_id") == account_id)
-            v = int_at(json_array_get(list, i), field);
+        if (pb_int_at(json_array_get(list, i), "account_id") == account_id)
+            v = pb_int_at(json_array_get(list, i), field);
     json_decref(doc);
     if (v == INT64_MIN)
         fail_msg("account %lld not in the balances of %s", (long long)account_id, player);
@@ -151,14 +69,15 @@ static void posted_body(char *out, size_t len, int64_t debit, int64_t credit, in
 /* Posts transfers body with a new key: expects status; returns the parsed answer. */
 static json_t *transfer(const struct pb_server *srv, const char *body, long status)
 {
-    return call_json(srv, "POST", "/api/v1/ledger/transfers", body, next_key(), status);
+    return pb_call_json(srv, "POST", "/api/v1/ledger/transfers", body, TOKEN,
+                        pb_idem(pb_next_key("key")), status);
 }
 
 static int64_t history_count(const struct pb_server *srv, const char *player)
 {
     char path[160];
     snprintf(path, sizeof(path), "/api/v1/players/%s/transactions?limit=200", player);
-    json_t *doc = call_json(srv, "GET", path, NULL, NULL, 200);
+    json_t *doc = pb_call_json(srv, "GET", path, NULL, TOKEN, NULL, 200);
     int64_t n = (int64_t)json_array_size(json_object_get(doc, "transactions"));
     json_decref(doc);
     return n;
@@ -197,9 +116,10 @@ static void test_without_configured_token_staff_routes_answer_401(void **state)
     (void)state;
     struct pb_server bare;
     pb_server_start(&bare, NULL);
-    expect_problem(&bare, "GET", "/api/v1/admin/audit", NULL, NULL, 401, "unauthorized", NULL);
-    expect_problem(&bare, "POST", "/api/v1/players/1/wallets", "{\"currency\":\"EUR\"}", NULL,
-                   401, "unauthorized", NULL);
+    pb_expect_problem(&bare, "GET", "/api/v1/admin/audit", NULL, TOKEN, NULL, 401, "unauthorized",
+                      NULL);
+    pb_expect_problem(&bare, "POST", "/api/v1/players/1/wallets", "{\"currency\":\"EUR\"}", TOKEN,
+                      NULL, 401, "unauthorized", NULL);
     pb_server_stop(&bare);
 }
 
@@ -209,8 +129,8 @@ static void test_house_accounts_are_opened_once_and_player_types_refused(void **
 {
     struct pb_server *srv = *state;
     const char *path = "/api/v1/admin/house-accounts/house_sportsbook/GBP";
-    json_t *first = call_json(srv, "PUT", path, NULL, NULL, 200);
-    json_t *again = call_json(srv, "PUT", path, NULL, NULL, 200);
+    json_t *first = pb_call_json(srv, "PUT", path, NULL, TOKEN, NULL, 200);
+    json_t *again = pb_call_json(srv, "PUT", path, NULL, TOKEN, NULL, 200);
     json_int_t id = json_integer_value(json_object_get(first, "account_id"));
     assert_true(id > 0);
     assert_int_equal(json_integer_value(json_object_get(again, "account_id")), id);
@@ -218,12 +138,12 @@ static void test_house_accounts_are_opened_once_and_player_types_refused(void **
     assert_string_equal(json_string_value(json_object_get(first, "type")), "house_sportsbook");
     json_decref(first);
     json_decref(again);
-    expect_problem(srv, "PUT", "/api/v1/admin/house-accounts/player_cash/GBP", NULL, NULL, 400,
-                   "validation_failed", "type");
-    expect_problem(srv, "PUT", "/api/v1/admin/house-accounts/nonsense/GBP", NULL, NULL, 400,
-                   "validation_failed", "type");
-    expect_problem(srv, "PUT", "/api/v1/admin/house-accounts/house_casino/XXX", NULL, NULL, 400,
-                   "validation_failed", "currency");
+    pb_expect_problem(srv, "PUT", "/api/v1/admin/house-accounts/player_cash/GBP", NULL, TOKEN, NULL,
+                      400, "validation_failed", "type");
+    pb_expect_problem(srv, "PUT", "/api/v1/admin/house-accounts/nonsense/GBP", NULL, TOKEN, NULL,
+                      400, "validation_failed", "type");
+    pb_expect_problem(srv, "PUT", "/api/v1/admin/house-accounts/house_casino/XXX", NULL, TOKEN,
+                      NULL, 400, "validation_failed", "currency");
 }
 
 static void test_opening_a_wallet_is_201_then_200_with_the_same_ids(void **state)
@@ -231,13 +151,13 @@ static void test_opening_a_wallet_is_201_then_200_with_the_same_ids(void **state
     struct pb_server *srv = *state;
     int64_t ids[3];
     open_wallet(srv, "w-1", "EUR", ids);
-    json_t *again = call_json(srv, "POST", "/api/v1/players/w-1/wallets", "{\"currency\":\"EUR\"}",
-                              NULL, 200);
+    json_t *again = pb_call_json(srv, "POST", "/api/v1/players/w-1/wallets",
+                                 "{\"currency\":\"EUR\"}", TOKEN, NULL, 200);
     json_t *accounts = json_object_get(again, "accounts");
     static const char *const types[] = {"cash", "bonus", "locked"};
     for (size_t i = 0; i < 3; i++) {
         json_t *a = json_array_get(accounts, i);
-        assert_int_equal(int_at(a, "account_id"), ids[i]);
+        assert_int_equal(pb_int_at(a, "account_id"), ids[i]);
         assert_string_equal(json_string_value(json_object_get(a, "type")), types[i]);
     }
     assert_string_equal(json_string_value(json_object_get(again, "player_id")), "w-1");
@@ -253,29 +173,29 @@ static void test_wallet_and_balance_input_errors(void **state)
 {
     struct pb_server *srv = *state;
     const char *eur = "{\"currency\":\"EUR\"}";
-    expect_problem(srv, "POST", "/api/v1/players/bad%20id/wallets", eur, NULL, 400,
-                   "validation_failed", "player_id");
-    expect_problem(srv, "POST", "/api/v1/players/w-2/wallets", "{\"currency\":\"XXX\"}", NULL,
-                   400, "validation_failed", "currency");
-    expect_problem(srv, "POST", "/api/v1/players/w-2/wallets", "{\"currency\":1}", NULL, 400,
-                   "validation_failed", "currency");
-    expect_problem(srv, "POST", "/api/v1/players/w-2/wallets", "{}", NULL, 400,
-                   "validation_failed", "currency");
-    expect_problem(srv, "POST", "/api/v1/players/w-2/wallets",
-                   "{\"currency\":\"EUR\",\"colour\":\"red\"}", NULL, 400, "validation_failed",
-                   "colour");
+    pb_expect_problem(srv, "POST", "/api/v1/players/bad%20id/wallets", eur, TOKEN, NULL, 400,
+                      "validation_failed", "player_id");
+    pb_expect_problem(srv, "POST", "/api/v1/players/w-2/wallets", "{\"currency\":\"XXX\"}", TOKEN,
+                      NULL, 400, "validation_failed", "currency");
+    pb_expect_problem(srv, "POST", "/api/v1/players/w-2/wallets", "{\"currency\":1}", TOKEN, NULL,
+                      400, "validation_failed", "currency");
+    pb_expect_problem(srv, "POST", "/api/v1/players/w-2/wallets", "{}", TOKEN, NULL, 400,
+                      "validation_failed", "currency");
+    pb_expect_problem(srv, "POST", "/api/v1/players/w-2/wallets",
+                      "{\"currency\":\"EUR\",\"colour\":\"red\"}", TOKEN, NULL, 400,
+                      "validation_failed", "colour");
     char long_id[100];
     memset(long_id, 'a', 65);
     long_id[65] = '\0';
     char path[200];
     snprintf(path, sizeof(path), "/api/v1/players/%s/balances", long_id);
-    expect_problem(srv, "GET", path, NULL, NULL, 400, "validation_failed", "player_id");
-    expect_problem(srv, "GET", "/api/v1/players/nobody/balances", NULL, NULL, 404, "not_found",
-                   NULL);
-    expect_problem(srv, "GET", "/api/v1/players/nobody/transactions", NULL, NULL, 404,
-                   "not_found", NULL);
-    expect_problem(srv, "GET", "/api/v1/players/w-2/balances", NULL, NULL, 404, "not_found",
-                   NULL); /* nothing above opened it */
+    pb_expect_problem(srv, "GET", path, NULL, TOKEN, NULL, 400, "validation_failed", "player_id");
+    pb_expect_problem(srv, "GET", "/api/v1/players/nobody/balances", NULL, TOKEN, NULL, 404,
+                      "not_found", NULL);
+    pb_expect_problem(srv, "GET", "/api/v1/players/nobody/transactions", NULL, TOKEN, NULL, 404,
+                      "not_found", NULL);
+    pb_expect_problem(srv, "GET", "/api/v1/players/w-2/balances", NULL, TOKEN, NULL, 404,
+                      "not_found", NULL); /* nothing above opened it */
     struct pb_response r;
     const char *const auth[] = {"Authorization: Bearer " TOKEN, NULL};
     pb_request(srv, "POST", "/api/v1/players/w-2/wallets", "text/plain", eur, strlen(eur), auth,
@@ -292,20 +212,20 @@ static void test_posted_transfer_moves_money_and_answers_new_balances(void **sta
     int64_t a[3], b[3];
     open_wallet(srv, "t-a", "EUR", a);
     open_wallet(srv, "t-b", "EUR", b);
-    fund(srv, "t-a", "EUR", 1000);
+    pb_adjust(srv, TOKEN, "t-a", "EUR", 1000);
     char body[512];
     posted_body(body, sizeof(body), a[0], b[0], 250, "transfer");
     json_t *doc = transfer(srv, body, 201);
     json_t *t = json_array_get(json_object_get(doc, "transfers"), 0);
-    assert_true(int_at(t, "id") > 0);
-    assert_int_equal(int_at(t, "amount_minor"), 250);
+    assert_true(pb_int_at(t, "id") > 0);
+    assert_int_equal(pb_int_at(t, "amount_minor"), 250);
     assert_int_equal(strlen(json_string_value(json_object_get(t, "hash"))), 64);
     assert_int_equal(strlen(json_string_value(json_object_get(t, "time"))), 30);
     json_t *balances = json_object_get(doc, "balances");
     assert_int_equal(json_array_size(balances), 2);
-    assert_int_equal(int_at(json_array_get(balances, 0), "account_id"), a[0]);
-    assert_int_equal(int_at(json_array_get(balances, 0), "posted_minor"), 750);
-    assert_int_equal(int_at(json_array_get(balances, 1), "posted_minor"), 250);
+    assert_int_equal(pb_int_at(json_array_get(balances, 0), "account_id"), a[0]);
+    assert_int_equal(pb_int_at(json_array_get(balances, 0), "posted_minor"), 750);
+    assert_int_equal(pb_int_at(json_array_get(balances, 1), "posted_minor"), 250);
     json_decref(doc);
     assert_int_equal(balance(srv, "t-a", a[0], "available_minor"), 750);
     assert_int_equal(balance(srv, "t-b", b[0], "posted_minor"), 250);
@@ -317,10 +237,10 @@ static int64_t house_account(const struct pb_server *srv, const char *player)
     char path[160];
     snprintf(path, sizeof(path), "/api/v1/players/%s/transactions?code=adjustment&limit=1",
              player);
-    json_t *doc = call_json(srv, "GET", path, NULL, NULL, 200);
+    json_t *doc = pb_call_json(srv, "GET", path, NULL, TOKEN, NULL, 200);
     json_t *row = json_array_get(json_object_get(doc, "transactions"), 0);
     assert_non_null(row);
-    int64_t id = int_at(row, "counterparty_account_id");
+    int64_t id = pb_int_at(row, "counterparty_account_id");
     json_decref(doc);
     return id;
 }
@@ -330,15 +250,15 @@ static void test_transfer_to_a_house_account_answers_only_player_balances(void *
     struct pb_server *srv = *state;
     int64_t a[3];
     open_wallet(srv, "h-a", "EUR", a);
-    fund(srv, "h-a", "EUR", 500);
+    pb_adjust(srv, TOKEN, "h-a", "EUR", 500);
     int64_t house = house_account(srv, "h-a");
     char body[512];
     posted_body(body, sizeof(body), a[0], house, 200, "bet");
     json_t *doc = transfer(srv, body, 201);
     json_t *balances = json_object_get(doc, "balances");
     assert_int_equal(json_array_size(balances), 1);
-    assert_int_equal(int_at(json_array_get(balances, 0), "account_id"), a[0]);
-    assert_int_equal(int_at(json_array_get(balances, 0), "posted_minor"), 300);
+    assert_int_equal(pb_int_at(json_array_get(balances, 0), "account_id"), a[0]);
+    assert_int_equal(pb_int_at(json_array_get(balances, 0), "posted_minor"), 300);
     json_decref(doc);
 }
 
@@ -347,17 +267,17 @@ static void test_transfer_requires_a_valid_idempotency_key(void **state)
     struct pb_server *srv = *state;
     char body[512];
     posted_body(body, sizeof(body), 1, 2, 1, "bet");
-    expect_problem(srv, "POST", "/api/v1/ledger/transfers", body, NULL, 400, "validation_failed",
-                   "Idempotency-Key");
-    expect_problem(srv, "POST", "/api/v1/ledger/transfers", body, "has space", 400,
-                   "validation_failed", "Idempotency-Key");
+    pb_expect_problem(srv, "POST", "/api/v1/ledger/transfers", body, TOKEN, NULL, 400,
+                      "validation_failed", "Idempotency-Key");
+    pb_expect_problem(srv, "POST", "/api/v1/ledger/transfers", body, TOKEN, pb_idem("has space"),
+                      400, "validation_failed", "Idempotency-Key");
     char long_key[200];
     memset(long_key, 'k', 129);
     long_key[129] = '\0';
-    expect_problem(srv, "POST", "/api/v1/ledger/transfers", body, long_key, 400,
-                   "validation_failed", "Idempotency-Key");
-    expect_problem(srv, "POST", "/api/v1/admin/adjustments", "{}", NULL, 400,
-                   "validation_failed", "Idempotency-Key");
+    pb_expect_problem(srv, "POST", "/api/v1/ledger/transfers", body, TOKEN, pb_idem(long_key), 400,
+                      "validation_failed", "Idempotency-Key");
+    pb_expect_problem(srv, "POST", "/api/v1/admin/adjustments", "{}", TOKEN, NULL, 400,
+                      "validation_failed", "Idempotency-Key");
 }
 
 static void expect_transfer_400(const struct pb_server *srv, const char *items,
@@ -365,8 +285,8 @@ static void expect_transfer_400(const struct pb_server *srv, const char *items,
 {
     char body[4096];
     snprintf(body, sizeof(body), "{\"transfers\":[%s]}", items);
-    expect_problem(srv, "POST", "/api/v1/ledger/transfers", body, next_key(), 400,
-                   "validation_failed", field);
+    pb_expect_problem(srv, "POST", "/api/v1/ledger/transfers", body, TOKEN,
+                      pb_idem(pb_next_key("key")), 400, "validation_failed", field);
 }
 
 static void test_transfer_validation_names_the_field_and_changes_nothing(void **state)
@@ -375,7 +295,7 @@ static void test_transfer_validation_names_the_field_and_changes_nothing(void **
     int64_t a[3], b[3];
     open_wallet(srv, "v-a", "EUR", a);
     open_wallet(srv, "v-b", "EUR", b);
-    fund(srv, "v-a", "EUR", 100);
+    pb_adjust(srv, TOKEN, "v-a", "EUR", 100);
     char ok[256], item[512];
     snprintf(ok, sizeof(ok), "\"debit_account\":%lld,\"credit_account\":%lld,"
              "\"reference\":\"r\"", (long long)a[0], (long long)b[0]);
@@ -410,10 +330,11 @@ static void test_transfer_validation_names_the_field_and_changes_nothing(void **
     size_t n = strlen(big);
     memset(big + n, 'y', 2100);
     strcpy(big + n + 2100, "\"}}]}");
-    expect_problem(srv, "POST", "/api/v1/ledger/transfers", big, next_key(), 400,
-                   "validation_failed", "transfers[0].metadata");
-    expect_problem(srv, "POST", "/api/v1/ledger/transfers", "{\"transfers\":", next_key(), 400,
-                   "validation_failed", NULL);
+    pb_expect_problem(srv, "POST", "/api/v1/ledger/transfers", big, TOKEN,
+                      pb_idem(pb_next_key("key")), 400, "validation_failed",
+                      "transfers[0].metadata");
+    pb_expect_problem(srv, "POST", "/api/v1/ledger/transfers", "{\"transfers\":", TOKEN,
+                      pb_idem(pb_next_key("key")), 400, "validation_failed", NULL);
     assert_int_equal(balance(srv, "v-a", a[0], "posted_minor"), 100);
     assert_int_equal(history_count(srv, "v-b"), 0);
 }
@@ -428,8 +349,8 @@ static void test_seventeen_linked_transfers_are_refused(void **state)
                        : "{\"debit_account\":1,\"credit_account\":2,\"amount_minor\":1,"
                          "\"code\":\"bet\",\"reference\":\"r\"}");
     strcat(body, "]}");
-    expect_problem(srv, "POST", "/api/v1/ledger/transfers", body, next_key(), 400,
-                   "validation_failed", "transfers");
+    pb_expect_problem(srv, "POST", "/api/v1/ledger/transfers", body, TOKEN,
+                      pb_idem(pb_next_key("key")), 400, "validation_failed", "transfers");
 }
 
 static void test_replay_returns_the_same_status_and_body_with_header(void **state)
@@ -438,12 +359,12 @@ static void test_replay_returns_the_same_status_and_body_with_header(void **stat
     int64_t a[3], b[3];
     open_wallet(srv, "r-a", "EUR", a);
     open_wallet(srv, "r-b", "EUR", b);
-    fund(srv, "r-a", "EUR", 1000);
+    pb_adjust(srv, TOKEN, "r-a", "EUR", 1000);
     char body[512], flag[16];
     posted_body(body, sizeof(body), a[0], b[0], 100, "bet");
     struct pb_response first, second;
-    call(srv, "POST", "/api/v1/ledger/transfers", body, "replay-1", &first);
-    call(srv, "POST", "/api/v1/ledger/transfers", body, "replay-1", &second);
+    pb_call(srv, "POST", "/api/v1/ledger/transfers", body, TOKEN, pb_idem("replay-1"), &first);
+    pb_call(srv, "POST", "/api/v1/ledger/transfers", body, TOKEN, pb_idem("replay-1"), &second);
     assert_int_equal(first.status, 201);
     assert_int_equal(second.status, 201);
     assert_string_equal(first.body, second.body);
@@ -457,7 +378,8 @@ static void test_replay_returns_the_same_status_and_body_with_header(void **stat
     char adj[256];
     snprintf(adj, sizeof(adj), "{\"player_id\":\"r-b\",\"currency\":\"EUR\",\"account\":\"cash\","
              "\"amount_minor\":5,\"reason\":\"scope test\"}");
-    json_decref(call_json(srv, "POST", "/api/v1/admin/adjustments", adj, "replay-1", 201));
+    json_decref(pb_call_json(srv, "POST", "/api/v1/admin/adjustments", adj, TOKEN,
+                             pb_idem("replay-1"), 201));
     assert_int_equal(balance(srv, "r-b", b[0], "posted_minor"), 105);
 }
 
@@ -467,23 +389,25 @@ static void test_same_key_with_different_content_is_409_naming_the_field(void **
     int64_t a[3], b[3];
     open_wallet(srv, "c-a", "EUR", a);
     open_wallet(srv, "c-b", "EUR", b);
-    fund(srv, "c-a", "EUR", 1000);
+    pb_adjust(srv, TOKEN, "c-a", "EUR", 1000);
     char body[512];
     posted_body(body, sizeof(body), a[0], b[0], 100, "bet");
-    json_decref(call_json(srv, "POST", "/api/v1/ledger/transfers", body, "conflict-1", 201));
+    json_decref(pb_call_json(srv, "POST", "/api/v1/ledger/transfers", body, TOKEN,
+                             pb_idem("conflict-1"), 201));
     posted_body(body, sizeof(body), a[0], b[0], 101, "bet");
-    expect_problem(srv, "POST", "/api/v1/ledger/transfers", body, "conflict-1", 409,
-                   "idempotency_conflict", "transfers[0].amount_minor");
+    pb_expect_problem(srv, "POST", "/api/v1/ledger/transfers", body, TOKEN, pb_idem("conflict-1"),
+                      409, "idempotency_conflict", "transfers[0].amount_minor");
     posted_body(body, sizeof(body), a[0], b[0], 100, "win");
-    expect_problem(srv, "POST", "/api/v1/ledger/transfers", body, "conflict-1", 409,
-                   "idempotency_conflict", "transfers[0].code");
+    pb_expect_problem(srv, "POST", "/api/v1/ledger/transfers", body, TOKEN, pb_idem("conflict-1"),
+                      409, "idempotency_conflict", "transfers[0].code");
     const char *adj = "{\"player_id\":\"c-a\",\"currency\":\"EUR\",\"account\":\"cash\","
                       "\"amount_minor\":7,\"reason\":\"first\"}";
-    json_decref(call_json(srv, "POST", "/api/v1/admin/adjustments", adj, "conflict-2", 201));
+    json_decref(pb_call_json(srv, "POST", "/api/v1/admin/adjustments", adj, TOKEN,
+                             pb_idem("conflict-2"), 201));
     const char *adj2 = "{\"player_id\":\"c-a\",\"currency\":\"EUR\",\"account\":\"cash\","
                        "\"amount_minor\":7,\"reason\":\"second\"}";
-    expect_problem(srv, "POST", "/api/v1/admin/adjustments", adj2, "conflict-2", 409,
-                   "idempotency_conflict", "reason");
+    pb_expect_problem(srv, "POST", "/api/v1/admin/adjustments", adj2, TOKEN, pb_idem("conflict-2"),
+                      409, "idempotency_conflict", "reason");
     assert_int_equal(balance(srv, "c-a", a[0], "posted_minor"), 907);
 }
 
@@ -495,16 +419,17 @@ static void test_refusal_stays_refused_for_its_key(void **state)
     open_wallet(srv, "s-b", "EUR", b);
     char body[512], flag[16];
     posted_body(body, sizeof(body), a[0], b[0], 500, "bet");
-    expect_problem(srv, "POST", "/api/v1/ledger/transfers", body, "refused-1", 422,
-                   "insufficient_funds", "transfers[0]");
-    fund(srv, "s-a", "EUR", 1000); /* now it would succeed, but not with this key */
+    pb_expect_problem(srv, "POST", "/api/v1/ledger/transfers", body, TOKEN, pb_idem("refused-1"),
+                      422, "insufficient_funds", "transfers[0]");
+    pb_adjust(srv, TOKEN, "s-a", "EUR", 1000); /* now it would succeed, but not with this key */
     struct pb_response r;
-    call(srv, "POST", "/api/v1/ledger/transfers", body, "refused-1", &r);
+    pb_call(srv, "POST", "/api/v1/ledger/transfers", body, TOKEN, pb_idem("refused-1"), &r);
     pb_assert_problem(&r, 422, "insufficient_funds");
     assert_true(pb_response_header(&r, "Idempotent-Replayed", flag, sizeof(flag)));
     pb_response_release(&r);
     assert_int_equal(balance(srv, "s-a", a[0], "posted_minor"), 1000);
-    json_decref(call_json(srv, "POST", "/api/v1/ledger/transfers", body, "refused-2", 201));
+    json_decref(pb_call_json(srv, "POST", "/api/v1/ledger/transfers", body, TOKEN,
+                             pb_idem("refused-2"), 201));
     assert_int_equal(balance(srv, "s-a", a[0], "posted_minor"), 500);
 }
 
@@ -514,7 +439,7 @@ static void test_linked_group_is_refused_as_a_whole(void **state)
     int64_t a[3], b[3];
     open_wallet(srv, "l-a", "EUR", a);
     open_wallet(srv, "l-b", "EUR", b);
-    fund(srv, "l-a", "EUR", 300);
+    pb_adjust(srv, TOKEN, "l-a", "EUR", 300);
     char body[1024];
     snprintf(body, sizeof(body), "{\"transfers\":["
              "{\"debit_account\":%lld,\"credit_account\":%lld,\"amount_minor\":200,"
@@ -522,8 +447,8 @@ static void test_linked_group_is_refused_as_a_whole(void **state)
              "{\"debit_account\":%lld,\"credit_account\":%lld,\"amount_minor\":200,"
              "\"code\":\"bet\",\"reference\":\"slip:1\"}]}",
              (long long)a[0], (long long)b[0], (long long)a[0], (long long)b[0]);
-    expect_problem(srv, "POST", "/api/v1/ledger/transfers", body, next_key(), 422,
-                   "insufficient_funds", "transfers[1]");
+    pb_expect_problem(srv, "POST", "/api/v1/ledger/transfers", body, TOKEN,
+                      pb_idem(pb_next_key("key")), 422, "insufficient_funds", "transfers[1]");
     assert_int_equal(balance(srv, "l-a", a[0], "posted_minor"), 300);
     assert_int_equal(balance(srv, "l-b", b[0], "posted_minor"), 0);
     assert_int_equal(history_count(srv, "l-b"), 0);
@@ -551,7 +476,7 @@ static int64_t pending(const struct pb_server *srv, int64_t debit, int64_t credi
              "\"timeout_ms\":%lld,\"reference\":\"payment:1\"}]}", (long long)debit,
              (long long)credit, (long long)amount, (long long)timeout_ms);
     json_t *doc = transfer(srv, body, 201);
-    int64_t id = int_at(json_array_get(json_object_get(doc, "transfers"), 0), "id");
+    int64_t id = pb_int_at(json_array_get(json_object_get(doc, "transfers"), 0), "id");
     json_decref(doc);
     return id;
 }
@@ -572,7 +497,7 @@ static void test_two_phase_pending_post_and_void(void **state)
     int64_t a[3], b[3];
     open_wallet(srv, "p-a", "EUR", a);
     open_wallet(srv, "p-b", "EUR", b);
-    fund(srv, "p-a", "EUR", 1000);
+    pb_adjust(srv, TOKEN, "p-a", "EUR", 1000);
     int64_t p1 = pending(srv, a[0], b[0], 300, 60000);
     assert_int_equal(balance(srv, "p-a", a[0], "pending_debits_minor"), 300);
     assert_int_equal(balance(srv, "p-a", a[0], "available_minor"), 700);
@@ -581,14 +506,14 @@ static void test_two_phase_pending_post_and_void(void **state)
     char body[512];
     resolve_body(body, sizeof(body), "post", p1, 120); /* partial: the rest is released */
     json_t *doc = transfer(srv, body, 201);
-    assert_int_equal(int_at(json_array_get(json_object_get(doc, "transfers"), 0),
-                            "amount_minor"), 120);
+    assert_int_equal(
+        pb_int_at(json_array_get(json_object_get(doc, "transfers"), 0), "amount_minor"), 120);
     json_decref(doc);
     assert_int_equal(balance(srv, "p-a", a[0], "posted_minor"), 880);
     assert_int_equal(balance(srv, "p-a", a[0], "pending_debits_minor"), 0);
     assert_int_equal(balance(srv, "p-b", b[0], "posted_minor"), 120);
-    expect_problem(srv, "POST", "/api/v1/ledger/transfers", body, next_key(), 422,
-                   "pending_resolved", "transfers[0]");
+    pb_expect_problem(srv, "POST", "/api/v1/ledger/transfers", body, TOKEN,
+                      pb_idem(pb_next_key("key")), 422, "pending_resolved", "transfers[0]");
     int64_t p2 = pending(srv, a[0], b[0], 400, 60000);
     assert_int_equal(balance(srv, "p-a", a[0], "available_minor"), 480);
     resolve_body(body, sizeof(body), "void", p2, 0);
@@ -597,10 +522,10 @@ static void test_two_phase_pending_post_and_void(void **state)
     assert_int_equal(balance(srv, "p-b", b[0], "pending_credits_minor"), 0);
     char path[160];
     snprintf(path, sizeof(path), "/api/v1/players/p-a/transactions?limit=1");
-    doc = call_json(srv, "GET", path, NULL, NULL, 200);
+    doc = pb_call_json(srv, "GET", path, NULL, TOKEN, NULL, 200);
     json_t *row = json_array_get(json_object_get(doc, "transactions"), 0);
     assert_string_equal(json_string_value(json_object_get(row, "kind")), "void");
-    assert_int_equal(int_at(row, "pending_id"), p2);
+    assert_int_equal(pb_int_at(row, "pending_id"), p2);
     assert_string_equal(json_string_value(json_object_get(row, "code")), "withdrawal");
     json_decref(doc);
 }
@@ -612,23 +537,29 @@ static void test_ledger_rules_map_to_422_codes(void **state)
     open_wallet(srv, "e-a", "EUR", a);
     open_wallet(srv, "e-b", "EUR", b);
     open_wallet(srv, "e-u", "USD", u);
-    fund(srv, "e-a", "EUR", 1000);
+    pb_adjust(srv, TOKEN, "e-a", "EUR", 1000);
     char body[512];
     const char *path = "/api/v1/ledger/transfers";
     posted_body(body, sizeof(body), a[0], 999999, 1, "bet");
-    expect_problem(srv, "POST", path, body, next_key(), 422, "account_not_found", "transfers[0]");
+    pb_expect_problem(srv, "POST", path, body, TOKEN, pb_idem(pb_next_key("key")), 422,
+                      "account_not_found", "transfers[0]");
     posted_body(body, sizeof(body), a[0], u[0], 1, "bet");
-    expect_problem(srv, "POST", path, body, next_key(), 422, "currency_mismatch", NULL);
+    pb_expect_problem(srv, "POST", path, body, TOKEN, pb_idem(pb_next_key("key")), 422,
+                      "currency_mismatch", NULL);
     posted_body(body, sizeof(body), a[0], a[0], 1, "bet");
-    expect_problem(srv, "POST", path, body, next_key(), 422, "invalid", "transfers[0]");
+    pb_expect_problem(srv, "POST", path, body, TOKEN, pb_idem(pb_next_key("key")), 422, "invalid",
+                      "transfers[0]");
     resolve_body(body, sizeof(body), "post", 999999, 0);
-    expect_problem(srv, "POST", path, body, next_key(), 422, "pending_not_found", NULL);
+    pb_expect_problem(srv, "POST", path, body, TOKEN, pb_idem(pb_next_key("key")), 422,
+                      "pending_not_found", NULL);
     int64_t p = pending(srv, a[0], b[0], 100, 60000);
     resolve_body(body, sizeof(body), "post", p, 101);
-    expect_problem(srv, "POST", path, body, next_key(), 422, "post_exceeds_pending", NULL);
+    pb_expect_problem(srv, "POST", path, body, TOKEN, pb_idem(pb_next_key("key")), 422,
+                      "post_exceeds_pending", NULL);
     resolve_body(body, sizeof(body), "void", p, 0);
     json_decref(transfer(srv, body, 201));
-    expect_problem(srv, "POST", path, body, next_key(), 422, "pending_resolved", NULL);
+    pb_expect_problem(srv, "POST", path, body, TOKEN, pb_idem(pb_next_key("key")), 422,
+                      "pending_resolved", NULL);
     assert_int_equal(balance(srv, "e-a", a[0], "available_minor"), 1000);
 }
 
@@ -638,7 +569,7 @@ static void test_posting_an_expired_pending_transfer_is_refused(void **state)
     int64_t a[3], b[3];
     open_wallet(srv, "x-a", "EUR", a);
     open_wallet(srv, "x-b", "EUR", b);
-    fund(srv, "x-a", "EUR", 1000);
+    pb_adjust(srv, TOKEN, "x-a", "EUR", 1000);
     /* The expiry task may void it first (then: pending_resolved); a few tries see expiry. */
     int expired = 0;
     for (int i = 0; i < 5 && !expired; i++) {
@@ -647,7 +578,8 @@ static void test_posting_an_expired_pending_transfer_is_refused(void **state)
         char body[512];
         resolve_body(body, sizeof(body), "post", p, 0);
         struct pb_response r;
-        call(srv, "POST", "/api/v1/ledger/transfers", body, next_key(), &r);
+        pb_call(srv, "POST", "/api/v1/ledger/transfers", body, TOKEN, pb_idem(pb_next_key("key")),
+                &r);
         assert_int_equal(r.status, 422);
         expired = strstr(r.body, "\"code\":\"pending_expired\"") != NULL;
         if (!expired)
@@ -668,13 +600,13 @@ static void test_credit_past_int64_is_refused_as_overflow(void **state)
     int64_t a[3], b[3];
     open_wallet(&own, "o-a", "JPY", a);
     open_wallet(&own, "o-b", "JPY", b);
-    fund(&own, "o-a", "JPY", INT64_MAX);
+    pb_adjust(&own, TOKEN, "o-a", "JPY", INT64_MAX);
     char body[512];
     posted_body(body, sizeof(body), a[0], b[0], 1, "transfer");
     json_decref(transfer(&own, body, 201));
     posted_body(body, sizeof(body), b[0], a[0], 1, "transfer");
-    expect_problem(&own, "POST", "/api/v1/ledger/transfers", body, next_key(), 422, "overflow",
-                   "transfers[0]");
+    pb_expect_problem(&own, "POST", "/api/v1/ledger/transfers", body, TOKEN,
+                      pb_idem(pb_next_key("key")), 422, "overflow", "transfers[0]");
     assert_int_equal(balance(&own, "o-b", b[0], "posted_minor"), 1);
     pb_server_stop(&own);
 }
@@ -685,7 +617,7 @@ static json_t *history_page(const struct pb_server *srv, const char *query)
 {
     char path[600];
     snprintf(path, sizeof(path), "/api/v1/players/hist/transactions?%s", query);
-    return call_json(srv, "GET", path, NULL, NULL, 200);
+    return pb_call_json(srv, "GET", path, NULL, TOKEN, NULL, 200);
 }
 
 /* Walks every page of query (limit 3): asserts newest first, returns how many rows. */
@@ -701,8 +633,8 @@ static int walk_pages(const struct pb_server *srv, const char *query, const char
         assert_true(json_array_size(list) <= 3);
         for (size_t i = 0; i < json_array_size(list); i++, rows++) {
             json_t *row = json_array_get(list, i);
-            assert_true(int_at(row, "id") < last);
-            last = int_at(row, "id");
+            assert_true(pb_int_at(row, "id") < last);
+            last = pb_int_at(row, "id");
             if (code)
                 assert_string_equal(json_string_value(json_object_get(row, "code")), code);
         }
@@ -724,7 +656,7 @@ static void test_history_pages_with_cursor_and_filters(void **state)
     int64_t h[3], o[3];
     open_wallet(srv, "hist", "EUR", h);
     open_wallet(srv, "hist-other", "EUR", o);
-    fund(srv, "hist", "EUR", 10000);
+    pb_adjust(srv, TOKEN, "hist", "EUR", 10000);
     char body[512];
     for (int i = 0; i < 7; i++) {
         posted_body(body, sizeof(body), h[0], o[0], 10 + i, "bet");
@@ -741,8 +673,8 @@ static void test_history_pages_with_cursor_and_filters(void **state)
     json_t *doc = history_page(srv, "code=win&limit=1");
     json_t *row = json_array_get(json_object_get(doc, "transactions"), 0);
     assert_string_equal(json_string_value(json_object_get(row, "direction")), "credit");
-    assert_int_equal(int_at(row, "account_id"), h[0]);
-    assert_int_equal(int_at(row, "counterparty_account_id"), o[0]);
+    assert_int_equal(pb_int_at(row, "account_id"), h[0]);
+    assert_int_equal(pb_int_at(row, "counterparty_account_id"), o[0]);
     assert_true(json_is_null(json_object_get(row, "pending_id")));
     assert_true(json_is_object(json_object_get(row, "metadata")));
     json_decref(doc);
@@ -773,10 +705,12 @@ static void test_history_query_errors_name_the_parameter(void **state)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char path[256];
         snprintf(path, sizeof(path), "/api/v1/players/hq/transactions?%s", bad[i][0]);
-        expect_problem(srv, "GET", path, NULL, NULL, 400, "validation_failed", bad[i][1]);
+        pb_expect_problem(srv, "GET", path, NULL, TOKEN, NULL, 400, "validation_failed", bad[i][1]);
     }
-    json_t *doc = call_json(srv, "GET", "/api/v1/players/hq/transactions?"
-                            "from=2026-01-01T00:00:00.5%2B01:00&limit=200", NULL, NULL, 200);
+    json_t *doc = pb_call_json(srv, "GET",
+                               "/api/v1/players/hq/transactions?"
+                               "from=2026-01-01T00:00:00.5%2B01:00&limit=200",
+                               NULL, TOKEN, NULL, 200);
     assert_true(json_is_null(json_object_get(doc, "next_cursor")));
     json_decref(doc);
 }
@@ -785,7 +719,7 @@ static void test_history_query_errors_name_the_parameter(void **state)
 
 static json_t *audit_newest(const struct pb_server *srv)
 {
-    json_t *doc = call_json(srv, "GET", "/api/v1/admin/audit?limit=1", NULL, NULL, 200);
+    json_t *doc = pb_call_json(srv, "GET", "/api/v1/admin/audit?limit=1", NULL, TOKEN, NULL, 200);
     json_t *entry = json_incref(json_array_get(json_object_get(doc, "entries"), 0));
     json_decref(doc);
     return entry;
@@ -796,31 +730,33 @@ static void test_adjustment_is_applied_and_audited(void **state)
     struct pb_server *srv = *state;
     int64_t a[3];
     open_wallet(srv, "adj", "EUR", a);
-    fund(srv, "adj", "EUR", 400);
+    pb_adjust(srv, TOKEN, "adj", "EUR", 400);
     const char *body = "{\"player_id\":\"adj\",\"currency\":\"EUR\",\"account\":\"cash\","
                        "\"amount_minor\":-150,\"reason\":\"duplicate deposit reversed\"}";
-    json_t *doc = call_json(srv, "POST", "/api/v1/admin/adjustments", body, next_key(), 201);
-    int64_t transfer_id = int_at(doc, "transfer_id"), audit_id = int_at(doc, "audit_id");
+    json_t *doc = pb_call_json(srv, "POST", "/api/v1/admin/adjustments", body, TOKEN,
+                               pb_idem(pb_next_key("key")), 201);
+    int64_t transfer_id = pb_int_at(doc, "transfer_id"), audit_id = pb_int_at(doc, "audit_id");
     json_t *bal = json_object_get(doc, "balance");
-    assert_int_equal(int_at(bal, "account_id"), a[0]);
-    assert_int_equal(int_at(bal, "posted_minor"), 250);
+    assert_int_equal(pb_int_at(bal, "account_id"), a[0]);
+    assert_int_equal(pb_int_at(bal, "posted_minor"), 250);
     json_decref(doc);
     json_t *entry = audit_newest(srv);
-    assert_int_equal(int_at(entry, "id"), audit_id);
+    assert_int_equal(pb_int_at(entry, "id"), audit_id);
     assert_string_equal(json_string_value(json_object_get(entry, "actor")), "staff");
     assert_string_equal(json_string_value(json_object_get(entry, "action")), "ledger.adjustment");
     assert_string_equal(json_string_value(json_object_get(entry, "subject")), "player:adj");
     assert_string_equal(json_string_value(json_object_get(entry, "reason")),
                         "duplicate deposit reversed");
-    assert_int_equal(int_at(json_object_get(entry, "before"), "posted_minor"), 400);
-    assert_int_equal(int_at(json_object_get(entry, "after"), "posted_minor"), 250);
+    assert_int_equal(pb_int_at(json_object_get(entry, "before"), "posted_minor"), 400);
+    assert_int_equal(pb_int_at(json_object_get(entry, "after"), "posted_minor"), 250);
     char ref[64];
     snprintf(ref, sizeof(ref), "transfer:%lld", (long long)transfer_id);
     assert_string_equal(json_string_value(json_object_get(entry, "ref")), ref);
     json_decref(entry);
-    doc = call_json(srv, "GET", "/api/v1/players/adj/transactions?limit=1", NULL, NULL, 200);
+    doc = pb_call_json(srv, "GET", "/api/v1/players/adj/transactions?limit=1", NULL, TOKEN, NULL,
+                       200);
     json_t *row = json_array_get(json_object_get(doc, "transactions"), 0);
-    assert_int_equal(int_at(row, "id"), transfer_id);
+    assert_int_equal(pb_int_at(row, "id"), transfer_id);
     assert_string_equal(json_string_value(json_object_get(row, "code")), "adjustment");
     assert_string_equal(json_string_value(json_object_get(row, "direction")), "debit");
     json_decref(doc);
@@ -831,32 +767,40 @@ static void test_refused_or_invalid_adjustment_writes_no_audit_row(void **state)
     struct pb_server *srv = *state;
     int64_t a[3];
     open_wallet(srv, "adj-r", "EUR", a);
-    fund(srv, "adj-r", "EUR", 100);
+    pb_adjust(srv, TOKEN, "adj-r", "EUR", 100);
     json_t *before = audit_newest(srv);
     const char *path = "/api/v1/admin/adjustments";
-    expect_problem(srv, "POST", path, "{\"player_id\":\"adj-r\",\"currency\":\"EUR\","
-                   "\"account\":\"bonus\",\"amount_minor\":-1,\"reason\":\"too much\"}",
-                   next_key(), 422, "insufficient_funds", "amount_minor");
-    expect_problem(srv, "POST", path, "{\"player_id\":\"adj-r\",\"currency\":\"EUR\","
-                   "\"account\":\"cash\",\"amount_minor\":0,\"reason\":\"zero\"}", next_key(),
-                   400, "validation_failed", "amount_minor");
-    expect_problem(srv, "POST", path, "{\"player_id\":\"adj-r\",\"currency\":\"EUR\","
-                   "\"account\":\"locked\",\"amount_minor\":1,\"reason\":\"locked\"}", next_key(),
-                   400, "validation_failed", "account");
-    expect_problem(srv, "POST", path, "{\"player_id\":\"adj-r\",\"currency\":\"EUR\","
-                   "\"account\":\"cash\",\"amount_minor\":1,\"reason\":\"no\"}", next_key(),
-                   400, "validation_failed", "reason");
-    expect_problem(srv, "POST", path, "{\"player_id\":\"adj-r\",\"currency\":\"EUR\","
-                   "\"account\":\"cash\",\"amount_minor\":1}", next_key(), 400,
-                   "validation_failed", "reason");
-    expect_problem(srv, "POST", path, "{\"player_id\":\"a b\",\"currency\":\"EUR\","
-                   "\"account\":\"cash\",\"amount_minor\":1,\"reason\":\"bad id\"}", next_key(),
-                   400, "validation_failed", "player_id");
-    expect_problem(srv, "POST", path, "{\"player_id\":\"adj-r\",\"currency\":\"GBP\","
-                   "\"account\":\"cash\",\"amount_minor\":1,\"reason\":\"no wallet\"}",
-                   next_key(), 404, "not_found", "player_id");
+    pb_expect_problem(srv, "POST", path,
+                      "{\"player_id\":\"adj-r\",\"currency\":\"EUR\","
+                      "\"account\":\"bonus\",\"amount_minor\":-1,\"reason\":\"too much\"}",
+                      TOKEN, pb_idem(pb_next_key("key")), 422, "insufficient_funds",
+                      "amount_minor");
+    pb_expect_problem(srv, "POST", path,
+                      "{\"player_id\":\"adj-r\",\"currency\":\"EUR\","
+                      "\"account\":\"cash\",\"amount_minor\":0,\"reason\":\"zero\"}",
+                      TOKEN, pb_idem(pb_next_key("key")), 400, "validation_failed", "amount_minor");
+    pb_expect_problem(srv, "POST", path,
+                      "{\"player_id\":\"adj-r\",\"currency\":\"EUR\","
+                      "\"account\":\"locked\",\"amount_minor\":1,\"reason\":\"locked\"}",
+                      TOKEN, pb_idem(pb_next_key("key")), 400, "validation_failed", "account");
+    pb_expect_problem(srv, "POST", path,
+                      "{\"player_id\":\"adj-r\",\"currency\":\"EUR\","
+                      "\"account\":\"cash\",\"amount_minor\":1,\"reason\":\"no\"}",
+                      TOKEN, pb_idem(pb_next_key("key")), 400, "validation_failed", "reason");
+    pb_expect_problem(srv, "POST", path,
+                      "{\"player_id\":\"adj-r\",\"currency\":\"EUR\","
+                      "\"account\":\"cash\",\"amount_minor\":1}",
+                      TOKEN, pb_idem(pb_next_key("key")), 400, "validation_failed", "reason");
+    pb_expect_problem(srv, "POST", path,
+                      "{\"player_id\":\"a b\",\"currency\":\"EUR\","
+                      "\"account\":\"cash\",\"amount_minor\":1,\"reason\":\"bad id\"}",
+                      TOKEN, pb_idem(pb_next_key("key")), 400, "validation_failed", "player_id");
+    pb_expect_problem(srv, "POST", path,
+                      "{\"player_id\":\"adj-r\",\"currency\":\"GBP\","
+                      "\"account\":\"cash\",\"amount_minor\":1,\"reason\":\"no wallet\"}",
+                      TOKEN, pb_idem(pb_next_key("key")), 404, "not_found", "player_id");
     json_t *after = audit_newest(srv);
-    assert_int_equal(int_at(after, "id"), int_at(before, "id"));
+    assert_int_equal(pb_int_at(after, "id"), pb_int_at(before, "id"));
     json_decref(before);
     json_decref(after);
     assert_int_equal(balance(srv, "adj-r", a[0], "posted_minor"), 100);
@@ -867,13 +811,13 @@ static void test_adjustment_for_a_missing_wallet_stays_404_for_its_key(void **st
     struct pb_server *srv = *state;
     const char *body = "{\"player_id\":\"late\",\"currency\":\"EUR\",\"account\":\"cash\","
                        "\"amount_minor\":50,\"reason\":\"welcome\"}";
-    expect_problem(srv, "POST", "/api/v1/admin/adjustments", body, "late-1", 404, "not_found",
-                   "player_id");
+    pb_expect_problem(srv, "POST", "/api/v1/admin/adjustments", body, TOKEN, pb_idem("late-1"), 404,
+                      "not_found", "player_id");
     int64_t ids[3];
     open_wallet(srv, "late", "EUR", ids);
     struct pb_response r;
     char flag[16];
-    call(srv, "POST", "/api/v1/admin/adjustments", body, "late-1", &r);
+    pb_call(srv, "POST", "/api/v1/admin/adjustments", body, TOKEN, pb_idem("late-1"), &r);
     pb_assert_problem(&r, 404, "not_found");
     assert_true(pb_response_header(&r, "Idempotent-Replayed", flag, sizeof(flag)));
     pb_response_release(&r);
@@ -886,21 +830,22 @@ static void test_audit_pages_newest_first(void **state)
     int64_t a[3];
     open_wallet(srv, "aud", "EUR", a);
     for (int i = 0; i < 3; i++)
-        fund(srv, "aud", "EUR", 1);
-    json_t *doc = call_json(srv, "GET", "/api/v1/admin/audit?limit=2", NULL, NULL, 200);
+        pb_adjust(srv, TOKEN, "aud", "EUR", 1);
+    json_t *doc = pb_call_json(srv, "GET", "/api/v1/admin/audit?limit=2", NULL, TOKEN, NULL, 200);
     json_t *entries = json_object_get(doc, "entries");
     assert_int_equal(json_array_size(entries), 2);
-    int64_t first = int_at(json_array_get(entries, 0), "id");
-    assert_true(int_at(json_array_get(entries, 1), "id") == first - 1);
+    int64_t first = pb_int_at(json_array_get(entries, 0), "id");
+    assert_true(pb_int_at(json_array_get(entries, 1), "id") == first - 1);
     char path[128];
     snprintf(path, sizeof(path), "/api/v1/admin/audit?limit=2&cursor=%s",
              json_string_value(json_object_get(doc, "next_cursor")));
     json_decref(doc);
-    doc = call_json(srv, "GET", path, NULL, NULL, 200);
-    assert_int_equal(int_at(json_array_get(json_object_get(doc, "entries"), 0), "id"), first - 2);
+    doc = pb_call_json(srv, "GET", path, NULL, TOKEN, NULL, 200);
+    assert_int_equal(pb_int_at(json_array_get(json_object_get(doc, "entries"), 0), "id"),
+                     first - 2);
     json_decref(doc);
-    expect_problem(srv, "GET", "/api/v1/admin/audit?limit=500", NULL, NULL, 400,
-                   "validation_failed", "limit");
+    pb_expect_problem(srv, "GET", "/api/v1/admin/audit?limit=500", NULL, TOKEN, NULL, 400,
+                      "validation_failed", "limit");
 }
 
 /* ---- WebSocket ---- */
@@ -911,7 +856,7 @@ static void test_balances_are_pushed_on_the_player_topic(void **state)
     int64_t a[3], b[3];
     open_wallet(srv, "ws-a", "EUR", a);
     open_wallet(srv, "ws-b", "EUR", b);
-    fund(srv, "ws-a", "EUR", 1000);
+    pb_adjust(srv, TOKEN, "ws-a", "EUR", 1000);
     /* Anonymous connections may not watch a player; staff may. */
     struct ws_client anon;
     if (ws_client_connect(&anon, srv->port, NULL) != 0)
@@ -948,10 +893,10 @@ static void test_balances_are_pushed_on_the_player_topic(void **state)
     json_t *list = json_object_get(data, "balances");
     assert_int_equal(json_array_size(list), 1); /* only ws-b's account: ws-a has its topic */
     json_t *bal = json_array_get(list, 0);
-    assert_int_equal(int_at(bal, "account_id"), b[0]);
+    assert_int_equal(pb_int_at(bal, "account_id"), b[0]);
     assert_string_equal(json_string_value(json_object_get(bal, "type")), "cash");
-    assert_int_equal(int_at(bal, "posted_minor"), 321);
-    assert_int_equal(int_at(bal, "exponent"), 2);
+    assert_int_equal(pb_int_at(bal, "posted_minor"), 321);
+    assert_int_equal(pb_int_at(bal, "exponent"), 2);
     json_decref(msg);
     ws_client_close(&c);
     for (int i = 0; i < 100 && pb_metric(srv, "pitboss_ws_connections") != 0; i++)
@@ -963,19 +908,7 @@ static void test_balances_are_pushed_on_the_player_topic(void **state)
 static void test_ledger_verify_holds_after_the_api_workload(void **state)
 {
     struct pb_server *srv = *state;
-    char cmd[1600], line[512], last[512] = "";
-    snprintf(cmd, sizeof(cmd), "PITBOSS_DB='%s' '%s' ledger verify 2>&1", srv->db_url,
-             getenv("PITBOSS_BIN"));
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    while (fgets(line, sizeof(line), p)) {
-        if (!strstr(line, "ledger verify: OK"))
-            fputs(line, stderr); /* a finding: shown with the failure */
-        snprintf(last, sizeof(last), "%s", line);
-    }
-    int status = pclose(p);
-    if (status != 0 || !strstr(last, "ledger verify: OK"))
-        fail_msg("ledger verify exited with %d: %s", status, last);
+    pb_ledger_verify_ok(srv);
 }
 
 static int setup(void **state)
@@ -984,12 +917,6 @@ static int setup(void **state)
     curl_global_init(CURL_GLOBAL_ALL);
     pb_server_start(&srv, token_env);
     *state = &srv;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    pb_server_stop(*state);
     return 0;
 }
 
@@ -1023,5 +950,5 @@ int main(void)
         cmocka_unit_test(test_balances_are_pushed_on_the_player_topic),
         cmocka_unit_test(test_ledger_verify_holds_after_the_api_workload),
     };
-    return cmocka_run_group_tests_name("integration.ledger_api", tests, setup, teardown);
+    return cmocka_run_group_tests_name("integration.ledger_api", tests, setup, pb_teardown_server);
 }

@@ -16,59 +16,11 @@
 #include <jansson.h>
 
 #include "client.h"
+#include "fixtures.h"
 
-#define PASSWORD "correct horse battery"
 #define STAFF_TOKEN "player-wallet-test-token-0123456789"
 
 static struct pb_server srv;
-
-static json_t *call_json(const char *method, const char *path, const char *body, const char *token,
-                         const char *idem, long status)
-{
-    char auth[160], key[160];
-    const char *headers[3] = {NULL, NULL, NULL};
-    size_t nh = 0;
-    if (token) {
-        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-        headers[nh++] = auth;
-    }
-    if (idem) {
-        snprintf(key, sizeof(key), "Idempotency-Key: %s", idem);
-        headers[nh++] = key;
-    }
-    struct pb_response r;
-    pb_request(&srv, method, path, body ? "application/json" : NULL, body, body ? strlen(body) : 0,
-               headers, &r);
-    if (r.status != status)
-        fail_msg("%s %s answered %ld, expected %ld: %s", method, path, r.status, status, r.body);
-    json_t *doc = r.body_len ? json_loads(r.body, 0, NULL) : NULL;
-    if (r.body_len && !doc)
-        fail_msg("not JSON: %s", r.body);
-    pb_response_release(&r);
-    return doc;
-}
-
-static void expect_problem(const char *path, const char *token, long status, const char *code,
-                           const char *field)
-{
-    char auth[160];
-    const char *headers[2] = {NULL, NULL};
-    if (token) {
-        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-        headers[0] = auth;
-    }
-    struct pb_response r;
-    pb_request(&srv, "GET", path, NULL, NULL, 0, headers, &r);
-    pb_assert_problem(&r, status, code);
-    if (field) {
-        json_t *doc = json_loads(r.body, 0, NULL);
-        const char *f = json_string_value(json_object_get(doc, "field"));
-        if (!f || strcmp(f, field) != 0)
-            fail_msg("expected field %s: %s", field, r.body);
-        json_decref(doc);
-    }
-    pb_response_release(&r);
-}
 
 struct player {
     char id[64];
@@ -78,33 +30,9 @@ struct player {
 
 static void new_player(const char *email, const char *currency, struct player *p)
 {
-    char body[512];
-    snprintf(body, sizeof(body),
-             "{\"email\":\"%s\",\"password\":\"" PASSWORD "\","
-             "\"date_of_birth\":\"1990-05-17\",\"country\":\"DE\",\"currency\":\"%s\","
-             "\"brand\":\"demo\"}",
-             email, currency);
-    json_t *doc = call_json("POST", "/api/v1/players", body, NULL, NULL, 201);
-    snprintf(p->id, sizeof(p->id), "%s", json_string_value(json_object_get(doc, "player_id")));
-    json_decref(doc);
-    snprintf(body, sizeof(body),
-             "{\"brand\":\"demo\",\"email\":\"%s\",\"password\":\"" PASSWORD "\"}", email);
-    doc = call_json("POST", "/api/v1/sessions", body, NULL, NULL, 201);
-    snprintf(p->token, sizeof(p->token), "%s", json_string_value(json_object_get(doc, "token")));
-    snprintf(p->session, sizeof(p->session), "%s",
-             json_string_value(json_object_get(doc, "session_id")));
-    json_decref(doc);
-}
-
-static void credit(const struct player *p, const char *currency, long long minor, int n)
-{
-    char body[512], key[160];
-    snprintf(body, sizeof(body),
-             "{\"player_id\":\"%s\",\"currency\":\"%s\",\"account\":"
-             "\"cash\",\"amount_minor\":%lld,\"reason\":\"test credit\"}",
-             p->id, currency, minor);
-    snprintf(key, sizeof(key), "wallet-test:%s:%d", p->id, n);
-    json_decref(call_json("POST", "/api/v1/admin/adjustments", body, STAFF_TOKEN, key, 201));
+    pb_player_new(&srv, "demo", email, currency, p->id, sizeof(p->id), NULL, 0);
+    pb_player_login(&srv, "demo", email, p->token, sizeof(p->token), p->session,
+                    sizeof(p->session));
 }
 
 /* The cash balance in a balances answer, asserting it belongs to player_id. */
@@ -128,17 +56,18 @@ static void test_each_session_sees_only_its_own_balances(void **state)
     struct player a, b;
     new_player("wallet-a@example.org", "EUR", &a);
     new_player("wallet-b@example.org", "USD", &b);
-    credit(&a, "EUR", 1234, 1);
-    json_t *doc = call_json("GET", "/api/v1/players/me/balances", NULL, a.token, NULL, 200);
+    pb_adjust(&srv, STAFF_TOKEN, a.id, "EUR", 1234);
+    json_t *doc =
+        pb_call_json(&srv, "GET", "/api/v1/players/me/balances", NULL, a.token, NULL, 200);
     assert_int_equal(cash_of(doc, a.id), 1234);
     json_decref(doc);
-    doc = call_json("GET", "/api/v1/players/me/balances", NULL, b.token, NULL, 200);
+    doc = pb_call_json(&srv, "GET", "/api/v1/players/me/balances", NULL, b.token, NULL, 200);
     assert_int_equal(cash_of(doc, b.id), 0);
     assert_string_equal(json_string_value(json_object_get(
                             json_array_get(json_object_get(doc, "balances"), 0), "currency")),
                         "USD");
     json_decref(doc);
-    doc = call_json("GET", "/api/v1/players/me/transactions", NULL, b.token, NULL, 200);
+    doc = pb_call_json(&srv, "GET", "/api/v1/players/me/transactions", NULL, b.token, NULL, 200);
     assert_int_equal(json_array_size(json_object_get(doc, "transactions")), 0);
     assert_true(json_is_null(json_object_get(doc, "next_cursor")));
     json_decref(doc);
@@ -150,9 +79,9 @@ static void test_history_pages_newest_first(void **state)
     struct player p;
     new_player("wallet-pages@example.org", "EUR", &p);
     for (int i = 1; i <= 5; i++)
-        credit(&p, "EUR", 100 * i, i);
-    json_t *doc =
-        call_json("GET", "/api/v1/players/me/transactions?limit=2", NULL, p.token, NULL, 200);
+        pb_adjust(&srv, STAFF_TOKEN, p.id, "EUR", 100 * i);
+    json_t *doc = pb_call_json(&srv, "GET", "/api/v1/players/me/transactions?limit=2", NULL,
+                               p.token, NULL, 200);
     json_t *rows = json_object_get(doc, "transactions");
     assert_int_equal(json_array_size(rows), 2);
     json_t *first = json_array_get(rows, 0);
@@ -167,16 +96,16 @@ static void test_history_pages_newest_first(void **state)
                  json_string_value(json_object_get(doc, "next_cursor")));
         snprintf(path, sizeof(path), "/api/v1/players/me/transactions?limit=2&cursor=%s", cursor);
         json_decref(doc);
-        doc = call_json("GET", path, NULL, p.token, NULL, 200);
+        doc = pb_call_json(&srv, "GET", path, NULL, p.token, NULL, 200);
         seen += (int)json_array_size(json_object_get(doc, "transactions"));
         assert_true(seen <= 5);
     }
     assert_int_equal(seen, 5);
     json_decref(doc);
-    expect_problem("/api/v1/players/me/transactions?limit=0", p.token, 400, "validation_failed",
-                   "limit");
-    expect_problem("/api/v1/players/me/transactions?currency=XXX", p.token, 400,
-                   "validation_failed", "currency");
+    pb_expect_problem(&srv, "GET", "/api/v1/players/me/transactions?limit=0", NULL, p.token, NULL,
+                      400, "validation_failed", "limit");
+    pb_expect_problem(&srv, "GET", "/api/v1/players/me/transactions?currency=XXX", NULL, p.token,
+                      NULL, 400, "validation_failed", "currency");
 }
 
 static void test_without_a_live_session_the_answer_is_401(void **state)
@@ -184,16 +113,20 @@ static void test_without_a_live_session_the_answer_is_401(void **state)
     (void)state;
     struct player p;
     new_player("wallet-gone@example.org", "EUR", &p);
-    expect_problem("/api/v1/players/me/balances", NULL, 401, "unauthorized", NULL);
-    expect_problem("/api/v1/players/me/transactions", "not-a-token", 401, "unauthorized", NULL);
-    expect_problem("/api/v1/players/me/balances", STAFF_TOKEN, 401, "unauthorized", NULL);
+    pb_expect_problem(&srv, "GET", "/api/v1/players/me/balances", NULL, NULL, NULL, 401,
+                      "unauthorized", NULL);
+    pb_expect_problem(&srv, "GET", "/api/v1/players/me/transactions", NULL, "not-a-token", NULL,
+                      401, "unauthorized", NULL);
+    pb_expect_problem(&srv, "GET", "/api/v1/players/me/balances", NULL, STAFF_TOKEN, NULL, 401,
+                      "unauthorized", NULL);
     /* Nor does the player's token open the staff route over its own id. */
     char path[128];
     snprintf(path, sizeof(path), "/api/v1/players/%s/balances", p.id);
-    expect_problem(path, p.token, 401, "unauthorized", NULL);
+    pb_expect_problem(&srv, "GET", path, NULL, p.token, NULL, 401, "unauthorized", NULL);
     snprintf(path, sizeof(path), "/api/v1/sessions/%s", p.session);
-    json_decref(call_json("DELETE", path, NULL, p.token, NULL, 204));
-    expect_problem("/api/v1/players/me/balances", p.token, 401, "unauthorized", NULL);
+    pb_call_status(&srv, "DELETE", path, NULL, p.token, NULL, 204);
+    pb_expect_problem(&srv, "GET", "/api/v1/players/me/balances", NULL, p.token, NULL, 401,
+                      "unauthorized", NULL);
 }
 
 static int setup(void **state)

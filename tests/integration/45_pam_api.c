@@ -18,26 +18,13 @@
 #include <sodium.h>
 
 #include "client.h"
+#include "fixtures.h"
 #include "ws_client.h"
 #include "pam/auth.h"
 
 #define PASSWORD "correct horse battery"
 
 /* ---- helpers ---- */
-
-/* method path with an optional JSON body and an optional Bearer token. */
-static void call(const struct pb_server *srv, const char *method, const char *path,
-                 const char *body, const char *token, struct pb_response *r)
-{
-    char auth[128];
-    const char *headers[2] = {NULL, NULL};
-    if (token) {
-        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-        headers[0] = auth;
-    }
-    pb_request(srv, method, path, body ? "application/json" : NULL, body,
-               body ? strlen(body) : 0, headers, r);
-}
 
 static json_t *parse(const struct pb_response *r)
 {
@@ -48,25 +35,13 @@ static json_t *parse(const struct pb_response *r)
     return doc;
 }
 
-static json_t *call_json(const struct pb_server *srv, const char *method, const char *path,
-                         const char *body, const char *token, long status)
-{
-    struct pb_response r;
-    call(srv, method, path, body, token, &r);
-    if (r.status != status)
-        fail_msg("%s %s answered %ld, expected %ld: %s", method, path, r.status, status, r.body);
-    json_t *doc = r.body_len ? parse(&r) : NULL;
-    pb_response_release(&r);
-    return doc;
-}
-
 /* Expects a problem with status, code, and (when not NULL) field and detail. */
 static void expect_problem(const struct pb_server *srv, const char *method, const char *path,
                            const char *body, const char *token, long status, const char *code,
                            const char *field, const char *detail)
 {
     struct pb_response r;
-    call(srv, method, path, body, token, &r);
+    pb_call(srv, method, path, body, token, NULL, &r);
     pb_assert_problem(&r, status, code);
     json_t *doc = parse(&r);
     const char *f = json_string_value(json_object_get(doc, "field"));
@@ -77,27 +52,6 @@ static void expect_problem(const struct pb_server *srv, const char *method, cons
         fail_msg("expected detail %s in %s", detail, r.body);
     json_decref(doc);
     pb_response_release(&r);
-}
-
-static const char *str_at(json_t *obj, const char *name)
-{
-    const char *v = json_string_value(json_object_get(obj, name));
-    if (!v)
-        fail_msg("%s is not a string", name);
-    return v;
-}
-
-/* Registers email in brand demo; copies the player id into id (may be NULL). */
-static void register_player(const struct pb_server *srv, const char *email, char *id)
-{
-    char body[512];
-    snprintf(body, sizeof(body), "{\"email\":\"%s\",\"password\":\"" PASSWORD "\","
-             "\"date_of_birth\":\"1990-05-17\",\"country\":\"DE\",\"currency\":\"EUR\","
-             "\"brand\":\"demo\"}", email);
-    json_t *doc = call_json(srv, "POST", "/api/v1/players", body, NULL, 201);
-    if (id)
-        snprintf(id, 32, "%s", str_at(doc, "player_id"));
-    json_decref(doc);
 }
 
 static void login_body(char *out, size_t len, const char *email, const char *password,
@@ -116,10 +70,10 @@ static void login(const struct pb_server *srv, const char *email, const char *co
 {
     char body[512];
     login_body(body, sizeof(body), email, PASSWORD, code);
-    json_t *doc = call_json(srv, "POST", "/api/v1/sessions", body, NULL, 201);
-    snprintf(token, PAM_TOKEN_TEXT_SIZE, "%s", str_at(doc, "token"));
+    json_t *doc = pb_call_json(srv, "POST", "/api/v1/sessions", body, NULL, NULL, 201);
+    snprintf(token, PAM_TOKEN_TEXT_SIZE, "%s", pb_str_at(doc, "token"));
     if (sid)
-        snprintf(sid, 32, "%s", str_at(doc, "session_id"));
+        snprintf(sid, 32, "%s", pb_str_at(doc, "session_id"));
     json_decref(doc);
 }
 
@@ -188,7 +142,7 @@ static void test_registration_rules_name_field_and_rule(void **state)
     expect_problem(&srv, "POST", "/api/v1/players", "{\"email\":\"a@b.com\"}", NULL, 400,
                    "validation_failed", "password", NULL);
     /* None of the refusals created anything: the address is still free. */
-    register_player(&srv, "a@b.com", NULL);
+    pb_player_new(&srv, "demo", "a@b.com", "EUR", NULL, 0, NULL, 0);
     pb_server_stop(&srv);
 }
 
@@ -198,16 +152,16 @@ static void test_registration_normalizes_email_and_refuses_duplicates(void **sta
     struct pb_server srv;
     pb_server_start(&srv, NULL);
     char id[32], token[PAM_TOKEN_TEXT_SIZE];
-    register_player(&srv, "  Alice@Example.COM ", id);
+    pb_player_new(&srv, "demo", "  Alice@Example.COM ", "EUR", id, sizeof(id), NULL, 0);
     expect_problem(&srv, "POST", "/api/v1/players",
                    "{\"email\":\"alice@example.com\",\"password\":\"" PASSWORD "\","
                    "\"date_of_birth\":\"1990-05-17\",\"country\":\"DE\",\"currency\":\"EUR\","
                    "\"brand\":\"demo\"}", NULL, 409, "email_taken", "email", NULL);
     login(&srv, "ALICE@example.com", NULL, token, NULL);
-    json_t *me = call_json(&srv, "GET", "/api/v1/players/me", NULL, token, 200);
-    assert_string_equal(str_at(me, "player_id"), id);
-    assert_string_equal(str_at(me, "email"), "alice@example.com");
-    assert_string_equal(str_at(me, "status"), "active");
+    json_t *me = pb_call_json(&srv, "GET", "/api/v1/players/me", NULL, token, NULL, 200);
+    assert_string_equal(pb_str_at(me, "player_id"), id);
+    assert_string_equal(pb_str_at(me, "email"), "alice@example.com");
+    assert_string_equal(pb_str_at(me, "status"), "active");
     json_decref(me);
     pb_server_stop(&srv);
 }
@@ -219,13 +173,13 @@ static void test_unknown_email_and_wrong_password_answer_identically(void **stat
     (void)state;
     struct pb_server srv;
     pb_server_start(&srv, NULL);
-    register_player(&srv, "bob@example.com", NULL);
+    pb_player_new(&srv, "demo", "bob@example.com", "EUR", NULL, 0, NULL, 0);
     char body[512];
     struct pb_response a, b;
     login_body(body, sizeof(body), "bob@example.com", "wrong password 123", NULL);
-    call(&srv, "POST", "/api/v1/sessions", body, NULL, &a);
+    pb_call(&srv, "POST", "/api/v1/sessions", body, NULL, NULL, &a);
     login_body(body, sizeof(body), "nobody@example.com", "wrong password 123", NULL);
-    call(&srv, "POST", "/api/v1/sessions", body, NULL, &b);
+    pb_call(&srv, "POST", "/api/v1/sessions", body, NULL, NULL, &b);
     pb_assert_problem(&a, 401, "invalid_credentials");
     assert_int_equal(a.status, b.status);
     assert_string_equal(a.body, b.body);
@@ -242,8 +196,9 @@ static void test_account_lockout_after_failures_for_known_and_unknown_emails(voi
 {
     (void)state;
     struct pb_server srv;
-    start_with_policy(&srv, "{\"account_failures_max\":3,\"lockout_s\":2}");
-    register_player(&srv, "carol@example.com", NULL);
+    /* 8 s: long enough that a loaded machine (argon2id per failed login) stays inside it. */
+    start_with_policy(&srv, "{\"account_failures_max\":3,\"lockout_s\":8}");
+    pb_player_new(&srv, "demo", "carol@example.com", "EUR", NULL, 0, NULL, 0);
     const char *emails[] = {"carol@example.com", "ghost@example.com"};
     char body[512];
     for (size_t e = 0; e < 2; e++) {
@@ -252,18 +207,18 @@ static void test_account_lockout_after_failures_for_known_and_unknown_emails(voi
             expect_problem(&srv, "POST", "/api/v1/sessions", body, NULL, 401,
                            "invalid_credentials", NULL, NULL);
         struct pb_response r;
-        call(&srv, "POST", "/api/v1/sessions", body, NULL, &r);
+        pb_call(&srv, "POST", "/api/v1/sessions", body, NULL, NULL, &r);
         pb_assert_problem(&r, 429, "too_many_attempts");
         char retry[16];
         assert_true(pb_response_header(&r, "Retry-After", retry, sizeof(retry)));
-        assert_true(atoi(retry) >= 1 && atoi(retry) <= 2);
+        assert_true(atoi(retry) >= 1 && atoi(retry) <= 8);
         pb_response_release(&r);
     }
     /* Locked: even the right password is refused; after the lock it works again. */
     login_body(body, sizeof(body), "carol@example.com", PASSWORD, NULL);
     expect_problem(&srv, "POST", "/api/v1/sessions", body, NULL, 429, "too_many_attempts",
                    NULL, NULL);
-    pb_sleep_ms(2200);
+    pb_sleep_ms(8200);
     char token[PAM_TOKEN_TEXT_SIZE];
     login(&srv, "carol@example.com", NULL, token, NULL);
     pb_server_stop(&srv);
@@ -283,7 +238,7 @@ static void test_ip_throttle_across_accounts(void **state)
     }
     login_body(body, sizeof(body), "fresh@example.com", "wrong password 123", NULL);
     struct pb_response r;
-    call(&srv, "POST", "/api/v1/sessions", body, NULL, &r);
+    pb_call(&srv, "POST", "/api/v1/sessions", body, NULL, NULL, &r);
     pb_assert_problem(&r, 429, "too_many_attempts");
     char retry[16];
     assert_true(pb_response_header(&r, "Retry-After", retry, sizeof(retry)));
@@ -295,7 +250,7 @@ static void test_ip_throttle_across_accounts(void **state)
 
 static size_t session_count(const struct pb_server *srv, const char *token)
 {
-    json_t *doc = call_json(srv, "GET", "/api/v1/sessions", NULL, token, 200);
+    json_t *doc = pb_call_json(srv, "GET", "/api/v1/sessions", NULL, token, NULL, 200);
     size_t n = json_array_size(json_object_get(doc, "sessions"));
     json_decref(doc);
     return n;
@@ -306,7 +261,7 @@ static void test_sessions_list_revoke_one_and_everywhere(void **state)
     (void)state;
     struct pb_server srv;
     pb_server_start(&srv, NULL);
-    register_player(&srv, "dave@example.com", NULL);
+    pb_player_new(&srv, "demo", "dave@example.com", "EUR", NULL, 0, NULL, 0);
     char t1[PAM_TOKEN_TEXT_SIZE], t2[PAM_TOKEN_TEXT_SIZE], t3[PAM_TOKEN_TEXT_SIZE];
     char s1[32], s2[32], path[128];
     login(&srv, "dave@example.com", NULL, t1, s1);
@@ -314,11 +269,11 @@ static void test_sessions_list_revoke_one_and_everywhere(void **state)
     login(&srv, "dave@example.com", NULL, t3, NULL);
     assert_int_equal(session_count(&srv, t1), 3);
     snprintf(path, sizeof(path), "/api/v1/sessions/%s", s2);
-    json_decref(call_json(&srv, "DELETE", path, NULL, t1, 204));
+    pb_call_status(&srv, "DELETE", path, NULL, t1, NULL, 204);
     expect_problem(&srv, "GET", "/api/v1/sessions", NULL, t2, 401, "unauthorized", NULL, NULL);
     expect_problem(&srv, "DELETE", path, NULL, t1, 404, "not_found", NULL, NULL);
     assert_int_equal(session_count(&srv, t1), 2);
-    json_decref(call_json(&srv, "DELETE", "/api/v1/sessions", NULL, t3, 204));
+    pb_call_status(&srv, "DELETE", "/api/v1/sessions", NULL, t3, NULL, 204);
     expect_problem(&srv, "GET", "/api/v1/sessions", NULL, t1, 401, "unauthorized", NULL, NULL);
     expect_problem(&srv, "GET", "/api/v1/sessions", NULL, t3, 401, "unauthorized", NULL, NULL);
     pb_server_stop(&srv);
@@ -330,20 +285,20 @@ static void test_sessions_expire_when_idle_and_at_absolute_expiry(void **state)
     struct pb_server srv;
     start_with_policy(&srv, "{\"session_idle_s\":2,\"session_touch_s\":1,"
                             "\"session_ttl_s\":6}");
-    register_player(&srv, "erin@example.com", NULL);
+    pb_player_new(&srv, "demo", "erin@example.com", "EUR", NULL, 0, NULL, 0);
     char idle[PAM_TOKEN_TEXT_SIZE], busy[PAM_TOKEN_TEXT_SIZE];
     login(&srv, "erin@example.com", NULL, idle, NULL);
     login(&srv, "erin@example.com", NULL, busy, NULL);
     /* busy is used every 0.6 s (sliding idle timeout); idle is not. */
     for (int i = 0; i < 5; i++) {
         pb_sleep_ms(600);
-        json_decref(call_json(&srv, "GET", "/api/v1/players/me", NULL, busy, 200));
+        json_decref(pb_call_json(&srv, "GET", "/api/v1/players/me", NULL, busy, NULL, 200));
     }
     expect_problem(&srv, "GET", "/api/v1/players/me", NULL, idle, 401, "unauthorized", NULL,
                    NULL);
     for (int i = 0; i < 2; i++) {
         pb_sleep_ms(600);
-        json_decref(call_json(&srv, "GET", "/api/v1/players/me", NULL, busy, 200));
+        json_decref(pb_call_json(&srv, "GET", "/api/v1/players/me", NULL, busy, NULL, 200));
     }
     pb_sleep_ms(2000); /* past the absolute expiry of 6 s, however busy */
     expect_problem(&srv, "GET", "/api/v1/players/me", NULL, busy, 401, "unauthorized", NULL,
@@ -367,19 +322,19 @@ static void test_totp_enrolment_login_recovery_and_replay(void **state)
     (void)state;
     struct pb_server srv;
     pb_server_start(&srv, NULL);
-    register_player(&srv, "fay@example.com", NULL);
+    pb_player_new(&srv, "demo", "fay@example.com", "EUR", NULL, 0, NULL, 0);
     char token[PAM_TOKEN_TEXT_SIZE], secret[128], code[PAM_TOTP_CODE_SIZE], body[512];
     char recovery[PAM_RECOVERY_CODE_SIZE];
     login(&srv, "fay@example.com", NULL, token, NULL);
-    json_t *doc = call_json(&srv, "POST", "/api/v1/players/me/totp", NULL, token, 201);
-    snprintf(secret, sizeof(secret), "%s", str_at(doc, "secret"));
-    assert_non_null(strstr(str_at(doc, "otpauth_uri"), "otpauth://totp/demo:"));
+    json_t *doc = pb_call_json(&srv, "POST", "/api/v1/players/me/totp", NULL, token, NULL, 201);
+    snprintf(secret, sizeof(secret), "%s", pb_str_at(doc, "secret"));
+    assert_non_null(strstr(pb_str_at(doc, "otpauth_uri"), "otpauth://totp/demo:"));
     json_decref(doc);
     expect_problem(&srv, "POST", "/api/v1/players/me/totp/confirm", "{\"code\":\"000000\"}",
                    token, 400, "validation_failed", "code", "totp_invalid");
     totp_at(secret, 0, code);
     snprintf(body, sizeof(body), "{\"code\":\"%s\"}", code);
-    doc = call_json(&srv, "POST", "/api/v1/players/me/totp/confirm", body, token, 200);
+    doc = pb_call_json(&srv, "POST", "/api/v1/players/me/totp/confirm", body, token, NULL, 200);
     json_t *codes = json_object_get(doc, "recovery_codes");
     assert_int_equal(json_array_size(codes), PAM_RECOVERY_CODES_COUNT);
     snprintf(recovery, sizeof(recovery), "%s", json_string_value(json_array_get(codes, 0)));
@@ -400,7 +355,7 @@ static void test_totp_enrolment_login_recovery_and_replay(void **state)
     login_body(body, sizeof(body), "fay@example.com", PASSWORD, recovery);
     expect_problem(&srv, "POST", "/api/v1/sessions", body, NULL, 401, "invalid_totp", NULL,
                    NULL);
-    doc = call_json(&srv, "GET", "/api/v1/players/me", NULL, token, 200);
+    doc = pb_call_json(&srv, "GET", "/api/v1/players/me", NULL, token, NULL, 200);
     assert_true(json_is_true(json_object_get(doc, "totp_enabled")));
     json_decref(doc);
     pb_server_stop(&srv);
@@ -413,17 +368,17 @@ static void test_closure_blocks_deposit_and_bet_but_not_login(void **state)
     (void)state;
     struct pb_server srv;
     pb_server_start(&srv, NULL);
-    register_player(&srv, "gus@example.com", NULL);
+    pb_player_new(&srv, "demo", "gus@example.com", "EUR", NULL, 0, NULL, 0);
     char token[PAM_TOKEN_TEXT_SIZE];
     login(&srv, "gus@example.com", NULL, token, NULL);
-    json_decref(call_json(&srv, "POST", "/api/v1/players/me/close", NULL, token, 200));
+    json_decref(pb_call_json(&srv, "POST", "/api/v1/players/me/close", NULL, token, NULL, 200));
     login(&srv, "gus@example.com", NULL, token, NULL);
-    json_t *me = call_json(&srv, "GET", "/api/v1/players/me", NULL, token, 200);
-    assert_string_equal(str_at(me, "status"), "closed");
+    json_t *me = pb_call_json(&srv, "GET", "/api/v1/players/me", NULL, token, NULL, 200);
+    assert_string_equal(pb_str_at(me, "status"), "closed");
     json_t *blocks = json_object_get(me, "blocks");
     assert_int_equal(json_array_size(blocks), 2);
-    assert_string_equal(str_at(json_array_get(blocks, 0), "block"), "bet");
-    assert_string_equal(str_at(json_array_get(blocks, 1), "block"), "deposit");
+    assert_string_equal(pb_str_at(json_array_get(blocks, 0), "block"), "bet");
+    assert_string_equal(pb_str_at(json_array_get(blocks, 1), "block"), "deposit");
     json_decref(me);
     pb_server_stop(&srv);
 }
@@ -435,20 +390,20 @@ static void test_a_token_only_ever_shows_its_own_player(void **state)
     pb_server_start(&srv, NULL);
     char ida[32], idb[32], ta[PAM_TOKEN_TEXT_SIZE], tb[PAM_TOKEN_TEXT_SIZE], sb[32];
     char path[128];
-    register_player(&srv, "hal@example.com", ida);
-    register_player(&srv, "ivy@example.com", idb);
+    pb_player_new(&srv, "demo", "hal@example.com", "EUR", ida, sizeof(ida), NULL, 0);
+    pb_player_new(&srv, "demo", "ivy@example.com", "EUR", idb, sizeof(idb), NULL, 0);
     login(&srv, "hal@example.com", NULL, ta, NULL);
     login(&srv, "ivy@example.com", NULL, tb, sb);
-    json_t *me = call_json(&srv, "GET", "/api/v1/players/me", NULL, ta, 200);
-    assert_string_equal(str_at(me, "player_id"), ida);
+    json_t *me = pb_call_json(&srv, "GET", "/api/v1/players/me", NULL, ta, NULL, 200);
+    assert_string_equal(pb_str_at(me, "player_id"), ida);
     json_decref(me);
-    me = call_json(&srv, "GET", "/api/v1/players/me", NULL, tb, 200);
-    assert_string_equal(str_at(me, "player_id"), idb);
+    me = pb_call_json(&srv, "GET", "/api/v1/players/me", NULL, tb, NULL, 200);
+    assert_string_equal(pb_str_at(me, "player_id"), idb);
     json_decref(me);
     assert_int_equal(session_count(&srv, ta), 1);
     snprintf(path, sizeof(path), "/api/v1/sessions/%s", sb); /* B's session, A's token */
     expect_problem(&srv, "DELETE", path, NULL, ta, 404, "not_found", NULL, NULL);
-    json_decref(call_json(&srv, "GET", "/api/v1/players/me", NULL, tb, 200));
+    json_decref(pb_call_json(&srv, "GET", "/api/v1/players/me", NULL, tb, NULL, 200));
     pb_server_stop(&srv);
 }
 
@@ -460,8 +415,8 @@ static void test_websocket_player_topic_is_for_that_players_session(void **state
     struct pb_server srv;
     pb_server_start(&srv, NULL);
     char a[32], b[32], token[PAM_TOKEN_TEXT_SIZE], path[256], topic[64], msg[128];
-    register_player(&srv, "wsa@example.com", a);
-    register_player(&srv, "wsb@example.com", b);
+    pb_player_new(&srv, "demo", "wsa@example.com", "EUR", a, sizeof(a), NULL, 0);
+    pb_player_new(&srv, "demo", "wsb@example.com", "EUR", b, sizeof(b), NULL, 0);
     login(&srv, "wsa@example.com", NULL, token, NULL);
     snprintf(path, sizeof(path), "/api/v1/ws?access_token=%s", token);
     struct ws_client c;
@@ -477,7 +432,7 @@ static void test_websocket_player_topic_is_for_that_players_session(void **state
     assert_non_null(strstr(reply, "\"code\":\"forbidden\""));
     free(reply);
     ws_client_close(&c);
-    json_decref(call_json(&srv, "DELETE", "/api/v1/sessions", NULL, token, 204));
+    pb_call_status(&srv, "DELETE", "/api/v1/sessions", NULL, token, NULL, 204);
     struct ws_client revoked;
     assert_int_equal(ws_client_connect(&revoked, srv.port, &opt), -1);
     assert_int_equal(revoked.handshake_status, 401);

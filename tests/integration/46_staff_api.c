@@ -18,6 +18,7 @@
 #include <sodium.h>
 
 #include "client.h"
+#include "fixtures.h"
 #include "pam/auth.h"
 
 #define SERVICE "staff-token-for-tests-0123456789"
@@ -32,77 +33,6 @@ struct staff {
     char secret[PAM_TOTP_SECRET_B32_SIZE];
     char token[PAM_TOKEN_TEXT_SIZE];
 };
-
-/* ---- helpers ---- */
-
-static void call_rid(const struct pb_server *srv, const char *method, const char *path,
-                     const char *body, const char *token, const char *request_id,
-                     struct pb_response *r)
-{
-    char auth[128], rid[128];
-    const char *headers[3] = {NULL, NULL, NULL};
-    size_t n = 0;
-    if (token) {
-        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-        headers[n++] = auth;
-    }
-    if (request_id) {
-        snprintf(rid, sizeof(rid), "X-Request-Id: %s", request_id);
-        headers[n++] = rid;
-    }
-    pb_request(srv, method, path, body ? "application/json" : NULL, body,
-               body ? strlen(body) : 0, headers, r);
-}
-
-static void call(const struct pb_server *srv, const char *method, const char *path,
-                 const char *body, const char *token, struct pb_response *r)
-{
-    call_rid(srv, method, path, body, token, NULL, r);
-}
-
-static json_t *parse(const struct pb_response *r)
-{
-    json_error_t err;
-    json_t *doc = json_loads(r->body, 0, &err);
-    if (!doc)
-        fail_msg("not JSON (%s): %s", err.text, r->body);
-    return doc;
-}
-
-static json_t *call_json(const struct pb_server *srv, const char *method, const char *path,
-                         const char *body, const char *token, long status)
-{
-    struct pb_response r;
-    call(srv, method, path, body, token, &r);
-    if (r.status != status)
-        fail_msg("%s %s answered %ld, expected %ld: %s", method, path, r.status, status, r.body);
-    json_t *doc = r.body_len ? parse(&r) : NULL;
-    pb_response_release(&r);
-    return doc;
-}
-
-static void expect_problem(const struct pb_server *srv, const char *method, const char *path,
-                           const char *body, const char *token, long status, const char *code,
-                           const char *field)
-{
-    struct pb_response r;
-    call(srv, method, path, body, token, &r);
-    pb_assert_problem(&r, status, code);
-    json_t *doc = parse(&r);
-    const char *f = json_string_value(json_object_get(doc, "field"));
-    if (field && (!f || strcmp(f, field) != 0))
-        fail_msg("expected field %s in %s", field, r.body);
-    json_decref(doc);
-    pb_response_release(&r);
-}
-
-static const char *str_at(json_t *obj, const char *name)
-{
-    const char *v = json_string_value(json_object_get(obj, name));
-    if (!v)
-        fail_msg("%s is not a string", name);
-    return v;
-}
 
 static void start(struct pb_server *srv, const char *policy_json)
 {
@@ -129,14 +59,14 @@ static void staff_create(const struct pb_server *srv, const char *email, const c
 {
     char body[256];
     snprintf(body, sizeof(body), "{\"email\":\"%s\",\"role\":\"%s\"}", email, role);
-    json_t *doc = call_json(srv, "POST", "/api/v1/admin/staff", body, SERVICE, 201);
+    json_t *doc = pb_call_json(srv, "POST", "/api/v1/admin/staff", body, SERVICE, NULL, 201);
     memset(out, 0, sizeof(*out));
-    snprintf(out->id, sizeof(out->id), "%s", str_at(doc, "staff_id"));
-    snprintf(out->email, sizeof(out->email), "%s", str_at(doc, "email"));
-    snprintf(out->password, sizeof(out->password), "%s", str_at(doc, "password"));
-    snprintf(out->secret, sizeof(out->secret), "%s", str_at(doc, "totp_secret"));
-    assert_non_null(strstr(str_at(doc, "otpauth_uri"), out->secret));
-    assert_string_equal(str_at(doc, "role"), role);
+    snprintf(out->id, sizeof(out->id), "%s", pb_str_at(doc, "staff_id"));
+    snprintf(out->email, sizeof(out->email), "%s", pb_str_at(doc, "email"));
+    snprintf(out->password, sizeof(out->password), "%s", pb_str_at(doc, "password"));
+    snprintf(out->secret, sizeof(out->secret), "%s", pb_str_at(doc, "totp_secret"));
+    assert_non_null(strstr(pb_str_at(doc, "otpauth_uri"), out->secret));
+    assert_string_equal(pb_str_at(doc, "role"), role);
     json_decref(doc);
 }
 
@@ -164,20 +94,8 @@ static void staff_login(const struct pb_server *srv, struct staff *st, int steps
     char code[PAM_TOTP_CODE_SIZE], body[512];
     code_at(st, steps, code);
     login_body(body, sizeof(body), st, st->password, code);
-    json_t *doc = call_json(srv, "POST", "/api/v1/admin/sessions", body, NULL, 201);
-    snprintf(st->token, sizeof(st->token), "%s", str_at(doc, "token"));
-    json_decref(doc);
-}
-
-/* Registers a player in brand demo; its id goes to id (32 bytes). */
-static void register_player(const struct pb_server *srv, const char *email, char *id)
-{
-    char body[512];
-    snprintf(body, sizeof(body), "{\"email\":\"%s\",\"password\":\"" PLAYER_PASSWORD "\","
-             "\"date_of_birth\":\"1990-05-17\",\"country\":\"DE\",\"currency\":\"EUR\","
-             "\"brand\":\"demo\"}", email);
-    json_t *doc = call_json(srv, "POST", "/api/v1/players", body, NULL, 201);
-    snprintf(id, 32, "%s", str_at(doc, "player_id"));
+    json_t *doc = pb_call_json(srv, "POST", "/api/v1/admin/sessions", body, NULL, NULL, 201);
+    snprintf(st->token, sizeof(st->token), "%s", pb_str_at(doc, "token"));
     json_decref(doc);
 }
 
@@ -252,16 +170,16 @@ static void check_route(const struct pb_server *srv, const char *role, const cha
                         const struct route_case *rc, const char *token)
 {
     struct pb_response r;
-    call(srv, rc->method, rc->path, rc->body, token, &r);
+    pb_call(srv, rc->method, rc->path, rc->body, token, NULL, &r);
     if (allows(allowed, rc->permission)) {
         if (r.status == 401 || r.status == 403)
             fail_msg("%s: %s %s refused (%ld): %s", role, rc->method, rc->path, r.status,
                      r.body);
     } else {
         pb_assert_problem(&r, 403, "forbidden");
-        json_t *doc = parse(&r);
-        assert_string_equal(str_at(doc, "permission"), rc->permission);
-        assert_non_null(strstr(str_at(doc, "detail"), rc->permission));
+        json_t *doc = json_loads(r.body, 0, NULL);
+        assert_string_equal(pb_str_at(doc, "permission"), rc->permission);
+        assert_non_null(strstr(pb_str_at(doc, "detail"), rc->permission));
         json_decref(doc);
     }
     pb_response_release(&r);
@@ -283,9 +201,10 @@ static void test_every_role_against_every_staff_route(void **state)
     }
     for (size_t k = 0; k < sizeof(routes) / sizeof(routes[0]); k++) /* the service token */
         check_route(&srv, "service", matrix[0].allowed, &routes[k], SERVICE);
-    expect_problem(&srv, "GET", "/api/v1/admin/players", NULL, NULL, 401, "unauthorized", NULL);
-    expect_problem(&srv, "GET", "/api/v1/admin/players", NULL, "nope", 401, "unauthorized",
-                   NULL);
+    pb_expect_problem(&srv, "GET", "/api/v1/admin/players", NULL, NULL, NULL, 401, "unauthorized",
+                      NULL);
+    pb_expect_problem(&srv, "GET", "/api/v1/admin/players", NULL, "nope", NULL, 401, "unauthorized",
+                      NULL);
     pb_server_stop(&srv);
 }
 
@@ -303,32 +222,32 @@ static void test_login_needs_password_and_a_fresh_totp_code(void **state)
     code_at(&st, 0, code);
     snprintf(body, sizeof(body), "{\"email\":\"%s\",\"password\":\"%s\"}", st.email,
              st.password);
-    expect_problem(&srv, "POST", "/api/v1/admin/sessions", body, NULL, 400,
-                   "validation_failed", "totp_code");
+    pb_expect_problem(&srv, "POST", "/api/v1/admin/sessions", body, NULL, NULL, 400,
+                      "validation_failed", "totp_code");
     snprintf(wrong, sizeof(wrong), "%06d", (atoi(code) + 1) % 1000000);
     login_body(body, sizeof(body), &st, st.password, wrong);
-    expect_problem(&srv, "POST", "/api/v1/admin/sessions", body, NULL, 401,
-                   "invalid_credentials", NULL);
+    pb_expect_problem(&srv, "POST", "/api/v1/admin/sessions", body, NULL, NULL, 401,
+                      "invalid_credentials", NULL);
     login_body(body, sizeof(body), &st, "wrong password here", code);
-    expect_problem(&srv, "POST", "/api/v1/admin/sessions", body, NULL, 401,
-                   "invalid_credentials", NULL);
+    pb_expect_problem(&srv, "POST", "/api/v1/admin/sessions", body, NULL, NULL, 401,
+                      "invalid_credentials", NULL);
     login_body(body, sizeof(body), &st, st.password, code);
-    json_t *doc = call_json(&srv, "POST", "/api/v1/admin/sessions", body, NULL, 201);
-    assert_string_equal(str_at(doc, "role"), "support");
-    assert_string_equal(str_at(doc, "staff_id"), st.id);
-    snprintf(st.token, sizeof(st.token), "%s", str_at(doc, "token"));
+    json_t *doc = pb_call_json(&srv, "POST", "/api/v1/admin/sessions", body, NULL, NULL, 201);
+    assert_string_equal(pb_str_at(doc, "role"), "support");
+    assert_string_equal(pb_str_at(doc, "staff_id"), st.id);
+    snprintf(st.token, sizeof(st.token), "%s", pb_str_at(doc, "token"));
     json_decref(doc);
-    expect_problem(&srv, "POST", "/api/v1/admin/sessions", body, NULL, 401, "totp_replayed",
-                   NULL); /* the same code again */
+    pb_expect_problem(&srv, "POST", "/api/v1/admin/sessions", body, NULL, NULL, 401,
+                      "totp_replayed", NULL); /* the same code again */
     struct staff other = st;
     staff_login(&srv, &other, 1); /* the next step's code is fresh */
-    json_decref(call_json(&srv, "GET", "/api/v1/admin/players", NULL, st.token, 200));
-    json_decref(call_json(&srv, "DELETE", "/api/v1/admin/sessions", NULL, st.token, 204));
-    expect_problem(&srv, "GET", "/api/v1/admin/players", NULL, st.token, 401, "unauthorized",
-                   NULL);
-    json_decref(call_json(&srv, "GET", "/api/v1/admin/players", NULL, other.token, 200));
-    expect_problem(&srv, "DELETE", "/api/v1/admin/sessions", NULL, SERVICE, 400,
-                   "validation_failed", "Authorization");
+    json_decref(pb_call_json(&srv, "GET", "/api/v1/admin/players", NULL, st.token, NULL, 200));
+    pb_call_status(&srv, "DELETE", "/api/v1/admin/sessions", NULL, st.token, NULL, 204);
+    pb_expect_problem(&srv, "GET", "/api/v1/admin/players", NULL, st.token, NULL, 401,
+                      "unauthorized", NULL);
+    json_decref(pb_call_json(&srv, "GET", "/api/v1/admin/players", NULL, other.token, NULL, 200));
+    pb_expect_problem(&srv, "DELETE", "/api/v1/admin/sessions", NULL, SERVICE, NULL, 400,
+                      "validation_failed", "Authorization");
     pb_server_stop(&srv);
 }
 
@@ -343,11 +262,11 @@ static void test_lockout_after_failures_even_with_right_credentials(void **state
     code_at(&st, 0, code);
     login_body(body, sizeof(body), &st, "not the password", code);
     for (int i = 0; i < 3; i++)
-        expect_problem(&srv, "POST", "/api/v1/admin/sessions", body, NULL, 401,
-                       "invalid_credentials", NULL);
+        pb_expect_problem(&srv, "POST", "/api/v1/admin/sessions", body, NULL, NULL, 401,
+                          "invalid_credentials", NULL);
     login_body(body, sizeof(body), &st, st.password, code);
     struct pb_response r;
-    call(&srv, "POST", "/api/v1/admin/sessions", body, NULL, &r);
+    pb_call(&srv, "POST", "/api/v1/admin/sessions", body, NULL, NULL, &r);
     pb_assert_problem(&r, 429, "too_many_attempts");
     char retry[16];
     assert_true(pb_response_header(&r, "Retry-After", retry, sizeof(retry)));
@@ -358,10 +277,10 @@ static void test_lockout_after_failures_even_with_right_credentials(void **state
     snprintf(ghost.email, sizeof(ghost.email), "ghost@ops.example.com");
     login_body(body, sizeof(body), &ghost, "not the password", code);
     for (int i = 0; i < 3; i++)
-        expect_problem(&srv, "POST", "/api/v1/admin/sessions", body, NULL, 401,
-                       "invalid_credentials", NULL);
-    expect_problem(&srv, "POST", "/api/v1/admin/sessions", body, NULL, 429,
-                   "too_many_attempts", NULL);
+        pb_expect_problem(&srv, "POST", "/api/v1/admin/sessions", body, NULL, NULL, 401,
+                          "invalid_credentials", NULL);
+    pb_expect_problem(&srv, "POST", "/api/v1/admin/sessions", body, NULL, NULL, 429,
+                      "too_many_attempts", NULL);
     pb_server_stop(&srv);
 }
 
@@ -373,32 +292,32 @@ static void test_pii_is_masked_without_players_read_pii(void **state)
     struct pb_server srv;
     start(&srv, "");
     char pid[32], path[128];
-    register_player(&srv, "jane@example.com", pid);
+    pb_player_new(&srv, "demo", "jane@example.com", "EUR", pid, sizeof(pid), NULL, 0);
     struct staff crm, compliance;
     staff_create(&srv, "crm@ops.example.com", "crm", &crm);
     staff_create(&srv, "comp@ops.example.com", "compliance", &compliance);
     staff_login(&srv, &crm, 0);
     staff_login(&srv, &compliance, 0);
     snprintf(path, sizeof(path), "/api/v1/admin/players/%s", pid);
-    json_t *doc = call_json(&srv, "GET", path, NULL, crm.token, 200);
-    assert_string_equal(str_at(doc, "email"), "j***@example.com");
-    assert_string_equal(str_at(doc, "date_of_birth"), "19**-**-**");
+    json_t *doc = pb_call_json(&srv, "GET", path, NULL, crm.token, NULL, 200);
+    assert_string_equal(pb_str_at(doc, "email"), "j***@example.com");
+    assert_string_equal(pb_str_at(doc, "date_of_birth"), "19**-**-**");
     assert_true(json_is_true(json_object_get(doc, "pii_masked")));
     json_decref(doc);
-    doc = call_json(&srv, "GET", path, NULL, compliance.token, 200);
-    assert_string_equal(str_at(doc, "email"), "jane@example.com");
-    assert_string_equal(str_at(doc, "date_of_birth"), "1990-05-17");
+    doc = pb_call_json(&srv, "GET", path, NULL, compliance.token, NULL, 200);
+    assert_string_equal(pb_str_at(doc, "email"), "jane@example.com");
+    assert_string_equal(pb_str_at(doc, "date_of_birth"), "1990-05-17");
     json_decref(doc);
-    doc = call_json(&srv, "GET", "/api/v1/admin/players?email=JANE", NULL, crm.token, 200);
+    doc = pb_call_json(&srv, "GET", "/api/v1/admin/players?email=JANE", NULL, crm.token, NULL, 200);
     json_t *list = json_object_get(doc, "players");
     assert_int_equal(json_array_size(list), 1);
-    assert_string_equal(str_at(json_array_get(list, 0), "email"), "j***@example.com");
-    assert_string_equal(str_at(json_array_get(list, 0), "player_id"), pid);
+    assert_string_equal(pb_str_at(json_array_get(list, 0), "email"), "j***@example.com");
+    assert_string_equal(pb_str_at(json_array_get(list, 0), "player_id"), pid);
     json_decref(doc);
-    expect_problem(&srv, "GET", "/api/v1/admin/players?limit=0", NULL, crm.token, 400,
-                   "validation_failed", "limit");
-    expect_problem(&srv, "GET", "/api/v1/admin/players?cursor=x", NULL, crm.token, 400,
-                   "validation_failed", "cursor");
+    pb_expect_problem(&srv, "GET", "/api/v1/admin/players?limit=0", NULL, crm.token, NULL, 400,
+                      "validation_failed", "limit");
+    pb_expect_problem(&srv, "GET", "/api/v1/admin/players?cursor=x", NULL, crm.token, NULL, 400,
+                      "validation_failed", "cursor");
     pb_server_stop(&srv);
 }
 
@@ -411,17 +330,17 @@ static void test_search_pages_with_a_cursor(void **state)
     for (int i = 0; i < 3; i++) {
         char email[64];
         snprintf(email, sizeof(email), "page%d@example.com", i);
-        register_player(&srv, email, pid);
+        pb_player_new(&srv, "demo", email, "EUR", pid, sizeof(pid), NULL, 0);
     }
-    register_player(&srv, "other@example.com", pid);
-    json_t *doc = call_json(&srv, "GET", "/api/v1/admin/players?email=page&limit=2", NULL,
-                            SERVICE, 200);
+    pb_player_new(&srv, "demo", "other@example.com", "EUR", pid, sizeof(pid), NULL, 0);
+    json_t *doc = pb_call_json(&srv, "GET", "/api/v1/admin/players?email=page&limit=2", NULL,
+                               SERVICE, NULL, 200);
     assert_int_equal(json_array_size(json_object_get(doc, "players")), 2);
     char path[160];
     snprintf(path, sizeof(path), "/api/v1/admin/players?email=page&limit=2&cursor=%s",
-             str_at(doc, "next_cursor"));
+             pb_str_at(doc, "next_cursor"));
     json_decref(doc);
-    doc = call_json(&srv, "GET", path, NULL, SERVICE, 200);
+    doc = pb_call_json(&srv, "GET", path, NULL, SERVICE, NULL, 200);
     assert_int_equal(json_array_size(json_object_get(doc, "players")), 1);
     assert_true(json_is_null(json_object_get(doc, "next_cursor")));
     json_decref(doc);
@@ -451,7 +370,7 @@ static void test_actions_are_audited_and_exported_as_csv(void **state)
     struct pb_server srv;
     start(&srv, "{\"account_failures_max\":2}");
     char pid[32], path[160], body[256], actor[64], subject[64];
-    register_player(&srv, "max@example.com", pid);
+    pb_player_new(&srv, "demo", "max@example.com", "EUR", pid, sizeof(pid), NULL, 0);
     struct staff adm;
     staff_create(&srv, "adm@ops.example.com", "admin", &adm);
     staff_login(&srv, &adm, 0);
@@ -459,33 +378,35 @@ static void test_actions_are_audited_and_exported_as_csv(void **state)
     snprintf(subject, sizeof(subject), "player:%s", pid);
     struct pb_response r;
     snprintf(path, sizeof(path), "/api/v1/admin/players/%s/blocks", pid);
-    call_rid(&srv, "POST", path, "{\"block\":\"bet\",\"reason\":\"chargeback, \\\"fraud\\\"\"}",
-             adm.token, "req-block-1", &r);
+    pb_call(&srv, "POST", path, "{\"block\":\"bet\",\"reason\":\"chargeback, \\\"fraud\\\"\"}",
+            adm.token, pb_header("X-Request-Id", "req-block-1"), &r);
     assert_int_equal(r.status, 200);
     pb_response_release(&r);
-    call_rid(&srv, "POST", path, "{\"block\":\"nope\",\"reason\":\"x\"}", adm.token, NULL, &r);
+    pb_call(&srv, "POST", path, "{\"block\":\"nope\",\"reason\":\"x\"}", adm.token, NULL, &r);
     pb_assert_problem(&r, 400, "validation_failed");
     pb_response_release(&r);
     snprintf(path, sizeof(path), "/api/v1/admin/players/%s/blocks/bet", pid);
-    call_rid(&srv, "DELETE", path, "{\"reason\":\"=cleared\"}", adm.token, "req-clear-1", &r);
+    pb_call(&srv, "DELETE", path, "{\"reason\":\"=cleared\"}", adm.token,
+            pb_header("X-Request-Id", "req-clear-1"), &r);
     assert_int_equal(r.status, 200);
     pb_response_release(&r);
     snprintf(body, sizeof(body), "{\"brand\":\"demo\",\"email\":\"max@example.com\","
              "\"password\":\"wrong password!\"}");
     for (int i = 0; i < 2; i++)
-        json_decref(call_json(&srv, "POST", "/api/v1/sessions", body, NULL, 401));
+        json_decref(pb_call_json(&srv, "POST", "/api/v1/sessions", body, NULL, NULL, 401));
     snprintf(path, sizeof(path), "/api/v1/admin/players/%s", pid);
-    json_t *doc = call_json(&srv, "GET", path, NULL, adm.token, 200);
+    json_t *doc = pb_call_json(&srv, "GET", path, NULL, adm.token, NULL, 200);
     assert_true(json_integer_value(json_object_get(doc, "login_locked_for_s")) > 0);
     json_decref(doc);
     snprintf(path, sizeof(path), "/api/v1/admin/players/%s/unlock", pid);
-    call_rid(&srv, "POST", path, "{\"reason\":\"called in\"}", adm.token, "req-unlock-1", &r);
+    pb_call(&srv, "POST", path, "{\"reason\":\"called in\"}", adm.token,
+            pb_header("X-Request-Id", "req-unlock-1"), &r);
     assert_int_equal(r.status, 200);
     pb_response_release(&r);
     snprintf(body, sizeof(body), "{\"brand\":\"demo\",\"email\":\"max@example.com\","
              "\"password\":\"" PLAYER_PASSWORD "\"}");
-    json_decref(call_json(&srv, "POST", "/api/v1/sessions", body, NULL, 201));
-    call(&srv, "GET", EXPORT_ALL, NULL, adm.token, &r);
+    json_decref(pb_call_json(&srv, "POST", "/api/v1/sessions", body, NULL, NULL, 201));
+    pb_call(&srv, "GET", EXPORT_ALL, NULL, adm.token, NULL, &r);
     assert_int_equal(r.status, 200);
     char ctype[64];
     assert_true(pb_response_header(&r, "Content-Type", ctype, sizeof(ctype)));
@@ -503,10 +424,12 @@ static void test_actions_are_audited_and_exported_as_csv(void **state)
     assert_non_null(strstr(r.body, ",staff.login,staff:"));
     assert_null(strstr(r.body, "nope"));
     pb_response_release(&r);
-    expect_problem(&srv, "GET", "/api/v1/admin/audit/export?from=x&to=y", NULL, adm.token, 400,
-                   "validation_failed", "from");
-    expect_problem(&srv, "GET", "/api/v1/admin/audit/export?from=2030-01-01T00:00:00Z"
-                   "&to=2020-01-01T00:00:00Z", NULL, adm.token, 400, "validation_failed", "to");
+    pb_expect_problem(&srv, "GET", "/api/v1/admin/audit/export?from=x&to=y", NULL, adm.token, NULL,
+                      400, "validation_failed", "from");
+    pb_expect_problem(&srv, "GET",
+                      "/api/v1/admin/audit/export?from=2030-01-01T00:00:00Z"
+                      "&to=2020-01-01T00:00:00Z",
+                      NULL, adm.token, NULL, 400, "validation_failed", "to");
     pb_server_stop(&srv);
 }
 

@@ -17,86 +17,21 @@
 #include <sodium.h>
 
 #include "client.h"
+#include "fixtures.h"
 #include "pam/auth.h"
 #include "pam/kyc.h"
 
-#define PASSWORD "correct horse battery"
 #define STAFF "staff-token-for-kyc-tests-0123456789"
 #define SECRET "kyc-sandbox-secret-for-tests"
 
 static const char *const env[] = {"PITBOSS_STAFF_TOKEN=" STAFF,
                                   "PITBOSS_KYC_SANDBOX_SECRET=" SECRET, NULL};
 
-/* method path with an optional JSON body, Bearer token and one extra header. */
-static void call(const struct pb_server *srv, const char *method, const char *path,
-                 const char *body, const char *token, const char *extra, struct pb_response *r)
-{
-    char auth[128];
-    const char *headers[3] = {NULL, NULL, NULL};
-    size_t n = 0;
-    if (token) {
-        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-        headers[n++] = auth;
-    }
-    if (extra)
-        headers[n++] = extra;
-    pb_request(srv, method, path, body ? "application/json" : NULL, body,
-               body ? strlen(body) : 0, headers, r);
-}
-
-static json_t *call_json(const struct pb_server *srv, const char *method, const char *path,
-                         const char *body, const char *token, const char *extra, long status)
-{
-    struct pb_response r;
-    json_error_t err;
-    call(srv, method, path, body, token, extra, &r);
-    if (r.status != status)
-        fail_msg("%s %s answered %ld, expected %ld: %s", method, path, r.status, status, r.body);
-    json_t *doc = json_loads(r.body, 0, &err);
-    if (!doc)
-        fail_msg("not JSON (%s): %s", err.text, r.body);
-    pb_response_release(&r);
-    return doc;
-}
-
-/* Expects a problem with status and code and (when not NULL) field. */
-static void expect_problem(const struct pb_server *srv, const char *method, const char *path,
-                           const char *body, const char *token, const char *extra, long status,
-                           const char *code, const char *field)
-{
-    struct pb_response r;
-    call(srv, method, path, body, token, extra, &r);
-    pb_assert_problem(&r, status, code);
-    json_t *doc = json_loads(r.body, 0, NULL);
-    const char *f = json_string_value(json_object_get(doc, "field"));
-    if (field && (!f || strcmp(f, field) != 0))
-        fail_msg("expected field %s in %s", field, r.body);
-    json_decref(doc);
-    pb_response_release(&r);
-}
-
-/* Registers and logs in a player of brand demo; id and token are filled. */
-static void new_player(const struct pb_server *srv, const char *email, char *id, char *token)
-{
-    char body[512];
-    snprintf(body, sizeof(body), "{\"email\":\"%s\",\"password\":\"" PASSWORD "\","
-             "\"date_of_birth\":\"1990-05-17\",\"country\":\"DE\",\"currency\":\"EUR\","
-             "\"brand\":\"demo\"}", email);
-    json_t *doc = call_json(srv, "POST", "/api/v1/players", body, NULL, NULL, 201);
-    snprintf(id, PAM_PLAYER_ID_SIZE, "%s", json_string_value(json_object_get(doc, "player_id")));
-    json_decref(doc);
-    snprintf(body, sizeof(body), "{\"brand\":\"demo\",\"email\":\"%s\",\"password\":\""
-             PASSWORD "\"}", email);
-    doc = call_json(srv, "POST", "/api/v1/sessions", body, NULL, NULL, 201);
-    snprintf(token, PAM_TOKEN_TEXT_SIZE, "%s", json_string_value(json_object_get(doc, "token")));
-    json_decref(doc);
-}
-
 /* GET /players/me/kyc: asserts state and tier; returns the number of documents. */
 static size_t expect_state(const struct pb_server *srv, const char *token, const char *state,
                            int tier)
 {
-    json_t *doc = call_json(srv, "GET", "/api/v1/players/me/kyc", NULL, token, NULL, 200);
+    json_t *doc = pb_call_json(srv, "GET", "/api/v1/players/me/kyc", NULL, token, NULL, 200);
     assert_string_equal(json_string_value(json_object_get(doc, "state")), state);
     assert_int_equal(json_integer_value(json_object_get(doc, "tier")), tier);
     size_t n = json_array_size(json_object_get(doc, "documents"));
@@ -110,27 +45,28 @@ static void test_documents_state_and_bad_input(void **state)
     struct pb_server srv;
     char id[PAM_PLAYER_ID_SIZE], token[PAM_TOKEN_TEXT_SIZE];
     pb_server_start(&srv, env);
-    new_player(&srv, "docs@example.com", id, token);
-    json_t *doc = call_json(&srv, "GET", "/api/v1/players/me/kyc", NULL, token, NULL, 200);
+    pb_player_new(&srv, "demo", "docs@example.com", "EUR", id, PAM_PLAYER_ID_SIZE, token,
+                  PAM_TOKEN_TEXT_SIZE);
+    json_t *doc = pb_call_json(&srv, "GET", "/api/v1/players/me/kyc", NULL, token, NULL, 200);
     assert_string_equal(json_string_value(json_object_get(doc, "state")), "none");
     json_t *req = json_object_get(doc, "kyc_required");
     assert_int_equal(json_array_size(req), 1);
     assert_string_equal(json_string_value(json_array_get(req, 0)), "withdrawal");
     json_decref(doc);
     const char *path = "/api/v1/players/me/kyc/documents";
-    expect_problem(&srv, "POST", path, "{\"type\":\"passport\",\"reference\":\"r1\"}", NULL,
-                   NULL, 401, "unauthorized", NULL);
-    expect_problem(&srv, "POST", path, "{\"type\":\"selfie\",\"reference\":\"r1\"}", token,
-                   NULL, 400, "validation_failed", "type");
-    expect_problem(&srv, "POST", path, "{\"type\":\"passport\",\"reference\":\"a b\"}", token,
-                   NULL, 400, "validation_failed", "reference");
-    expect_problem(&srv, "POST", path, "{\"type\":\"passport\"}", token, NULL, 400,
-                   "validation_failed", "reference");
-    expect_problem(&srv, "POST", path, "{\"type\":\"passport\",\"reference\":\"r\",\"x\":1}",
-                   token, NULL, 400, "validation_failed", "x");
+    pb_expect_problem(&srv, "POST", path, "{\"type\":\"passport\",\"reference\":\"r1\"}", NULL,
+                      NULL, 401, "unauthorized", NULL);
+    pb_expect_problem(&srv, "POST", path, "{\"type\":\"selfie\",\"reference\":\"r1\"}", token, NULL,
+                      400, "validation_failed", "type");
+    pb_expect_problem(&srv, "POST", path, "{\"type\":\"passport\",\"reference\":\"a b\"}", token,
+                      NULL, 400, "validation_failed", "reference");
+    pb_expect_problem(&srv, "POST", path, "{\"type\":\"passport\"}", token, NULL, 400,
+                      "validation_failed", "reference");
+    pb_expect_problem(&srv, "POST", path, "{\"type\":\"passport\",\"reference\":\"r\",\"x\":1}",
+                      token, NULL, 400, "validation_failed", "x");
     assert_int_equal(expect_state(&srv, token, "none", 0), 0);
-    doc = call_json(&srv, "POST", path, "{\"type\":\"passport\",\"reference\":\"up:abc/1\"}",
-                    token, NULL, 201);
+    doc = pb_call_json(&srv, "POST", path, "{\"type\":\"passport\",\"reference\":\"up:abc/1\"}",
+                       token, NULL, 201);
     assert_string_equal(json_string_value(json_object_get(doc, "status")), "submitted");
     assert_string_equal(json_string_value(json_object_get(json_object_get(doc, "kyc"),
                                                           "state")), "pending");
@@ -152,9 +88,9 @@ static void decision(const struct pb_server *srv, const char *id, const char *bo
     char path[128];
     snprintf(path, sizeof(path), "/api/v1/admin/kyc/%s/decision", id);
     if (code)
-        expect_problem(srv, "POST", path, body, STAFF, NULL, status, code, field);
+        pb_expect_problem(srv, "POST", path, body, STAFF, NULL, status, code, field);
     else
-        json_decref(call_json(srv, "POST", path, body, STAFF, NULL, status));
+        json_decref(pb_call_json(srv, "POST", path, body, STAFF, NULL, status));
 }
 
 static void test_staff_review_webhooks_and_history(void **state)
@@ -163,13 +99,14 @@ static void test_staff_review_webhooks_and_history(void **state)
     struct pb_server srv;
     char id[PAM_PLAYER_ID_SIZE], token[PAM_TOKEN_TEXT_SIZE], body[512], hdr[400];
     pb_server_start(&srv, env);
-    new_player(&srv, "review@example.com", id, token);
+    pb_player_new(&srv, "demo", "review@example.com", "EUR", id, PAM_PLAYER_ID_SIZE, token,
+                  PAM_TOKEN_TEXT_SIZE);
     const char *doc_body = "{\"type\":\"id_card\",\"reference\":\"up:1\"}";
-    json_decref(call_json(&srv, "POST", "/api/v1/players/me/kyc/documents", doc_body, token,
-                          NULL, 201));
-    expect_problem(&srv, "GET", "/api/v1/admin/kyc/queue", NULL, NULL, NULL, 401,
-                   "unauthorized", NULL);
-    json_t *q = call_json(&srv, "GET", "/api/v1/admin/kyc/queue", NULL, STAFF, NULL, 200);
+    json_decref(
+        pb_call_json(&srv, "POST", "/api/v1/players/me/kyc/documents", doc_body, token, NULL, 201));
+    pb_expect_problem(&srv, "GET", "/api/v1/admin/kyc/queue", NULL, NULL, NULL, 401, "unauthorized",
+                      NULL);
+    json_t *q = pb_call_json(&srv, "GET", "/api/v1/admin/kyc/queue", NULL, STAFF, NULL, 200);
     json_t *players = json_object_get(q, "players");
     assert_int_equal(json_array_size(players), 1);
     assert_string_equal(json_string_value(json_object_get(json_array_get(players, 0),
@@ -192,35 +129,35 @@ static void test_staff_review_webhooks_and_history(void **state)
     decision(&srv, id, "{\"decision\":\"reject\",\"reason\":\"again\"}", 409,
              "kyc_transition_illegal", NULL);
     /* A new submission; the provider verifies it by webhook. */
-    json_decref(call_json(&srv, "POST", "/api/v1/players/me/kyc/documents", doc_body, token,
-                          NULL, 201));
+    json_decref(
+        pb_call_json(&srv, "POST", "/api/v1/players/me/kyc/documents", doc_body, token, NULL, 201));
     snprintf(body, sizeof(body), "{\"event_id\":\"ev-1\",\"player_id\":\"%s\","
              "\"result\":\"verified\",\"tier\":2,\"reason\":\"clear\"}", id);
     const char *wh = "/api/v1/kyc/webhooks/sandbox";
     int64_t now = (int64_t)time(NULL);
-    expect_problem(&srv, "POST", wh, body, NULL, NULL, 401, "signature_invalid", NULL);
+    pb_expect_problem(&srv, "POST", wh, body, NULL, NULL, 401, "signature_invalid", NULL);
     signed_header(body, now, hdr, sizeof(hdr));
     hdr[strlen(hdr) - 1] = hdr[strlen(hdr) - 1] == '0' ? '1' : '0';
-    expect_problem(&srv, "POST", wh, body, NULL, hdr, 401, "signature_invalid", NULL);
+    pb_expect_problem(&srv, "POST", wh, body, NULL, hdr, 401, "signature_invalid", NULL);
     signed_header(body, now - 400, hdr, sizeof(hdr));
-    expect_problem(&srv, "POST", wh, body, NULL, hdr, 401, "signature_expired", NULL);
+    pb_expect_problem(&srv, "POST", wh, body, NULL, hdr, 401, "signature_expired", NULL);
     expect_state(&srv, token, "pending", 0);
     signed_header(body, now, hdr, sizeof(hdr));
-    json_t *r = call_json(&srv, "POST", wh, body, NULL, hdr, 200);
+    json_t *r = pb_call_json(&srv, "POST", wh, body, NULL, hdr, 200);
     assert_string_equal(json_string_value(json_object_get(r, "state")), "verified");
     json_decref(r);
     expect_state(&srv, token, "verified", 2);
-    r = call_json(&srv, "POST", wh, body, NULL, hdr, 200); /* the same event again */
+    r = pb_call_json(&srv, "POST", wh, body, NULL, hdr, 200); /* the same event again */
     assert_string_equal(json_string_value(json_object_get(r, "status")), "duplicate");
     json_decref(r);
     expect_state(&srv, token, "verified", 2);
     decision(&srv, id, "{\"decision\":\"reject\",\"reason\":\"late\"}", 409,
              "kyc_transition_illegal", NULL);
-    expect_problem(&srv, "POST", "/api/v1/kyc/webhooks/acme", body, NULL, hdr, 404,
-                   "kyc_provider_unknown", NULL);
+    pb_expect_problem(&srv, "POST", "/api/v1/kyc/webhooks/acme", body, NULL, hdr, 404,
+                      "kyc_provider_unknown", NULL);
     char path[128];
     snprintf(path, sizeof(path), "/api/v1/admin/kyc/%s", id);
-    json_t *v = call_json(&srv, "GET", path, NULL, STAFF, NULL, 200);
+    json_t *v = pb_call_json(&srv, "GET", path, NULL, STAFF, NULL, 200);
     json_t *events = json_object_get(v, "events");
     assert_int_equal(json_array_size(events), 4); /* pending, rejected, pending, verified */
     json_t *last = json_array_get(events, 3);
@@ -244,8 +181,8 @@ static void test_webhook_without_secret_answers_503(void **state)
     const char *body = "{\"event_id\":\"e\",\"player_id\":\"p\",\"result\":\"rejected\"}";
     pb_server_start(&srv, no_secret);
     signed_header(body, (int64_t)time(NULL), hdr, sizeof(hdr));
-    expect_problem(&srv, "POST", "/api/v1/kyc/webhooks/sandbox", body, NULL, hdr, 503,
-                   "kyc_provider_not_configured", NULL);
+    pb_expect_problem(&srv, "POST", "/api/v1/kyc/webhooks/sandbox", body, NULL, hdr, 503,
+                      "kyc_provider_not_configured", NULL);
     pb_server_stop(&srv);
 }
 

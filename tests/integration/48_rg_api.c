@@ -17,11 +17,11 @@
 #include <jansson.h>
 
 #include "client.h"
+#include "fixtures.h"
 #include "pam/auth.h"
 #include "pam/pam.h"
 #include "ws_client.h"
 
-#define PASSWORD "correct horse battery"
 #define STAFF "staff-token-for-rg-tests-0123456789"
 #define RACERS 16
 #define BETS_EACH 5
@@ -46,22 +46,11 @@ static long long account_id(json_t *doc, const char *key)
 /* A player of brand demo with a EUR wallet funded with 1000.00 by a deposit. */
 static void setup(struct fixture *f, const char *email)
 {
-    char body[512], path[160];
-    snprintf(body, sizeof(body), "{\"email\":\"%s\",\"password\":\"" PASSWORD "\","
-             "\"date_of_birth\":\"1990-05-17\",\"country\":\"DE\",\"currency\":\"EUR\","
-             "\"brand\":\"demo\"}", email);
-    json_t *doc = pb_call_json(&f->srv, "POST", "/api/v1/players", body, NULL, NULL, 201);
-    snprintf(f->id, sizeof(f->id), "%s", json_string_value(json_object_get(doc, "player_id")));
-    json_decref(doc);
-    snprintf(body, sizeof(body), "{\"brand\":\"demo\",\"email\":\"%s\",\"password\":\""
-             PASSWORD "\"}", email);
-    doc = pb_call_json(&f->srv, "POST", "/api/v1/sessions", body, NULL, NULL, 201);
-    snprintf(f->token, sizeof(f->token), "%s",
-             json_string_value(json_object_get(doc, "token")));
-    json_decref(doc);
+    char path[160];
+    pb_player_new(&f->srv, "demo", email, "EUR", f->id, sizeof(f->id), f->token, sizeof(f->token));
     snprintf(path, sizeof(path), "/api/v1/players/%s/wallets", f->id);
     /* Registration opened the wallet in the player's currency already: 200. */
-    doc = pb_call_json(&f->srv, "POST", path, "{\"currency\":\"EUR\"}", STAFF, NULL, 200);
+    json_t *doc = pb_call_json(&f->srv, "POST", path, "{\"currency\":\"EUR\"}", STAFF, NULL, 200);
     json_t *accounts = json_object_get(doc, "accounts");
     for (size_t i = 0; i < json_array_size(accounts); i++) {
         json_t *a = json_array_get(accounts, i);
@@ -80,21 +69,16 @@ static void setup(struct fixture *f, const char *email)
     assert_true(f->cash > 0 && f->psp > 0 && f->house > 0);
 }
 
-static int key_counter;
-static pthread_mutex_t key_lock = PTHREAD_MUTEX_INITIALIZER;
-
 /* POST /api/v1/ledger/transfers with one posted transfer; returns the response. */
 static void transfer(const struct fixture *f, long long debit, long long credit,
                      long long amount, const char *code, struct pb_response *r)
 {
-    char body[512], key[96];
-    pthread_mutex_lock(&key_lock);
-    snprintf(key, sizeof(key), "Idempotency-Key: rg-%d", ++key_counter);
-    pthread_mutex_unlock(&key_lock);
+    char body[512];
     snprintf(body, sizeof(body), "{\"transfers\":[{\"debit_account\":%lld,\"credit_account\":"
              "%lld,\"amount_minor\":%lld,\"code\":\"%s\",\"reference\":\"round:1\"}]}",
              debit, credit, amount, code);
-    pb_call(&f->srv, "POST", "/api/v1/ledger/transfers", body, STAFF, key, r);
+    pb_call(&f->srv, "POST", "/api/v1/ledger/transfers", body, STAFF, pb_idem(pb_next_key("rg")),
+            r);
 }
 
 static long bet(const struct fixture *f, long long amount, char *code_out, size_t len)
@@ -113,18 +97,7 @@ static long bet(const struct fixture *f, long long amount, char *code_out, size_
 
 static long long available(const struct fixture *f)
 {
-    char path[160];
-    snprintf(path, sizeof(path), "/api/v1/players/%s/balances", f->id);
-    json_t *doc = pb_call_json(&f->srv, "GET", path, NULL, STAFF, NULL, 200);
-    long long v = -1;
-    json_t *list = json_object_get(doc, "balances");
-    for (size_t i = 0; i < json_array_size(list); i++) {
-        json_t *b = json_array_get(list, i);
-        if (account_id(b, "account_id") == f->cash)
-            v = (long long)json_integer_value(json_object_get(b, "available_minor"));
-    }
-    json_decref(doc);
-    return v;
+    return pb_balance(&f->srv, STAFF, f->id, "cash", "EUR", "available_minor");
 }
 
 struct racer {

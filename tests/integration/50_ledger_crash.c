@@ -32,6 +32,8 @@
 
 #include "base/base.h"
 #include "client.h"
+#include "fixtures.h"
+#include "load.h"
 #include "store/store.h"
 
 #define TOKEN "staff-token-for-crash-tests-0123456789"
@@ -77,67 +79,6 @@ static atomic_bool stop_load;
 static _Atomic long attempts_failed; /* attempts without an HTTP answer, or 5xx */
 static _Atomic long answered_by_replay; /* first answer after a failed attempt was a replay */
 
-static uint64_t next_random(uint64_t *s)
-{
-    uint64_t z = (*s += UINT64_C(0x9E3779B97F4A7C15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-    return z ^ (z >> 31);
-}
-
-/* ---- HTTP that tolerates a dead server (pb_request asserts; threads must not) ---- */
-
-struct answer {
-    long status;
-    char *body;
-    bool replayed;
-};
-
-static size_t collect(char *data, size_t size, size_t nmemb, void *arg)
-{
-    char **buf = arg;
-    size_t old = *buf ? strlen(*buf) : 0, n = size * nmemb;
-    *buf = realloc(*buf, old + n + 1);
-    memcpy(*buf + old, data, n);
-    (*buf)[old + n] = '\0';
-    return n;
-}
-
-/* POSTs body with Idempotency-Key key; false when no HTTP answer came (the server died). */
-static bool post_once(int port, const char *path, const char *key, const char *body,
-                      struct answer *a)
-{
-    memset(a, 0, sizeof(*a));
-    CURL *c = curl_easy_init();
-    char url[256], key_header[128];
-    char *headers_text = NULL;
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
-    snprintf(key_header, sizeof(key_header), "Idempotency-Key: %s", key);
-    struct curl_slist *hl = curl_slist_append(NULL, "Content-Type: application/json");
-    hl = curl_slist_append(hl, "Authorization: Bearer " TOKEN);
-    hl = curl_slist_append(hl, key_header);
-    hl = curl_slist_append(hl, "Expect:");
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &a->body);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &headers_text);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    bool ok = curl_easy_perform(c) == CURLE_OK;
-    if (ok)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &a->status);
-    a->replayed = headers_text && strcasestr(headers_text, "\r\nIdempotent-Replayed: true");
-    curl_slist_free_all(hl);
-    curl_easy_cleanup(c);
-    free(headers_text);
-    if (!a->body)
-        a->body = strdup("");
-    return ok;
-}
-
 /* ---- the load ---- */
 
 static void make_transfer(char *out, size_t len, int64_t debit, int64_t credit, int64_t amount,
@@ -152,12 +93,12 @@ static void make_transfer(char *out, size_t len, int64_t debit, int64_t credit, 
 static void make_op(struct client *cl, struct op *op, int n)
 {
     memset(op, 0, sizeof(*op));
-    op->player = (int)(next_random(&cl->rng) % PLAYERS);
+    op->player = (int)(pb_splitmix(&cl->rng) % PLAYERS);
     const struct player *p = &players[op->player];
     snprintf(op->key, sizeof(op->key), "crash-%d-%d", cl->index, n);
-    int r = (int)(next_random(&cl->rng) % 100);
-    int64_t bet = 1 + (int64_t)(next_random(&cl->rng) % 500);
-    int64_t win = 1 + (int64_t)(next_random(&cl->rng) % 400);
+    int r = (int)(pb_splitmix(&cl->rng) % 100);
+    int64_t bet = 1 + (int64_t)(pb_splitmix(&cl->rng) % 500);
+    int64_t win = 1 + (int64_t)(pb_splitmix(&cl->rng) % 400);
     if (r < 3)
         bet = 1000000000; /* refused: insufficient_funds, and recorded as such */
     char t[2][320];
@@ -185,9 +126,9 @@ static bool perform(struct client *cl, struct op *op)
 {
     uint64_t deadline = pb_mono_ns() + (uint64_t)ANSWER_WAIT_MS * 1000000;
     for (int attempt = 0; pb_mono_ns() < deadline; attempt++) {
-        struct answer a;
-        bool answered = post_once(atomic_load(&server_port), "/api/v1/ledger/transfers",
-                                  op->key, op->body, &a);
+        struct pb_answer a;
+        bool answered = pb_http_once(atomic_load(&server_port), "POST", "/api/v1/ledger/transfers",
+                                     TOKEN, op->key, op->body, &a);
         if (answered && (a.status == 201 || a.status == 422)) {
             op->status = a.status;
             op->answer = a.body;
@@ -223,70 +164,23 @@ static void *client_main(void *arg)
     return NULL;
 }
 
-/* ---- setup and checks (main thread) ---- */
-
-static json_t *staff_json(const struct pb_server *srv, const char *method, const char *path,
-                          const char *body, const char *key, long status)
-{
-    char key_header[128];
-    const char *headers[3] = {"Authorization: Bearer " TOKEN, NULL, NULL};
-    if (key) {
-        snprintf(key_header, sizeof(key_header), "Idempotency-Key: %s", key);
-        headers[1] = key_header;
-    }
-    struct pb_response r;
-    pb_request(srv, method, path, body ? "application/json" : NULL, body,
-               body ? strlen(body) : 0, headers, &r);
-    if (r.status != status)
-        fail_msg("%s %s answered %ld, expected %ld: %s", method, path, r.status, status, r.body);
-    json_t *doc = json_loads(r.body, 0, NULL);
-    if (!doc)
-        fail_msg("%s %s: not JSON: %s", method, path, r.body);
-    pb_response_release(&r);
-    return doc;
-}
-
-static int64_t int_at(json_t *obj, const char *name)
-{
-    json_t *v = json_object_get(obj, name);
-    if (!json_is_integer(v))
-        fail_msg("%s is not an integer", name);
-    return (int64_t)json_integer_value(v);
-}
-
 /* Opens a wallet, funds the cash account (an adjustment), and finds the house account of the
  * adjustment, which is the counterparty of every bet and win. */
 static void setup_player(const struct pb_server *srv, struct player *p, int i)
 {
-    char path[256], body[256], key[64];
+    char path[256];
     snprintf(p->id, sizeof(p->id), "crash-%d", i);
     snprintf(path, sizeof(path), "/api/v1/players/%s/wallets", p->id);
-    json_t *doc = staff_json(srv, "POST", path, "{\"currency\":\"EUR\"}", NULL, 201);
-    p->cash = int_at(json_array_get(json_object_get(doc, "accounts"), 0), "account_id");
+    json_t *doc = pb_call_json(srv, "POST", path, "{\"currency\":\"EUR\"}", TOKEN, NULL, 201);
+    p->cash = pb_int_at(json_array_get(json_object_get(doc, "accounts"), 0), "account_id");
     json_decref(doc);
-    snprintf(body, sizeof(body), "{\"player_id\":\"%s\",\"currency\":\"EUR\",\"account\":"
-             "\"cash\",\"amount_minor\":%d,\"reason\":\"crash test funding\"}", p->id, FUNDING);
-    snprintf(key, sizeof(key), "fund-%s", p->id);
-    json_decref(staff_json(srv, "POST", "/api/v1/admin/adjustments", body, key, 201));
+    pb_adjust(srv, TOKEN, p->id, "EUR", FUNDING);
     snprintf(path, sizeof(path), "/api/v1/players/%s/transactions?code=adjustment&limit=1",
              p->id);
-    doc = staff_json(srv, "GET", path, NULL, NULL, 200);
-    p->house = int_at(json_array_get(json_object_get(doc, "transactions"), 0),
-                      "counterparty_account_id");
+    doc = pb_call_json(srv, "GET", path, NULL, TOKEN, NULL, 200);
+    p->house = pb_int_at(json_array_get(json_object_get(doc, "transactions"), 0),
+                         "counterparty_account_id");
     json_decref(doc);
-}
-
-/* Kills and restarts the server KILLS times at random moments while the clients run. */
-static void kill_and_restart(struct pb_server *srv, uint64_t *rng)
-{
-    for (int k = 0; k < KILLS; k++) {
-        pb_sleep_ms(200 + (int)(next_random(rng) % 700));
-        pb_server_kill(srv);
-        pb_sleep_ms((int)(next_random(rng) % 150));
-        pb_server_restart(srv, token_env);
-        atomic_store(&server_port, srv->port);
-    }
-    pb_sleep_ms(400); /* some load on the last incarnation too */
 }
 
 /* Every answered key answers again the same, marked as a replay. */
@@ -295,8 +189,9 @@ static void check_replays(const struct pb_server *srv, struct client *clients)
     for (int c = 0; c < CLIENTS; c++) {
         for (int i = 0; i < clients[c].nops; i++) {
             const struct op *op = &clients[c].ops[i];
-            struct answer a;
-            assert_true(post_once(srv->port, "/api/v1/ledger/transfers", op->key, op->body, &a));
+            struct pb_answer a;
+            assert_true(pb_http_once(srv->port, "POST", "/api/v1/ledger/transfers", TOKEN, op->key,
+                                     op->body, &a));
             if (a.status != op->status || strcmp(a.body, op->answer) != 0 || !a.replayed)
                 fail_msg("%s replayed %ld%s %s; first answer %ld %s", op->key, a.status,
                          a.replayed ? " (marked)" : " (not marked)", a.body, op->status,
@@ -321,7 +216,7 @@ static char **history_references(const struct pb_server *srv, const struct playe
         char path[512];
         snprintf(path, sizeof(path), "/api/v1/players/%s/transactions?limit=200%s%s", p->id,
                  cursor[0] ? "&cursor=" : "", cursor);
-        json_t *doc = staff_json(srv, "GET", path, NULL, NULL, 200);
+        json_t *doc = pb_call_json(srv, "GET", path, NULL, TOKEN, NULL, 200);
         json_t *rows = json_object_get(doc, "transactions");
         for (size_t i = 0; i < json_array_size(rows); i++) {
             assert_true(*n < HISTORY_REFS_MAX);
@@ -383,49 +278,18 @@ static int64_t check_history_and_balances(const struct pb_server *srv, struct cl
         free(refs);
         char path[256];
         snprintf(path, sizeof(path), "/api/v1/players/%s/balances", players[p].id);
-        json_t *doc = staff_json(srv, "GET", path, NULL, NULL, 200);
+        json_t *doc = pb_call_json(srv, "GET", path, NULL, TOKEN, NULL, 200);
         json_t *list = json_object_get(doc, "balances");
         int64_t posted = INT64_MIN;
         for (size_t i = 0; i < json_array_size(list); i++)
-            if (int_at(json_array_get(list, i), "account_id") == players[p].cash)
-                posted = int_at(json_array_get(list, i), "posted_minor");
+            if (pb_int_at(json_array_get(list, i), "account_id") == players[p].cash)
+                posted = pb_int_at(json_array_get(list, i), "posted_minor");
         json_decref(doc);
         if (posted != cash)
             fail_msg("%s: cash posted %lld, but funding and answered operations make %lld",
                      players[p].id, (long long)posted, (long long)cash);
     }
     return applied;
-}
-
-/* Runs `pitboss ledger verify` on db_url; returns its exit status, stdout in out. */
-static int run_ledger_verify(const char *db_url, char *out, size_t len)
-{
-    int fds[2];
-    assert_int_equal(pipe(fds), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        dup2(fds[1], 1);
-        close(fds[0]);
-        setenv("PITBOSS_DB", db_url, 1);
-        setenv("PITBOSS_LOG_LEVEL", "error", 1);
-        execl(getenv("PITBOSS_BIN"), "pitboss", "ledger", "verify", (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    size_t used = 0;
-    ssize_t got;
-    while (used + 1 < len && (got = read(fds[0], out + used, len - 1 - used)) > 0)
-        used += (size_t)got;
-    out[used] = '\0';
-    char sink[4096];
-    while (read(fds[0], sink, sizeof(sink)) > 0) {
-    }
-    close(fds[0]);
-    int status;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
-    return WEXITSTATUS(status);
 }
 
 static void test_acknowledged_operations_survive_kill_9(void **state)
@@ -445,7 +309,7 @@ static void test_acknowledged_operations_survive_kill_9(void **state)
         clients[c].rng = seed * 31 + (uint64_t)c;
         assert_int_equal(pthread_create(&clients[c].thread, NULL, client_main, &clients[c]), 0);
     }
-    kill_and_restart(&srv, &seed);
+    pb_kill_and_restart(&srv, token_env, &seed, KILLS, &server_port);
     atomic_store(&stop_load, true);
     int total = 0, refused = 0;
     for (int c = 0; c < CLIENTS; c++) {
@@ -467,7 +331,7 @@ static void test_acknowledged_operations_survive_kill_9(void **state)
     int64_t applied = check_history_and_balances(&srv, clients);
     pb_server_kill(&srv); /* and once more, idle: verification reads what the crash left */
     char out[4096], want[128];
-    int rc = run_ledger_verify(srv.db_url, out, sizeof(out));
+    int rc = pb_ledger_verify(srv.db_url, out, sizeof(out));
     snprintf(want, sizeof(want), "ledger verify: OK (%lld transfers, ",
              (long long)(applied + PLAYERS));
     if (rc != 0 || !strstr(out, want))
@@ -488,7 +352,7 @@ static void test_ledger_verify_fails_on_an_altered_database(void **state)
     setup_player(&srv, &p, 99);
     pb_server_stop(&srv);
     char out[4096];
-    assert_int_equal(run_ledger_verify(srv.db_url, out, sizeof(out)), 0);
+    assert_int_equal(pb_ledger_verify(srv.db_url, out, sizeof(out)), 0);
     struct store *s;
     char err[256], sql[160];
     assert_int_equal(store_open(srv.db_url, &s, err, sizeof(err)), 0);
@@ -496,7 +360,7 @@ static void test_ledger_verify_fails_on_an_altered_database(void **state)
                                " WHERE id = %lld", (long long)p.cash);
     assert_int_equal(store_exec(s, sql), 0);
     store_close(s);
-    assert_int_equal(run_ledger_verify(srv.db_url, out, sizeof(out)), 1);
+    assert_int_equal(pb_ledger_verify(srv.db_url, out, sizeof(out)), 1);
     char want[160];
     snprintf(want, sizeof(want), "account %lld (player:crash-99 player_cash EUR): credits_posted"
              " %d but transfers replay to %d\n", (long long)p.cash, FUNDING + 1, FUNDING);

@@ -21,6 +21,7 @@
 #include <sodium.h>
 
 #include "client.h"
+#include "fixtures.h"
 #include "ws_client.h"
 
 #define STAFF "staff-token-for-tests-0123456789"
@@ -28,7 +29,11 @@
 #define FUNDS 10000
 #define DICE_BET "{\"target\":5000,\"direction\":\"under\"}"
 
-static const char *const env[] = {"PITBOSS_STAFF_TOKEN=" STAFF, NULL};
+/* Roulette's table limits from the configuration: a straight up to 50 minor units. */
+static const char *const env[] = {"PITBOSS_STAFF_TOKEN=" STAFF,
+                                  "PITBOSS_ROULETTE_LIMITS={\"bets\":{\"straight\":"
+                                  "{\"max_minor\":50}}}",
+                                  NULL};
 
 struct fixture {
     struct pb_server srv;
@@ -38,22 +43,11 @@ struct fixture {
 
 /* ---- helpers ---- */
 
+/* The shared helpers (fixtures.h) under this file's names: key is the Idempotency-Key. */
 static void call_key(const struct pb_server *srv, const char *method, const char *path,
                      const char *body, const char *token, const char *key, struct pb_response *r)
 {
-    char auth[192], idem[192];
-    const char *headers[3] = {NULL, NULL, NULL};
-    int n = 0;
-    if (token) {
-        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-        headers[n++] = auth;
-    }
-    if (key) {
-        snprintf(idem, sizeof(idem), "Idempotency-Key: %s", key);
-        headers[n++] = idem;
-    }
-    pb_request(srv, method, path, body ? "application/json" : NULL, body,
-               body ? strlen(body) : 0, headers, r);
+    pb_call(srv, method, path, body, token, pb_idem(key), r);
 }
 
 static json_t *parse(const struct pb_response *r)
@@ -68,105 +62,36 @@ static json_t *parse(const struct pb_response *r)
 static json_t *call_json(const struct pb_server *srv, const char *method, const char *path,
                          const char *body, const char *token, const char *key, long status)
 {
-    struct pb_response r;
-    call_key(srv, method, path, body, token, key, &r);
-    if (r.status != status)
-        fail_msg("%s %s answered %ld, expected %ld: %s", method, path, r.status, status, r.body);
-    json_t *doc = r.body_len ? parse(&r) : NULL;
-    pb_response_release(&r);
-    return doc;
+    return pb_call_json(srv, method, path, body, token, pb_idem(key), status);
 }
 
 static void expect_problem(const struct pb_server *srv, const char *method, const char *path,
                            const char *body, const char *token, const char *key, long status,
                            const char *code, const char *field)
 {
-    struct pb_response r;
-    call_key(srv, method, path, body, token, key, &r);
-    if (r.status != status)
-        fail_msg("%s %s answered %ld, expected %ld: %s", method, path, r.status, status, r.body);
-    pb_assert_problem(&r, status, code);
-    json_t *doc = parse(&r);
-    const char *f = json_string_value(json_object_get(doc, "field"));
-    if (field && (!f || strcmp(f, field) != 0))
-        fail_msg("expected field %s in %s", field, r.body);
-    json_decref(doc);
-    pb_response_release(&r);
+    pb_expect_problem(srv, method, path, body, token, pb_idem(key), status, code, field);
 }
 
-static const char *str_at(json_t *obj, const char *name)
-{
-    const char *v = json_string_value(json_object_get(obj, name));
-    if (!v)
-        fail_msg("%s is not a string", name);
-    return v;
-}
-
-static int64_t int_at(json_t *obj, const char *name)
-{
-    json_t *v = json_object_get(obj, name);
-    if (!json_is_integer(v))
-        fail_msg("%s is not an integer", name);
-    return json_integer_value(v);
-}
-
-static const char *next_key(void)
-{
-    static char key[64];
-    static int counter;
-    snprintf(key, sizeof(key), "casino-test-%d", ++counter);
-    return key;
-}
+#define str_at pb_str_at
+#define int_at pb_int_at
+#define next_key() pb_next_key("casino-test")
 
 static void register_and_login(const struct pb_server *srv, const char *email, char *id,
                                char *token)
 {
-    char body[512];
-    snprintf(body, sizeof(body), "{\"email\":\"%s\",\"password\":\"" PASSWORD "\","
-             "\"date_of_birth\":\"1990-05-17\",\"country\":\"DE\",\"currency\":\"EUR\","
-             "\"brand\":\"demo\"}", email);
-    json_t *doc = call_json(srv, "POST", "/api/v1/players", body, NULL, NULL, 201);
-    snprintf(id, 32, "%s", str_at(doc, "player_id"));
-    json_decref(doc);
-    snprintf(body, sizeof(body), "{\"brand\":\"demo\",\"email\":\"%s\",\"password\":\""
-             PASSWORD "\"}", email);
-    doc = call_json(srv, "POST", "/api/v1/sessions", body, NULL, NULL, 201);
-    snprintf(token, 128, "%s", str_at(doc, "token"));
-    json_decref(doc);
+    pb_player_new(srv, "demo", email, "EUR", id, 32, token, 128);
 }
 
 /* Registration opened the EUR wallet (200: already open); a staff adjustment funds it. */
 static void open_and_fund(const struct pb_server *srv, const char *player, int64_t amount)
 {
-    char path[128], body[256];
-    snprintf(path, sizeof(path), "/api/v1/players/%s/wallets", player);
-    json_decref(call_json(srv, "POST", path, "{\"currency\":\"EUR\"}", STAFF, NULL, 200));
-    if (amount == 0)
-        return;
-    snprintf(body, sizeof(body), "{\"player_id\":\"%s\",\"currency\":\"EUR\",\"account\":"
-             "\"cash\",\"amount_minor\":%lld,\"reason\":\"test funding\"}", player,
-             (long long)amount);
-    json_decref(call_json(srv, "POST", "/api/v1/admin/adjustments", body, STAFF, next_key(),
-                          201));
+    pb_wallet_fund(srv, STAFF, player, "EUR", amount);
 }
 
 /* The player's EUR cash balance (posted) as the staff API shows it. */
 static int64_t cash(const struct pb_server *srv, const char *player)
 {
-    char path[128];
-    snprintf(path, sizeof(path), "/api/v1/players/%s/balances", player);
-    json_t *doc = call_json(srv, "GET", path, NULL, STAFF, NULL, 200);
-    json_t *list = json_object_get(doc, "balances");
-    int64_t v = INT64_MIN;
-    for (size_t i = 0; i < json_array_size(list); i++) {
-        json_t *b = json_array_get(list, i);
-        if (strcmp(str_at(b, "type"), "cash") == 0 && strcmp(str_at(b, "currency"), "EUR") == 0)
-            v = int_at(b, "posted_minor");
-    }
-    json_decref(doc);
-    if (v == INT64_MIN)
-        fail_msg("no EUR cash account for %s", player);
-    return v;
+    return pb_balance(srv, STAFF, player, "cash", "EUR", "posted_minor");
 }
 
 static size_t recall_count(const struct fixture *f)
@@ -647,24 +572,111 @@ static void test_staff_configuration_limits_and_disables(void **state)
     json_decref(call_json(&f->srv, "PUT", path, body, STAFF, NULL, 200));
 }
 
+/* The id of the variant of a configuration document whose RTP is rtp. */
+static const char *variant_with_rtp(json_t *cfg, int64_t rtp)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(cfg, "variants"), i, v)
+        if (int_at(v, "rtp_ppm") == rtp)
+            return str_at(v, "id");
+    fail_msg("no variant with rtp_ppm %lld", (long long)rtp);
+    return NULL;
+}
+
+static void test_staff_switches_a_slot_variant_and_the_next_round_records_it(void **state)
+{
+    struct fixture *f = *state;
+    const char *path = "/api/v1/admin/games/lucky-sevens/config";
+    json_t *cfg = call_json(&f->srv, "GET", path, NULL, STAFF, NULL, 200);
+    json_t *variants = json_object_get(cfg, "variants");
+    assert_true(json_array_size(variants) >= 2);
+    assert_int_equal(json_array_size(json_object_get(cfg, "rtp_ppm_offered")),
+                     json_array_size(variants));
+    json_t *first = json_array_get(variants, 0), *other = json_array_get(variants, 1);
+    assert_true(json_is_true(json_object_get(first, "default")));
+    assert_string_equal(str_at(cfg, "variant"), str_at(first, "id"));
+    assert_int_equal(int_at(cfg, "rtp_ppm"), int_at(first, "rtp_ppm"));
+    char other_id[32], body[512];
+    snprintf(other_id, sizeof(other_id), "%s", str_at(other, "id"));
+    int64_t other_rtp = int_at(other, "rtp_ppm"), first_rtp = int_at(first, "rtp_ppm");
+    /* refusals name the field and change nothing */
+    expect_problem(&f->srv, "PUT", path, "{\"enabled\":true,\"variant\":\"nope\",\"limits\":[],"
+                   "\"reason\":\"test\"}", STAFF, NULL, 400, "validation_failed", "variant");
+    expect_problem(&f->srv, "PUT", path, "{\"enabled\":true,\"limits\":[],\"reason\":\"test\"}",
+                   STAFF, NULL, 400, "validation_failed", "variant");
+    snprintf(body, sizeof(body), "{\"enabled\":true,\"variant\":\"%s\",\"rtp_ppm\":%lld,"
+             "\"limits\":[],\"reason\":\"test\"}", other_id, (long long)first_rtp);
+    expect_problem(&f->srv, "PUT", path, body, STAFF, NULL, 400, "validation_failed", "rtp_ppm");
+    json_t *again = call_json(&f->srv, "GET", path, NULL, STAFF, NULL, 200);
+    assert_int_equal(int_at(again, "rtp_ppm"), first_rtp);
+    json_decref(again);
+    /* switch by id: the next round plays and records it, the catalogue shows it */
+    snprintf(body, sizeof(body), "{\"enabled\":true,\"variant\":\"%s\",\"limits\":[],"
+             "\"reason\":\"lower return\"}", other_id);
+    json_t *put = call_json(&f->srv, "PUT", path, body, STAFF, NULL, 200);
+    assert_string_equal(str_at(put, "variant"), other_id);
+    assert_int_equal(int_at(put, "rtp_ppm"), other_rtp);
+    json_decref(put);
+    json_t *doc = play_game(f, "lucky-sevens", "{\"currency\":\"EUR\",\"stake_minor\":2}");
+    json_t *detail = json_object_get(json_object_get(doc, "round"), "detail");
+    assert_string_equal(str_at(detail, "variant"), other_id);
+    assert_int_equal(int_at(detail, "rtp_ppm"), other_rtp);
+    json_decref(doc);
+    json_t *games = call_json(&f->srv, "GET", "/api/v1/games", NULL, NULL, NULL, 200);
+    size_t i;
+    json_t *g;
+    bool seen = false;
+    json_array_foreach(json_object_get(games, "games"), i, g) {
+        if (strcmp(str_at(g, "id"), "lucky-sevens") != 0)
+            continue;
+        seen = true;
+        assert_int_equal(int_at(g, "rtp_ppm"), other_rtp);
+        assert_string_equal(str_at(g, "variant"), other_id);
+    }
+    assert_true(seen);
+    json_decref(games);
+    /* back by RTP alone, as before variants had ids */
+    snprintf(body, sizeof(body), "{\"enabled\":true,\"rtp_ppm\":%lld,\"limits\":[],\"reason\":"
+             "\"standard return\"}", (long long)first_rtp);
+    put = call_json(&f->srv, "PUT", path, body, STAFF, NULL, 200);
+    assert_string_equal(str_at(put, "variant"), variant_with_rtp(cfg, first_rtp));
+    json_decref(put);
+    doc = play_game(f, "lucky-sevens", "{\"currency\":\"EUR\",\"stake_minor\":2}");
+    detail = json_object_get(json_object_get(doc, "round"), "detail");
+    assert_int_equal(int_at(detail, "rtp_ppm"), first_rtp);
+    json_decref(doc);
+    json_decref(cfg);
+}
+
+/* The server was started with PITBOSS_ROULETTE_LIMITS (straight up to 50): in force, and
+ * shown in the staff view. */
+static void test_roulette_table_limits_come_from_the_configuration(void **state)
+{
+    struct fixture *f = *state;
+    json_t *cfg = call_json(&f->srv, "GET", "/api/v1/admin/games/roulette/config", NULL, STAFF,
+                            NULL, 200);
+    json_t *straight = json_object_get(json_object_get(json_object_get(cfg, "table_limits"),
+                                                       "bets"), "straight");
+    assert_int_equal(int_at(straight, "max_minor"), 50);
+    assert_int_equal(int_at(straight, "min_minor"), 10); /* the default stays */
+    json_decref(cfg);
+    int64_t funds = cash(&f->srv, f->player);
+    expect_problem(&f->srv, "POST", "/api/v1/games/roulette/play",
+                   "{\"currency\":\"EUR\",\"stake_minor\":10,\"bet\":{\"bets\":[{\"kind\":"
+                   "\"straight\",\"numbers\":[17],\"chips\":6}]}}", f->token, next_key(), 400,
+                   "validation_failed", "bet.bets[0].chips");
+    assert_int_equal(cash(&f->srv, f->player), funds);
+    json_decref(play_game(f, "roulette", "{\"currency\":\"EUR\",\"stake_minor\":10,\"bet\":"
+                          "{\"bets\":[{\"kind\":\"straight\",\"numbers\":[17],\"chips\":5}]}}"));
+}
+
 /* ---- the invariants after everything above ---- */
 
 static void test_ledger_verify_holds_after_the_casino_workload(void **state)
 {
     struct fixture *f = *state;
-    char cmd[1600], line[512], last[512] = "";
-    snprintf(cmd, sizeof(cmd), "PITBOSS_DB='%s' '%s' ledger verify 2>&1", f->srv.db_url,
-             getenv("PITBOSS_BIN"));
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    while (fgets(line, sizeof(line), p)) {
-        if (!strstr(line, "ledger verify: OK"))
-            fputs(line, stderr);
-        snprintf(last, sizeof(last), "%s", line);
-    }
-    int status = pclose(p);
-    if (status != 0 || !strstr(last, "ledger verify: OK"))
-        fail_msg("ledger verify exited with %d: %s", status, last);
+    pb_ledger_verify_ok(&f->srv);
 }
 
 static int setup(void **state)
@@ -701,6 +713,8 @@ int main(void)
         cmocka_unit_test(test_roulette_and_a_slot_play_through_the_engine),
         cmocka_unit_test(test_settled_round_is_pushed_on_the_player_topic),
         cmocka_unit_test(test_staff_configuration_limits_and_disables),
+        cmocka_unit_test(test_staff_switches_a_slot_variant_and_the_next_round_records_it),
+        cmocka_unit_test(test_roulette_table_limits_come_from_the_configuration),
         cmocka_unit_test(test_ledger_verify_holds_after_the_casino_workload),
     };
     return cmocka_run_group_tests_name("integration.casino_api", tests, setup, teardown);

@@ -28,9 +28,10 @@
 
 #include "base/base.h"
 #include "client.h"
+#include "fixtures.h"
+#include "load.h"
 
 #define STAFF "staff-token-for-casino-crash-0123456789"
-#define PASSWORD "correct horse battery"
 #define PLAYERS 2
 #define CLIENTS 3
 #define OPS_PER_CLIENT_MAX 2000 /* bound on the load, whatever the timing */
@@ -68,83 +69,17 @@ static _Atomic int server_port;
 static atomic_bool stop_load;
 static _Atomic long attempts_failed;
 
-static uint64_t next_random(uint64_t *s)
-{
-    uint64_t z = (*s += UINT64_C(0x9E3779B97F4A7C15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-    return z ^ (z >> 31);
-}
-
-/* ---- HTTP that tolerates a dead server ---- */
-
-struct answer {
-    long status;
-    char *body;
-    bool replayed;
-};
-
-static size_t collect(char *data, size_t size, size_t nmemb, void *arg)
-{
-    char **buf = arg;
-    size_t old = *buf ? strlen(*buf) : 0, n = size * nmemb;
-    *buf = realloc(*buf, old + n + 1);
-    memcpy(*buf + old, data, n);
-    (*buf)[old + n] = '\0';
-    return n;
-}
-
-/* method path with token and key (may be NULL); false when no HTTP answer came. */
-static bool http_once(int port, const char *method, const char *path, const char *token,
-                      const char *key, const char *body, struct answer *a)
-{
-    memset(a, 0, sizeof(*a));
-    CURL *c = curl_easy_init();
-    char url[256], key_header[128], auth[192];
-    char *headers_text = NULL;
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
-    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-    struct curl_slist *hl = curl_slist_append(NULL, "Content-Type: application/json");
-    hl = curl_slist_append(hl, auth);
-    if (key) {
-        snprintf(key_header, sizeof(key_header), "Idempotency-Key: %s", key);
-        hl = curl_slist_append(hl, key_header);
-    }
-    hl = curl_slist_append(hl, "Expect:");
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    if (body)
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &a->body);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &headers_text);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    bool ok = curl_easy_perform(c) == CURLE_OK;
-    if (ok)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &a->status);
-    a->replayed = headers_text && strcasestr(headers_text, "\r\nIdempotent-Replayed: true");
-    curl_slist_free_all(hl);
-    curl_easy_cleanup(c);
-    free(headers_text);
-    if (!a->body)
-        a->body = strdup("");
-    return ok;
-}
-
 /* ---- the load ---- */
 
 static void make_op(struct client *cl, struct op *op, int n)
 {
     memset(op, 0, sizeof(*op));
-    op->player = (int)(next_random(&cl->rng) % PLAYERS);
+    op->player = (int)(pb_splitmix(&cl->rng) % PLAYERS);
     snprintf(op->key, sizeof(op->key), "crash-%d-%d", cl->index, n);
-    int64_t stake = 1 + (int64_t)(next_random(&cl->rng) % 200);
-    if (next_random(&cl->rng) % 100 < 3)
+    int64_t stake = 1 + (int64_t)(pb_splitmix(&cl->rng) % 200);
+    if (pb_splitmix(&cl->rng) % 100 < 3)
         stake = 99999; /* more than any balance here: 422, recorded as such */
-    int64_t target = 100 + (int64_t)(next_random(&cl->rng) % 9700);
+    int64_t target = 100 + (int64_t)(pb_splitmix(&cl->rng) % 9700);
     snprintf(op->body, sizeof(op->body), "{\"currency\":\"EUR\",\"stake_minor\":%lld,\"bet\":"
              "{\"target\":%lld,\"direction\":\"under\"}}", (long long)stake, (long long)target);
 }
@@ -167,9 +102,9 @@ static bool perform(struct client *cl, struct op *op)
 {
     uint64_t deadline = pb_mono_ns() + (uint64_t)ANSWER_WAIT_MS * 1000000;
     while (pb_mono_ns() < deadline) {
-        struct answer a;
-        bool answered = http_once(atomic_load(&server_port), "POST", "/api/v1/games/dice/play",
-                                  players[op->player].token, op->key, op->body, &a);
+        struct pb_answer a;
+        bool answered = pb_http_once(atomic_load(&server_port), "POST", "/api/v1/games/dice/play",
+                                     players[op->player].token, op->key, op->body, &a);
         if (answered && (a.status == 201 || a.status == 422)) {
             op->status = a.status;
             op->answer = a.body;
@@ -208,63 +143,12 @@ static void *client_main(void *arg)
     return NULL;
 }
 
-/* ---- setup and checks (main thread) ---- */
-
-static json_t *call_json(const struct pb_server *srv, const char *method, const char *path,
-                         const char *body, const char *token, const char *key, long status)
-{
-    char auth[192], key_header[128];
-    const char *headers[3] = {NULL, NULL, NULL};
-    int n = 0;
-    if (token) {
-        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-        headers[n++] = auth;
-    }
-    if (key) {
-        snprintf(key_header, sizeof(key_header), "Idempotency-Key: %s", key);
-        headers[n++] = key_header;
-    }
-    struct pb_response r;
-    pb_request(srv, method, path, body ? "application/json" : NULL, body,
-               body ? strlen(body) : 0, headers, &r);
-    if (r.status != status)
-        fail_msg("%s %s answered %ld, expected %ld: %s", method, path, r.status, status, r.body);
-    json_t *doc = json_loads(r.body, 0, NULL);
-    pb_response_release(&r);
-    return doc;
-}
-
 static void setup_player(const struct pb_server *srv, struct player *p, int i)
 {
-    char body[512], key[32];
-    snprintf(body, sizeof(body), "{\"email\":\"crash%d@example.com\",\"password\":\""
-             PASSWORD "\",\"date_of_birth\":\"1990-05-17\",\"country\":\"DE\","
-             "\"currency\":\"EUR\",\"brand\":\"demo\"}", i);
-    json_t *doc = call_json(srv, "POST", "/api/v1/players", body, NULL, NULL, 201);
-    snprintf(p->id, sizeof(p->id), "%s", json_string_value(json_object_get(doc, "player_id")));
-    json_decref(doc);
-    snprintf(body, sizeof(body), "{\"brand\":\"demo\",\"email\":\"crash%d@example.com\","
-             "\"password\":\"" PASSWORD "\"}", i);
-    doc = call_json(srv, "POST", "/api/v1/sessions", body, NULL, NULL, 201);
-    snprintf(p->token, sizeof(p->token), "%s", json_string_value(json_object_get(doc, "token")));
-    json_decref(doc);
-    snprintf(body, sizeof(body), "{\"player_id\":\"%s\",\"currency\":\"EUR\",\"account\":"
-             "\"cash\",\"amount_minor\":%d,\"reason\":\"crash test funding\"}", p->id,
-             FUNDING);
-    snprintf(key, sizeof(key), "fund-%d", i);
-    json_decref(call_json(srv, "POST", "/api/v1/admin/adjustments", body, STAFF, key, 201));
-}
-
-static void kill_and_restart(struct pb_server *srv, uint64_t *rng)
-{
-    for (int k = 0; k < KILLS; k++) {
-        pb_sleep_ms(200 + (int)(next_random(rng) % 700));
-        pb_server_kill(srv);
-        pb_sleep_ms((int)(next_random(rng) % 150));
-        pb_server_restart(srv, env);
-        atomic_store(&server_port, srv->port);
-    }
-    pb_sleep_ms(400); /* some load on the last incarnation too */
+    char email[64];
+    snprintf(email, sizeof(email), "crash%d@example.com", i);
+    pb_player_new(srv, "demo", email, "EUR", p->id, sizeof(p->id), p->token, sizeof(p->token));
+    pb_adjust(srv, STAFF, p->id, "EUR", FUNDING);
 }
 
 static void check_replays(const struct pb_server *srv)
@@ -272,9 +156,9 @@ static void check_replays(const struct pb_server *srv)
     for (int c = 0; c < CLIENTS; c++) {
         for (int i = 0; i < clients[c].nops; i++) {
             const struct op *op = &clients[c].ops[i];
-            struct answer a;
-            assert_true(http_once(srv->port, "POST", "/api/v1/games/dice/play",
-                                  players[op->player].token, op->key, op->body, &a));
+            struct pb_answer a;
+            assert_true(pb_http_once(srv->port, "POST", "/api/v1/games/dice/play",
+                                     players[op->player].token, op->key, op->body, &a));
             if (a.status != op->status || strcmp(a.body, op->answer) != 0 || !a.replayed)
                 fail_msg("%s replayed %ld%s %s; first answer %ld %s", op->key, a.status,
                          a.replayed ? " (marked)" : " (not marked)", a.body, op->status,
@@ -347,7 +231,7 @@ static void check_balances(const struct pb_server *srv)
             }
         char path[512];
         snprintf(path, sizeof(path), "/api/v1/players/%s/balances", players[p].id);
-        json_t *doc = call_json(srv, "GET", path, NULL, STAFF, NULL, 200);
+        json_t *doc = pb_call_json(srv, "GET", path, NULL, STAFF, NULL, 200);
         json_t *list = json_object_get(doc, "balances");
         int64_t posted = INT64_MIN;
         for (size_t i = 0; i < json_array_size(list); i++) {
@@ -360,23 +244,6 @@ static void check_balances(const struct pb_server *srv)
             fail_msg("%s: cash %lld, but funding and answered plays make %lld", players[p].id,
                      (long long)posted, (long long)cash);
     }
-}
-
-static void check_ledger_verify(const struct pb_server *srv)
-{
-    char cmd[1600], line[512], last[512] = "";
-    snprintf(cmd, sizeof(cmd), "PITBOSS_DB='%s' PITBOSS_LOG_LEVEL=error '%s' ledger verify 2>&1",
-             srv->db_url, getenv("PITBOSS_BIN"));
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    while (fgets(line, sizeof(line), p)) {
-        if (!strstr(line, "ledger verify: OK"))
-            fputs(line, stderr);
-        snprintf(last, sizeof(last), "%s", line);
-    }
-    int status = pclose(p);
-    if (status != 0 || !strstr(last, "ledger verify: OK"))
-        fail_msg("ledger verify exited with %d: %s", status, last);
 }
 
 static void test_plays_survive_kill_9(void **state)
@@ -393,7 +260,7 @@ static void test_plays_survive_kill_9(void **state)
         clients[c].rng = rng + (uint64_t)c * 104729;
         assert_int_equal(pthread_create(&clients[c].thread, NULL, client_main, &clients[c]), 0);
     }
-    kill_and_restart(&srv, &rng);
+    pb_kill_and_restart(&srv, env, &rng, KILLS, &server_port);
     atomic_store(&stop_load, true);
     long total = 0, refused = 0;
     for (int c = 0; c < CLIENTS; c++) {
@@ -408,7 +275,7 @@ static void test_plays_survive_kill_9(void **state)
     int64_t rounds = check_rounds(&srv);
     check_balances(&srv);
     pb_server_kill(&srv); /* one more crash, then the invariants */
-    check_ledger_verify(&srv);
+    pb_ledger_verify_ok(&srv);
     printf("# %ld plays answered (%lld rounds, %ld refused), %ld attempts without an answer,"
            " %d kills\n", total, (long long)rounds, refused, atomic_load(&attempts_failed),
            KILLS + 1);

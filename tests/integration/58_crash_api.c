@@ -26,11 +26,11 @@
 #include <sodium.h>
 
 #include "client.h"
+#include "fixtures.h"
 #include "games/crash.h"
 #include "ws_client.h"
 
 #define STAFF "staff-token-for-tests-0123456789"
-#define PASSWORD "correct horse battery"
 #define FUNDS 100000
 #define RACERS 24
 #define CHAIN 400
@@ -95,117 +95,16 @@ static void choose_seed(void)
     }
 }
 
-static void call_key(const char *method, const char *path, const char *body, const char *token,
-                     const char *key, struct pb_response *r)
-{
-    char auth[192], idem[192];
-    const char *headers[3] = {NULL, NULL, NULL};
-    int n = 0;
-    if (token) {
-        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-        headers[n++] = auth;
-    }
-    if (key) {
-        snprintf(idem, sizeof(idem), "Idempotency-Key: %s", key);
-        headers[n++] = idem;
-    }
-    pb_request(&g.srv, method, path, body ? "application/json" : NULL, body,
-               body ? strlen(body) : 0, headers, r);
-}
-
-static json_t *call_json(const char *method, const char *path, const char *body,
-                         const char *token, const char *key, long status)
-{
-    struct pb_response r;
-    call_key(method, path, body, token, key, &r);
-    if (r.status != status)
-        fail_msg("%s %s answered %ld, expected %ld: %s", method, path, r.status, status, r.body);
-    json_t *doc = r.body_len ? json_loads(r.body, 0, NULL) : NULL;
-    if (r.body_len && !doc)
-        fail_msg("not JSON: %s", r.body);
-    pb_response_release(&r);
-    return doc;
-}
-
-static void expect_problem(const char *method, const char *path, const char *body,
-                           const char *token, const char *key, long status, const char *code,
-                           const char *field)
-{
-    struct pb_response r;
-    call_key(method, path, body, token, key, &r);
-    if (r.status != status)
-        fail_msg("%s %s answered %ld, expected %ld: %s", method, path, r.status, status, r.body);
-    pb_assert_problem(&r, status, code);
-    json_t *doc = json_loads(r.body, 0, NULL);
-    const char *f = json_string_value(json_object_get(doc, "field"));
-    if (field && (!f || strcmp(f, field) != 0))
-        fail_msg("expected field %s in %s", field, r.body);
-    json_decref(doc);
-    pb_response_release(&r);
-}
-
-static const char *str_at(json_t *obj, const char *name)
-{
-    const char *v = json_string_value(json_object_get(obj, name));
-    if (!v)
-        fail_msg("%s is not a string", name);
-    return v;
-}
-
-static int64_t int_at(json_t *obj, const char *name)
-{
-    json_t *v = json_object_get(obj, name);
-    if (!json_is_integer(v))
-        fail_msg("%s is not an integer", name);
-    return json_integer_value(v);
-}
-
-static const char *next_key(void)
-{
-    static __thread char key[64];
-    static int counter;
-    snprintf(key, sizeof(key), "crash-test-%d", __atomic_add_fetch(&counter, 1,
-                                                                    __ATOMIC_SEQ_CST));
-    return key;
-}
-
 static void register_player(struct player *p, const char *email)
 {
-    char body[512];
-    snprintf(body, sizeof(body), "{\"email\":\"%s\",\"password\":\"" PASSWORD "\","
-             "\"date_of_birth\":\"1990-05-17\",\"country\":\"DE\",\"currency\":\"EUR\","
-             "\"brand\":\"demo\"}", email);
-    json_t *doc = call_json("POST", "/api/v1/players", body, NULL, NULL, 201);
-    snprintf(p->id, sizeof(p->id), "%s", str_at(doc, "player_id"));
-    json_decref(doc);
-    snprintf(body, sizeof(body), "{\"brand\":\"demo\",\"email\":\"%s\",\"password\":\""
-             PASSWORD "\"}", email);
-    doc = call_json("POST", "/api/v1/sessions", body, NULL, NULL, 201);
-    snprintf(p->token, sizeof(p->token), "%s", str_at(doc, "token"));
-    json_decref(doc);
-    char path[128];
-    snprintf(path, sizeof(path), "/api/v1/players/%s/wallets", p->id);
-    json_decref(call_json("POST", path, "{\"currency\":\"EUR\"}", STAFF, NULL, 200));
-    snprintf(body, sizeof(body), "{\"player_id\":\"%s\",\"currency\":\"EUR\",\"account\":"
-             "\"cash\",\"amount_minor\":%d,\"reason\":\"test funding\"}", p->id, FUNDS);
-    json_decref(call_json("POST", "/api/v1/admin/adjustments", body, STAFF, next_key(), 201));
+    pb_player_new(&g.srv, "demo", email, "EUR", p->id, sizeof(p->id), p->token, sizeof(p->token));
+    pb_wallet_fund(&g.srv, STAFF, p->id, "EUR", FUNDS);
     p->expected = FUNDS;
 }
 
 static int64_t cash(const struct player *p)
 {
-    char path[128];
-    snprintf(path, sizeof(path), "/api/v1/players/%s/balances", p->id);
-    json_t *doc = call_json("GET", path, NULL, STAFF, NULL, 200);
-    json_t *list = json_object_get(doc, "balances");
-    int64_t v = INT64_MIN;
-    for (size_t i = 0; i < json_array_size(list); i++) {
-        json_t *b = json_array_get(list, i);
-        if (strcmp(str_at(b, "type"), "cash") == 0 && strcmp(str_at(b, "currency"), "EUR") == 0)
-            v = int_at(b, "posted_minor");
-    }
-    json_decref(doc);
-    return v;
+    return pb_balance(&g.srv, STAFF, p->id, "cash", "EUR", "posted_minor");
 }
 
 static void check_balances(void)
@@ -221,16 +120,16 @@ static void check_balances(void)
 static int64_t wait_betting(uint64_t lo, uint64_t hi, int64_t min_left, int64_t *close_ms)
 {
     for (int guard = 0; guard < 3000; guard++) {
-        json_t *st = call_json("GET", "/api/v1/crash/state", NULL, NULL, NULL, 200);
-        const char *phase = str_at(st, "phase");
+        json_t *st = pb_call_json(&g.srv, "GET", "/api/v1/crash/state", NULL, NULL, NULL, 200);
+        const char *phase = pb_str_at(st, "phase");
         json_t *rid = json_object_get(st, "round_id");
         if (strcmp(phase, "betting") == 0 && json_is_integer(rid)) {
             int64_t id = json_integer_value(rid);
-            int64_t left = int_at(st, "bets_close_ms") - int_at(st, "server_ms");
+            int64_t left = pb_int_at(st, "bets_close_ms") - pb_int_at(st, "server_ms");
             assert_true(id >= 1 && id <= ROUNDS_KNOWN);
-            assert_string_equal(str_at(st, "commitment"), g.terminal);
+            assert_string_equal(pb_str_at(st, "commitment"), g.terminal);
             if (g.points[id] >= lo && g.points[id] <= hi && left >= min_left) {
-                *close_ms = int_at(st, "bets_close_ms");
+                *close_ms = pb_int_at(st, "bets_close_ms");
                 json_decref(st);
                 return id;
             }
@@ -251,10 +150,11 @@ static json_t *place(struct player *p, int64_t amount, const char *auto_cashout,
     else
         snprintf(body, sizeof(body), "{\"currency\":\"EUR\",\"amount_minor\":%lld}",
                  (long long)amount);
-    json_t *doc = call_json("POST", "/api/v1/crash/bets", body, p->token, next_key(), 201);
+    json_t *doc = pb_call_json(&g.srv, "POST", "/api/v1/crash/bets", body, p->token,
+                               pb_idem(pb_next_key("crash-test")), 201);
     json_t *bet = json_object_get(doc, "bet");
-    assert_int_equal(int_at(bet, "round_id"), round);
-    assert_string_equal(str_at(bet, "status"), "open");
+    assert_int_equal(pb_int_at(bet, "round_id"), round);
+    assert_string_equal(pb_str_at(bet, "status"), "open");
     p->expected -= amount;
     return doc;
 }
@@ -271,7 +171,7 @@ static json_t *recall(const struct player *p, int64_t bet_id)
 {
     char path[64];
     snprintf(path, sizeof(path), "/api/v1/rounds/%lld", (long long)bet_id);
-    return call_json("GET", path, NULL, p->token, NULL, 200);
+    return pb_call_json(&g.srv, "GET", path, NULL, p->token, NULL, 200);
 }
 
 static void wait_round_over(int64_t round)
@@ -279,8 +179,8 @@ static void wait_round_over(int64_t round)
     char path[64];
     snprintf(path, sizeof(path), "/api/v1/crash/rounds/%lld", (long long)round);
     for (int guard = 0; guard < 2000; guard++) {
-        json_t *r = call_json("GET", path, NULL, NULL, NULL, 200);
-        bool over = strcmp(str_at(r, "phase"), "open") != 0;
+        json_t *r = pb_call_json(&g.srv, "GET", path, NULL, NULL, NULL, 200);
+        bool over = strcmp(pb_str_at(r, "phase"), "open") != 0;
         json_decref(r);
         if (over)
             return;
@@ -304,7 +204,7 @@ static void *race(void *arg)
     snprintf(path, sizeof(path), "/api/v1/crash/bets/%lld/cashout", (long long)r->bet_id);
     pthread_barrier_wait(r->go);
     struct pb_response resp;
-    call_key("POST", path, NULL, r->p->token, NULL, &resp);
+    pb_call(&g.srv, "POST", path, NULL, r->p->token, NULL, &resp);
     r->status = resp.status;
     json_t *doc = json_loads(resp.body, 0, NULL);
     r->bet = json_incref(json_object_get(doc, "bet"));
@@ -329,34 +229,36 @@ static void test_many_players_cash_out_at_once(void **state)
     pthread_barrier_init(&go, NULL, RACERS);
     for (int i = 0; i < RACERS; i++) {
         json_t *doc = place(&g.p[i], 1000 + 37 * i, NULL, round);
-        rs[i] = (struct racer){&g.p[i], int_at(json_object_get(doc, "bet"), "bet_id"), &go, 0,
-                               NULL};
+        rs[i] =
+            (struct racer){&g.p[i], pb_int_at(json_object_get(doc, "bet"), "bet_id"), &go, 0, NULL};
         json_decref(doc);
     }
     json_t *auto_doc = place(main, 999, "1.20", round);
-    int64_t auto_id = int_at(json_object_get(auto_doc, "bet"), "bet_id");
+    int64_t auto_id = pb_int_at(json_object_get(auto_doc, "bet"), "bet_id");
     json_decref(auto_doc);
     json_t *late_doc = place(late, 500, NULL, round);
-    int64_t late_id = int_at(json_object_get(late_doc, "bet"), "bet_id");
+    int64_t late_id = pb_int_at(json_object_get(late_doc, "bet"), "bet_id");
     json_decref(late_doc);
     /* refusals in the same round change nothing */
-    expect_problem("POST", "/api/v1/crash/bets", "{\"currency\":\"EUR\",\"amount_minor\":5}",
-                   late->token, next_key(), 409, "bet_exists", NULL);
+    pb_expect_problem(&g.srv, "POST", "/api/v1/crash/bets",
+                      "{\"currency\":\"EUR\",\"amount_minor\":5}", late->token,
+                      pb_idem(pb_next_key("crash-test")), 409, "bet_exists", NULL);
     char path[96];
     snprintf(path, sizeof(path), "/api/v1/crash/bets/%lld/cashout", (long long)late_id);
-    expect_problem("POST", path, NULL, late->token, NULL, 409, "round_not_started", NULL);
-    expect_problem("POST", path, NULL, main->token, NULL, 404, "not_found", "bet_id");
+    pb_expect_problem(&g.srv, "POST", path, NULL, late->token, NULL, 409, "round_not_started",
+                      NULL);
+    pb_expect_problem(&g.srv, "POST", path, NULL, main->token, NULL, 404, "not_found", "bet_id");
     /* ticks of this round (earlier rounds' messages may be queued before them) */
     for (int seen = 0; seen < 3;) {
         char *tick = ws_client_read_until(&ws, "\"tick\"", 10000);
         assert_non_null(tick);
         json_t *msg = json_loads(tick, 0, NULL);
         json_t *data = json_object_get(msg, "data");
-        assert_string_equal(str_at(msg, "topic"), "crash");
-        if (int_at(data, "round_id") == round) {
-            int64_t t = int_at(data, "elapsed_ms");
-            assert_int_equal((uint64_t)int_at(data, "multiplier_x100"), crash_multiplier_at(t));
-            assert_true((uint64_t)int_at(data, "multiplier_x100") < g.points[round]);
+        assert_string_equal(pb_str_at(msg, "topic"), "crash");
+        if (pb_int_at(data, "round_id") == round) {
+            int64_t t = pb_int_at(data, "elapsed_ms");
+            assert_int_equal((uint64_t)pb_int_at(data, "multiplier_x100"), crash_multiplier_at(t));
+            assert_true((uint64_t)pb_int_at(data, "multiplier_x100") < g.points[round]);
             seen++;
         }
         json_decref(msg);
@@ -374,63 +276,63 @@ static void test_many_players_cash_out_at_once(void **state)
         if (rs[i].status != 200)
             fail_msg("racer %d answered %ld", i, rs[i].status);
         json_t *co = json_object_get(rs[i].bet, "cashout");
-        int64_t m = int_at(co, "multiplier_x100"), at = int_at(co, "at_ms");
+        int64_t m = pb_int_at(co, "multiplier_x100"), at = pb_int_at(co, "at_ms");
         assert_int_equal((uint64_t)m, crash_multiplier_at(at));
         assert_true((uint64_t)m < g.points[round] && m >= 125 && m <= 160);
         int64_t stake = 1000 + 37 * i;
-        assert_int_equal(int_at(rs[i].bet, "payout_minor"), stake * m / 100);
+        assert_int_equal(pb_int_at(rs[i].bet, "payout_minor"), stake * m / 100);
         assert_false(json_is_true(json_object_get(co, "automatic")));
         for (int j = 0; j < i; j++) {
             json_t *cj = json_object_get(rs[j].bet, "cashout");
-            if (int_at(cj, "at_ms") == at)
-                assert_int_equal(int_at(cj, "multiplier_x100"), m);
+            if (pb_int_at(cj, "at_ms") == at)
+                assert_int_equal(pb_int_at(cj, "multiplier_x100"), m);
         }
         g.p[i].expected += stake * m / 100;
     }
     /* the same cash-out again answers the same bet */
     snprintf(path, sizeof(path), "/api/v1/crash/bets/%lld/cashout", (long long)rs[0].bet_id);
-    json_t *again = call_json("POST", path, NULL, g.p[0].token, NULL, 200);
-    assert_int_equal(int_at(json_object_get(again, "bet"), "payout_minor"),
-                     int_at(rs[0].bet, "payout_minor"));
+    json_t *again = pb_call_json(&g.srv, "POST", path, NULL, g.p[0].token, NULL, 200);
+    assert_int_equal(pb_int_at(json_object_get(again, "bet"), "payout_minor"),
+                     pb_int_at(rs[0].bet, "payout_minor"));
     json_decref(again);
     check_balances();
     /* after the crash: the late cash-out is refused and the bet lost; the automatic target paid */
     wait_round_over(round);
     snprintf(path, sizeof(path), "/api/v1/crash/bets/%lld/cashout", (long long)late_id);
-    expect_problem("POST", path, NULL, late->token, NULL, 409, "round_crashed", NULL);
+    pb_expect_problem(&g.srv, "POST", path, NULL, late->token, NULL, 409, "round_crashed", NULL);
     main->expected += 999 * 120 / 100;
     check_balances();
     char cp[32];
     crash_format(g.points[round], cp);
     json_t *r = recall(main, auto_id);
-    assert_string_equal(str_at(r, "state"), "closed");
-    assert_int_equal(int_at(r, "payout_minor"), 999 * 120 / 100);
+    assert_string_equal(pb_str_at(r, "state"), "closed");
+    assert_int_equal(pb_int_at(r, "payout_minor"), 999 * 120 / 100);
     json_t *d = json_object_get(r, "detail");
-    assert_string_equal(str_at(d, "status"), "cashed");
+    assert_string_equal(pb_str_at(d, "status"), "cashed");
     assert_true(json_is_true(json_object_get(json_object_get(d, "cashout"), "automatic")));
-    assert_string_equal(str_at(json_object_get(d, "cashout"), "multiplier"), "1.20");
-    assert_string_equal(str_at(json_object_get(d, "round"), "crash_point"), cp);
-    assert_string_equal(str_at(json_object_get(d, "round"), "hash"), g.hashes[round]);
+    assert_string_equal(pb_str_at(json_object_get(d, "cashout"), "multiplier"), "1.20");
+    assert_string_equal(pb_str_at(json_object_get(d, "round"), "crash_point"), cp);
+    assert_string_equal(pb_str_at(json_object_get(d, "round"), "hash"), g.hashes[round]);
     json_decref(r);
     r = recall(late, late_id);
-    assert_int_equal(int_at(r, "payout_minor"), 0);
-    assert_string_equal(str_at(json_object_get(r, "detail"), "status"), "lost");
+    assert_int_equal(pb_int_at(r, "payout_minor"), 0);
+    assert_string_equal(pb_str_at(json_object_get(r, "detail"), "status"), "lost");
     json_decref(r);
     r = recall(&g.p[3], rs[3].bet_id);
-    assert_int_equal(int_at(r, "payout_minor"), int_at(rs[3].bet, "payout_minor"));
-    assert_string_equal(str_at(json_object_get(r, "detail"), "status"), "cashed");
-    assert_string_equal(str_at(json_object_get(json_object_get(r, "detail"), "round"), "hash"),
+    assert_int_equal(pb_int_at(r, "payout_minor"), pb_int_at(rs[3].bet, "payout_minor"));
+    assert_string_equal(pb_str_at(json_object_get(r, "detail"), "status"), "cashed");
+    assert_string_equal(pb_str_at(json_object_get(json_object_get(r, "detail"), "round"), "hash"),
                         g.hashes[round]);
     json_decref(r);
     for (int i = 0; i < RACERS; i++)
         json_decref(rs[i].bet);
     /* the public round and the verifier */
     snprintf(path, sizeof(path), "/api/v1/crash/rounds/%lld", (long long)round);
-    r = call_json("GET", path, NULL, NULL, NULL, 200);
-    assert_string_equal(str_at(r, "phase"), "crashed");
-    assert_string_equal(str_at(r, "hash"), g.hashes[round]);
-    assert_string_equal(str_at(r, "commitment"), g.terminal);
-    assert_int_equal(int_at(r, "bets"), RACERS + 2);
+    r = pb_call_json(&g.srv, "GET", path, NULL, NULL, NULL, 200);
+    assert_string_equal(pb_str_at(r, "phase"), "crashed");
+    assert_string_equal(pb_str_at(r, "hash"), g.hashes[round]);
+    assert_string_equal(pb_str_at(r, "commitment"), g.terminal);
+    assert_int_equal(pb_int_at(r, "bets"), RACERS + 2);
     json_decref(r);
     char cmd[1024], out[4096] = "", line[512];
     snprintf(cmd, sizeof(cmd), "'%s' fair verify --game crash --hash %s --terminal %s 2>&1",
@@ -459,54 +361,59 @@ static void test_bad_requests_change_nothing(void **state)
     (void)state;
     struct player *p = &g.p[0];
     const char *path = "/api/v1/crash/bets";
-    expect_problem("POST", path, "{\"currency\":\"EUR\",\"amount_minor\":100}", p->token, NULL,
-                   400, "validation_failed", "Idempotency-Key");
-    expect_problem("POST", path, "{\"currency\":\"EUR\",\"amount_minor\":0}", p->token,
-                   next_key(), 400, "validation_failed", "amount_minor");
-    expect_problem("POST", path, "{\"currency\":\"EUR\",\"amount_minor\":1,"
-                   "\"auto_cashout\":\"1.00\"}", p->token, next_key(), 400,
-                   "validation_failed", "auto_cashout");
-    expect_problem("POST", path, "{\"currency\":\"EUR\",\"amount_minor\":1,"
-                   "\"auto_cashout\":\"2.555\"}", p->token, next_key(), 400,
-                   "validation_failed", "auto_cashout");
-    expect_problem("POST", path, "{\"currency\":\"XXX\",\"amount_minor\":1}", p->token,
-                   next_key(), 400, "validation_failed", "currency");
-    expect_problem("POST", path, "{\"currency\":\"EUR\",\"amount_minor\":1,\"x\":1}", p->token,
-                   next_key(), 400, "validation_failed", "x");
-    expect_problem("POST", path, "{\"currency\":\"EUR\",\"amount_minor\":1}", NULL, next_key(),
-                   401, "unauthorized", NULL);
-    expect_problem("POST", "/api/v1/crash/bets/abc/cashout", NULL, p->token, NULL, 400,
-                   "validation_failed", "bet_id");
-    expect_problem("GET", "/api/v1/crash/rounds/999999", NULL, NULL, NULL, 404, "not_found",
-                   "round_id");
+    pb_expect_problem(&g.srv, "POST", path, "{\"currency\":\"EUR\",\"amount_minor\":100}", p->token,
+                      NULL, 400, "validation_failed", "Idempotency-Key");
+    pb_expect_problem(&g.srv, "POST", path, "{\"currency\":\"EUR\",\"amount_minor\":0}", p->token,
+                      pb_idem(pb_next_key("crash-test")), 400, "validation_failed", "amount_minor");
+    pb_expect_problem(&g.srv, "POST", path,
+                      "{\"currency\":\"EUR\",\"amount_minor\":1,"
+                      "\"auto_cashout\":\"1.00\"}",
+                      p->token, pb_idem(pb_next_key("crash-test")), 400, "validation_failed",
+                      "auto_cashout");
+    pb_expect_problem(&g.srv, "POST", path,
+                      "{\"currency\":\"EUR\",\"amount_minor\":1,"
+                      "\"auto_cashout\":\"2.555\"}",
+                      p->token, pb_idem(pb_next_key("crash-test")), 400, "validation_failed",
+                      "auto_cashout");
+    pb_expect_problem(&g.srv, "POST", path, "{\"currency\":\"XXX\",\"amount_minor\":1}", p->token,
+                      pb_idem(pb_next_key("crash-test")), 400, "validation_failed", "currency");
+    pb_expect_problem(&g.srv, "POST", path, "{\"currency\":\"EUR\",\"amount_minor\":1,\"x\":1}",
+                      p->token, pb_idem(pb_next_key("crash-test")), 400, "validation_failed", "x");
+    pb_expect_problem(&g.srv, "POST", path, "{\"currency\":\"EUR\",\"amount_minor\":1}", NULL,
+                      pb_idem(pb_next_key("crash-test")), 401, "unauthorized", NULL);
+    pb_expect_problem(&g.srv, "POST", "/api/v1/crash/bets/abc/cashout", NULL, p->token, NULL, 400,
+                      "validation_failed", "bet_id");
+    pb_expect_problem(&g.srv, "GET", "/api/v1/crash/rounds/999999", NULL, NULL, NULL, 404,
+                      "not_found", "round_id");
     /* a bet while the multiplier runs */
     for (int guard = 0; guard < 2000; guard++) {
-        json_t *st = call_json("GET", "/api/v1/crash/state", NULL, NULL, NULL, 200);
-        bool running = strcmp(str_at(st, "phase"), "running") == 0 &&
-                       int_at(st, "elapsed_ms") > 200;
+        json_t *st = pb_call_json(&g.srv, "GET", "/api/v1/crash/state", NULL, NULL, NULL, 200);
+        bool running =
+            strcmp(pb_str_at(st, "phase"), "running") == 0 && pb_int_at(st, "elapsed_ms") > 200;
         json_decref(st);
         if (running)
             break;
         pb_sleep_ms(20);
     }
-    expect_problem("POST", path, "{\"currency\":\"EUR\",\"amount_minor\":100}", p->token,
-                   next_key(), 409, "betting_closed", NULL);
+    pb_expect_problem(&g.srv, "POST", path, "{\"currency\":\"EUR\",\"amount_minor\":100}", p->token,
+                      pb_idem(pb_next_key("crash-test")), 409, "betting_closed", NULL);
     /* stake limits of the round engine */
     int64_t close_ms;
     wait_betting(100, 600, 600, &close_ms);
-    expect_problem("POST", path, "{\"currency\":\"EUR\",\"amount_minor\":100000000}", p->token,
-                   next_key(), 422, "stake_out_of_range", "stake_minor");
+    pb_expect_problem(&g.srv, "POST", path, "{\"currency\":\"EUR\",\"amount_minor\":100000000}",
+                      p->token, pb_idem(pb_next_key("crash-test")), 422, "stake_out_of_range",
+                      "stake_minor");
     /* a replay answers the same bet, another body under the key is a conflict */
-    json_t *a = call_json("POST", path, "{\"currency\":\"EUR\",\"amount_minor\":10}", p->token,
-                          "crash-replay", 201);
-    json_t *b = call_json("POST", path, "{\"currency\":\"EUR\",\"amount_minor\":10}", p->token,
-                          "crash-replay", 201);
-    assert_int_equal(int_at(json_object_get(a, "bet"), "bet_id"),
-                     int_at(json_object_get(b, "bet"), "bet_id"));
-    expect_problem("POST", path, "{\"currency\":\"EUR\",\"amount_minor\":11}", p->token,
-                   "crash-replay", 409, "idempotency_conflict", NULL);
+    json_t *a = pb_call_json(&g.srv, "POST", path, "{\"currency\":\"EUR\",\"amount_minor\":10}",
+                             p->token, pb_idem("crash-replay"), 201);
+    json_t *b = pb_call_json(&g.srv, "POST", path, "{\"currency\":\"EUR\",\"amount_minor\":10}",
+                             p->token, pb_idem("crash-replay"), 201);
+    assert_int_equal(pb_int_at(json_object_get(a, "bet"), "bet_id"),
+                     pb_int_at(json_object_get(b, "bet"), "bet_id"));
+    pb_expect_problem(&g.srv, "POST", path, "{\"currency\":\"EUR\",\"amount_minor\":11}", p->token,
+                      pb_idem("crash-replay"), 409, "idempotency_conflict", NULL);
     p->expected -= 10;
-    wait_round_over(int_at(json_object_get(a, "bet"), "round_id"));
+    wait_round_over(pb_int_at(json_object_get(a, "bet"), "round_id"));
     json_decref(a);
     json_decref(b);
     check_balances(); /* the bet had no cash-out: lost */
@@ -520,15 +427,15 @@ static void test_restart_voids_the_interrupted_round(void **state)
     int64_t round = wait_betting(300, 600, 700, &close_ms);
     json_t *da = place(a, 2000, NULL, round);
     json_t *db = place(b, 3000, NULL, round);
-    int64_t bet_a = int_at(json_object_get(da, "bet"), "bet_id");
-    int64_t bet_b = int_at(json_object_get(db, "bet"), "bet_id");
+    int64_t bet_a = pb_int_at(json_object_get(da, "bet"), "bet_id");
+    int64_t bet_b = pb_int_at(json_object_get(db, "bet"), "bet_id");
     json_decref(da);
     json_decref(db);
     sleep_until(close_ms + crash_time_ms(110));
     char path[96];
     snprintf(path, sizeof(path), "/api/v1/crash/bets/%lld/cashout", (long long)bet_b);
-    json_t *c = call_json("POST", path, NULL, b->token, NULL, 200);
-    int64_t paid = int_at(json_object_get(c, "bet"), "payout_minor");
+    json_t *c = pb_call_json(&g.srv, "POST", path, NULL, b->token, NULL, 200);
+    int64_t paid = pb_int_at(json_object_get(c, "bet"), "payout_minor");
     json_decref(c);
     b->expected += paid;
     /* killed while the multiplier runs (the crash point is at least 3.00x) */
@@ -536,23 +443,23 @@ static void test_restart_voids_the_interrupted_round(void **state)
     pb_server_restart(&g.srv, env);
     wait_round_over(round);
     snprintf(path, sizeof(path), "/api/v1/crash/rounds/%lld", (long long)round);
-    json_t *r = call_json("GET", path, NULL, NULL, NULL, 200);
-    assert_string_equal(str_at(r, "phase"), "void");
-    assert_string_equal(str_at(r, "hash"), g.hashes[round]);
+    json_t *r = pb_call_json(&g.srv, "GET", path, NULL, NULL, NULL, 200);
+    assert_string_equal(pb_str_at(r, "phase"), "void");
+    assert_string_equal(pb_str_at(r, "hash"), g.hashes[round]);
     json_decref(r);
     a->expected += 2000; /* refunded */
     check_balances();
     r = recall(a, bet_a);
-    assert_string_equal(str_at(r, "state"), "closed");
-    assert_int_equal(int_at(r, "payout_minor"), 2000);
-    assert_string_equal(str_at(json_object_get(r, "detail"), "status"), "refunded");
+    assert_string_equal(pb_str_at(r, "state"), "closed");
+    assert_int_equal(pb_int_at(r, "payout_minor"), 2000);
+    assert_string_equal(pb_str_at(json_object_get(r, "detail"), "status"), "refunded");
     json_decref(r);
     r = recall(b, bet_b);
-    assert_int_equal(int_at(r, "payout_minor"), paid);
-    assert_string_equal(str_at(json_object_get(r, "detail"), "status"), "cashed");
+    assert_int_equal(pb_int_at(r, "payout_minor"), paid);
+    assert_string_equal(pb_str_at(json_object_get(r, "detail"), "status"), "cashed");
     json_decref(r);
     snprintf(path, sizeof(path), "/api/v1/crash/bets/%lld/cashout", (long long)bet_a);
-    expect_problem("POST", path, NULL, a->token, NULL, 409, "round_void", NULL);
+    pb_expect_problem(&g.srv, "POST", path, NULL, a->token, NULL, 409, "round_void", NULL);
     /* rounds go on with the next links of the same chain */
     int64_t next = wait_betting(100, 600, 0, &close_ms);
     assert_true(next > round);
@@ -565,19 +472,7 @@ static void test_restart_voids_the_interrupted_round(void **state)
 static void test_ledger_verify_holds(void **state)
 {
     (void)state;
-    char cmd[1600], line[512], last[512] = "";
-    snprintf(cmd, sizeof(cmd), "PITBOSS_DB='%s' '%s' ledger verify 2>&1", g.srv.db_url,
-             getenv("PITBOSS_BIN"));
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    while (fgets(line, sizeof(line), p)) {
-        if (!strstr(line, "ledger verify: OK"))
-            fputs(line, stderr);
-        snprintf(last, sizeof(last), "%s", line);
-    }
-    int status = pclose(p);
-    if (status != 0 || !strstr(last, "ledger verify: OK"))
-        fail_msg("ledger verify exited with %d: %s", status, last);
+    pb_ledger_verify_ok(&g.srv);
 }
 
 static int setup(void **state)

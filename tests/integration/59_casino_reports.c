@@ -19,9 +19,9 @@
 #include <sodium.h>
 
 #include "client.h"
+#include "fixtures.h"
 
 #define STAFF "staff-token-for-tests-0123456789"
-#define PASSWORD "correct horse battery"
 
 static const char *const env[] = {"PITBOSS_STAFF_TOKEN=" STAFF, NULL};
 
@@ -36,74 +36,12 @@ struct fixture {
     int64_t usd_rounds, usd_stakes, usd_payouts;
 };
 
-static json_t *call_json(const struct pb_server *srv, const char *method, const char *path,
-                         const char *body, const char *token, const char *key, long status)
-{
-    char auth[192], idem[192];
-    const char *headers[3] = {NULL, NULL, NULL};
-    int n = 0;
-    if (token) {
-        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-        headers[n++] = auth;
-    }
-    if (key) {
-        snprintf(idem, sizeof(idem), "Idempotency-Key: %s", key);
-        headers[n++] = idem;
-    }
-    struct pb_response r;
-    pb_request(srv, method, path, body ? "application/json" : NULL, body, body ? strlen(body) : 0,
-               headers, &r);
-    if (r.status != status)
-        fail_msg("%s %s answered %ld, expected %ld: %s", method, path, r.status, status, r.body);
-    json_t *doc = r.body_len ? json_loads(r.body, 0, NULL) : NULL;
-    if (r.body_len && !doc)
-        fail_msg("not JSON: %s", r.body);
-    pb_response_release(&r);
-    return doc;
-}
-
-static int64_t int_at(json_t *obj, const char *name)
-{
-    json_t *v = json_object_get(obj, name);
-    if (!json_is_integer(v))
-        fail_msg("%s is not an integer", name);
-    return json_integer_value(v);
-}
-
-static const char *next_key(void)
-{
-    static char key[64];
-    static int counter;
-    snprintf(key, sizeof(key), "report-test-%d", ++counter);
-    return key;
-}
-
 static void make_player(const struct pb_server *srv, const char *email, const char *currency,
                         struct player *p)
 {
-    char body[512], path[128];
-    snprintf(body, sizeof(body),
-             "{\"email\":\"%s\",\"password\":\"" PASSWORD "\","
-             "\"date_of_birth\":\"1990-05-17\",\"country\":\"DE\",\"currency\":\"%s\","
-             "\"brand\":\"demo\"}",
-             email, currency);
-    json_t *doc = call_json(srv, "POST", "/api/v1/players", body, NULL, NULL, 201);
-    snprintf(p->id, sizeof(p->id), "%s", json_string_value(json_object_get(doc, "player_id")));
-    json_decref(doc);
-    snprintf(body, sizeof(body),
-             "{\"brand\":\"demo\",\"email\":\"%s\",\"password\":\"" PASSWORD "\"}", email);
-    doc = call_json(srv, "POST", "/api/v1/sessions", body, NULL, NULL, 201);
-    snprintf(p->token, sizeof(p->token), "%s", json_string_value(json_object_get(doc, "token")));
-    json_decref(doc);
+    pb_player_new(srv, "demo", email, currency, p->id, sizeof(p->id), p->token, sizeof(p->token));
     snprintf(p->currency, sizeof(p->currency), "%s", currency);
-    snprintf(path, sizeof(path), "/api/v1/players/%s/wallets", p->id);
-    snprintf(body, sizeof(body), "{\"currency\":\"%s\"}", currency);
-    json_decref(call_json(srv, "POST", path, body, STAFF, NULL, 200));
-    snprintf(body, sizeof(body),
-             "{\"player_id\":\"%s\",\"currency\":\"%s\",\"account\":"
-             "\"cash\",\"amount_minor\":100000,\"reason\":\"test funding\"}",
-             p->id, currency);
-    json_decref(call_json(srv, "POST", "/api/v1/admin/adjustments", body, STAFF, next_key(), 201));
+    pb_wallet_fund(srv, STAFF, p->id, currency, 100000);
 }
 
 /* Plays count dice rounds with varied stakes and targets; adds to the sums. */
@@ -116,12 +54,12 @@ static void play_dice(const struct pb_server *srv, const struct player *p, int c
                  "{\"currency\":\"%s\",\"stake_minor\":%d,\"bet\":"
                  "{\"target\":%d,\"direction\":\"under\"}}",
                  p->currency, 100 + 37 * i, 3000 + 500 * (i % 7));
-        json_t *doc =
-            call_json(srv, "POST", "/api/v1/games/dice/play", body, p->token, next_key(), 201);
+        json_t *doc = pb_call_json(srv, "POST", "/api/v1/games/dice/play", body, p->token,
+                                   pb_idem(pb_next_key("report-test")), 201);
         json_t *round = json_object_get(doc, "round");
         *rounds += 1;
-        *stakes += int_at(round, "stake_minor");
-        *payouts += int_at(round, "payout_minor");
+        *stakes += pb_int_at(round, "stake_minor");
+        *payouts += pb_int_at(round, "payout_minor");
         json_decref(doc);
     }
 }
@@ -130,7 +68,7 @@ static json_t *report(const struct pb_server *srv, const char *query)
 {
     char path[256];
     snprintf(path, sizeof(path), "/api/v1/admin/reports/casino-daily?%s", query);
-    return call_json(srv, "GET", path, NULL, STAFF, NULL, 200);
+    return pb_call_json(srv, "GET", path, NULL, STAFF, NULL, 200);
 }
 
 static void today(char out[16])
@@ -147,21 +85,21 @@ static void expect_one_day(json_t *doc, const char *currency, int64_t rounds, in
     char day[16];
     today(day);
     assert_string_equal(json_string_value(json_object_get(doc, "currency")), currency);
-    assert_int_equal(int_at(doc, "exponent"), 2);
+    assert_int_equal(pb_int_at(doc, "exponent"), 2);
     assert_string_equal(json_string_value(json_object_get(doc, "to")), day);
     json_t *days = json_object_get(doc, "days");
     assert_int_equal(json_array_size(days), 1);
     json_t *row = json_array_get(days, 0);
     assert_string_equal(json_string_value(json_object_get(row, "day")), day);
-    assert_int_equal(int_at(row, "rounds"), rounds);
-    assert_int_equal(int_at(row, "stakes_minor"), stakes);
-    assert_int_equal(int_at(row, "payouts_minor"), payouts);
-    assert_int_equal(int_at(row, "ggr_minor"), stakes - payouts);
+    assert_int_equal(pb_int_at(row, "rounds"), rounds);
+    assert_int_equal(pb_int_at(row, "stakes_minor"), stakes);
+    assert_int_equal(pb_int_at(row, "payouts_minor"), payouts);
+    assert_int_equal(pb_int_at(row, "ggr_minor"), stakes - payouts);
     json_t *totals = json_object_get(doc, "totals");
-    assert_int_equal(int_at(totals, "rounds"), rounds);
-    assert_int_equal(int_at(totals, "stakes_minor"), stakes);
-    assert_int_equal(int_at(totals, "payouts_minor"), payouts);
-    assert_int_equal(int_at(totals, "ggr_minor"), stakes - payouts);
+    assert_int_equal(pb_int_at(totals, "rounds"), rounds);
+    assert_int_equal(pb_int_at(totals, "stakes_minor"), stakes);
+    assert_int_equal(pb_int_at(totals, "payouts_minor"), payouts);
+    assert_int_equal(pb_int_at(totals, "ggr_minor"), stakes - payouts);
 }
 
 static void test_empty_report(void **state)
@@ -169,8 +107,8 @@ static void test_empty_report(void **state)
     struct fixture *f = *state;
     json_t *doc = report(&f->srv, "currency=EUR&days=7");
     assert_int_equal(json_array_size(json_object_get(doc, "days")), 0);
-    assert_int_equal(int_at(json_object_get(doc, "totals"), "rounds"), 0);
-    assert_int_equal(int_at(json_object_get(doc, "totals"), "ggr_minor"), 0);
+    assert_int_equal(pb_int_at(json_object_get(doc, "totals"), "rounds"), 0);
+    assert_int_equal(pb_int_at(json_object_get(doc, "totals"), "ggr_minor"), 0);
     json_decref(doc);
 }
 
@@ -199,14 +137,14 @@ static void test_open_rounds_count_once_closed(void **state)
     /* Deal blackjack until a round stays open (a deal can settle at once: a blackjack). */
     json_t *open = NULL;
     for (int i = 0; i < 20 && !open; i++) {
-        json_t *doc =
-            call_json(&f->srv, "POST", "/api/v1/blackjack/rounds",
-                      "{\"currency\":\"EUR\",\"stake_minor\":500}", f->eur1.token, next_key(), 201);
+        json_t *doc = pb_call_json(&f->srv, "POST", "/api/v1/blackjack/rounds",
+                                   "{\"currency\":\"EUR\",\"stake_minor\":500}", f->eur1.token,
+                                   pb_idem(pb_next_key("report-test")), 201);
         json_t *round = json_object_get(doc, "round");
         if (strcmp(json_string_value(json_object_get(round, "state")), "closed") == 0) {
             f->eur_rounds += 1;
-            f->eur_stakes += int_at(round, "stake_minor");
-            f->eur_payouts += int_at(round, "payout_minor");
+            f->eur_stakes += pb_int_at(round, "stake_minor");
+            f->eur_payouts += pb_int_at(round, "payout_minor");
             json_decref(doc);
         } else {
             open = doc;
@@ -218,7 +156,7 @@ static void test_open_rounds_count_once_closed(void **state)
     json_decref(doc);
     /* Stand on every hand (declining insurance first) until the round closes. */
     json_t *round = json_object_get(open, "round");
-    int64_t id = int_at(round, "round_id");
+    int64_t id = pb_int_at(round, "round_id");
     json_t *closed = NULL;
     for (int i = 0; i < 10 && !closed; i++) {
         json_t *detail = json_object_get(round, "detail");
@@ -230,8 +168,8 @@ static void test_open_rounds_count_once_closed(void **state)
         char path[128], body[128];
         snprintf(path, sizeof(path), "/api/v1/blackjack/rounds/%lld/actions", (long long)id);
         snprintf(body, sizeof(body), "{\"action\":\"%s\",\"seq\":%lld}", action,
-                 (long long)int_at(detail, "seq"));
-        json_t *next = call_json(&f->srv, "POST", path, body, f->eur1.token, NULL, 200);
+                 (long long)pb_int_at(detail, "seq"));
+        json_t *next = pb_call_json(&f->srv, "POST", path, body, f->eur1.token, NULL, 200);
         json_decref(open);
         open = next;
         round = json_object_get(open, "round");
@@ -240,8 +178,8 @@ static void test_open_rounds_count_once_closed(void **state)
     }
     assert_non_null(closed);
     f->eur_rounds += 1;
-    f->eur_stakes += int_at(closed, "stake_minor");
-    f->eur_payouts += int_at(closed, "payout_minor");
+    f->eur_stakes += pb_int_at(closed, "stake_minor");
+    f->eur_payouts += pb_int_at(closed, "payout_minor");
     json_decref(open);
     doc = report(&f->srv, "currency=EUR");
     expect_one_day(doc, "EUR", f->eur_rounds, f->eur_stakes, f->eur_payouts);
@@ -288,14 +226,6 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    if (f)
-        pb_server_stop(&f->srv);
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -304,5 +234,5 @@ int main(void)
         cmocka_unit_test(test_open_rounds_count_once_closed),
         cmocka_unit_test(test_bad_queries),
     };
-    return cmocka_run_group_tests_name("integration.casino_reports", tests, setup, teardown);
+    return cmocka_run_group_tests_name("integration.casino_reports", tests, setup, pb_teardown_server);
 }

@@ -39,6 +39,17 @@ static void test_games_list_and_rtp(void **state)
         assert_non_null(strstr(out, ids[i]));
     assert_int_equal(run("games rtp lucky-sevens --exact", out, sizeof(out), &len), 0);
     assert_non_null(strstr(out, "exact: rtp 95.1875%  hit frequency 39.7125%  sd 2.2416"));
+    /* RTP variants: listed, and each computed on its own reels */
+    assert_int_equal(run("games list", out, sizeof(out), &len), 0);
+    assert_non_null(strstr(out, "95.1875% (95) | 94.1875% (94) | 96.7500% (96)"));
+    assert_int_equal(run("games rtp lucky-sevens --variant 94 --exact --simulate 100000 --seed 3",
+                         out, sizeof(out), &len), 0);
+    assert_non_null(strstr(out, "variant 94"));
+    assert_non_null(strstr(out, "declared rtp_ppm 941875: matches (exact 941875)"));
+    assert_non_null(strstr(out, "simulated: 100000 rounds (seed 3)"));
+    assert_int_equal(run("games rtp lucky-sevens --variant 97", out, sizeof(out), &len), 1);
+    assert_int_equal(run("games rtp dice --variant standard", out, sizeof(out), &len), 0);
+    assert_int_equal(run("games rtp dice --variant 94", out, sizeof(out), &len), 1);
     assert_int_equal(run("games rtp nothing", out, sizeof(out), &len), 1);
     assert_int_equal(run("games", out, sizeof(out), &len), 2);
 }

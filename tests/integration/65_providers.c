@@ -21,6 +21,7 @@
 #include <sodium.h>
 
 #include "client.h"
+#include "fixtures.h"
 #include "provider_sim.h"
 
 static const char *const env[] = {"PITBOSS_STAFF_TOKEN=" PSIM_STAFF,
@@ -36,26 +37,10 @@ static json_t *parse(const struct pb_response *r)
     return doc;
 }
 
-static void staff(const struct pb_server *srv, const char *method, const char *path,
-                  const char *body, struct pb_response *r)
-{
-    const char *h[] = {"Authorization: Bearer " PSIM_STAFF, NULL};
-    pb_request(srv, method, path, body ? "application/json" : NULL, body,
-               body ? strlen(body) : 0, h, r);
-}
-
 static void expect_status(const struct pb_response *r, long status)
 {
     if (r->status != status)
         fail_msg("answered %ld, expected %ld: %s", r->status, status, r->body);
-}
-
-static int64_t int_at(const json_t *o, const char *k)
-{
-    const json_t *v = json_object_get(o, k);
-    if (!json_is_integer(v))
-        fail_msg("no integer %s", k);
-    return json_integer_value(v);
 }
 
 /* A wallet call answering status (and code) with balance (unless -1); returns the doc. */
@@ -73,7 +58,7 @@ static json_t *wallet(const struct pb_server *srv, const struct psim_provider *p
         if (!c || strcmp(c, code) != 0)
             fail_msg("%s: expected code %s: %s", op, code, r.body);
     }
-    if (balance >= 0 && int_at(doc, "balance_minor") != balance)
+    if (balance >= 0 && pb_int_at(doc, "balance_minor") != balance)
         fail_msg("%s: expected balance %lld: %s", op, balance, r.body);
     pb_response_release(&r);
     return doc;
@@ -102,9 +87,10 @@ static void fixture_start(struct fixture *f, const char *name, bool accept_unkno
     snprintf(f->game_id, sizeof(f->game_id), "%s:g1", name);
     char email[64], launch[64];
     snprintf(email, sizeof(email), "%s@example.com", name);
-    psim_player(&f->srv, email, f->player, f->token);
+    pb_player_new(&f->srv, "demo", email, "EUR", f->player, sizeof(f->player), f->token,
+                  sizeof(f->token));
     if (funds > 0)
-        psim_fund(&f->srv, f->player, funds);
+        pb_adjust(&f->srv, PSIM_STAFF, f->player, "EUR", funds);
     psim_launch(&f->srv, f->token, f->game_id, launch, sizeof(launch));
     psim_authenticate(&f->srv, &f->p, launch, f->session, sizeof(f->session));
 }
@@ -138,19 +124,6 @@ static bool catalog_has(const json_t *doc, const char *game_id)
     return false;
 }
 
-static json_t *get_doc(const struct pb_server *srv, const char *path, const char *token)
-{
-    char auth[128];
-    const char *h[] = {auth, NULL};
-    struct pb_response r;
-    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token ? token : "");
-    pb_request(srv, "GET", path, NULL, NULL, 0, token ? h : NULL, &r);
-    expect_status(&r, 200);
-    json_t *doc = parse(&r);
-    pb_response_release(&r);
-    return doc;
-}
-
 static void test_registry_catalog_and_launch(void **state)
 {
     (void)state;
@@ -158,65 +131,74 @@ static void test_registry_catalog_and_launch(void **state)
     struct pb_response r;
     fixture_start(&f, "studio", false, 3600, 1000);
     /* bad input names the field and changes nothing */
-    staff(&f.srv, "POST", "/api/v1/admin/providers",
-          "{\"name\":\"bad\",\"base_url\":\"https://x.example\",\"ip_ranges\":[\"10.0.0.0/33\"],"
-          "\"currencies\":[\"EUR\"],\"reason\":\"r\"}", &r);
+    pb_call(&f.srv, "POST", "/api/v1/admin/providers",
+            "{\"name\":\"bad\",\"base_url\":\"https://x.example\",\"ip_ranges\":[\"10.0.0.0/33\"],"
+            "\"currencies\":[\"EUR\"],\"reason\":\"r\"}",
+            PSIM_STAFF, NULL, &r);
     pb_assert_problem(&r, 400, "validation_failed");
     assert_non_null(strstr(r.body, "\"field\":\"ip_ranges\""));
     pb_response_release(&r);
-    staff(&f.srv, "POST", "/api/v1/admin/providers",
-          "{\"name\":\"Bad Name\",\"base_url\":\"https://x.example\",\"ip_ranges\":[],"
-          "\"currencies\":[\"EUR\"],\"reason\":\"r\"}", &r);
+    pb_call(&f.srv, "POST", "/api/v1/admin/providers",
+            "{\"name\":\"Bad Name\",\"base_url\":\"https://x.example\",\"ip_ranges\":[],"
+            "\"currencies\":[\"EUR\"],\"reason\":\"r\"}",
+            PSIM_STAFF, NULL, &r);
     pb_assert_problem(&r, 400, "validation_failed");
     pb_response_release(&r);
-    staff(&f.srv, "POST", "/api/v1/admin/providers",
-          "{\"name\":\"studio\",\"base_url\":\"https://x.example\",\"ip_ranges\":[],"
-          "\"currencies\":[\"EUR\"],\"reason\":\"r\"}", &r);
+    pb_call(&f.srv, "POST", "/api/v1/admin/providers",
+            "{\"name\":\"studio\",\"base_url\":\"https://x.example\",\"ip_ranges\":[],"
+            "\"currencies\":[\"EUR\"],\"reason\":\"r\"}",
+            PSIM_STAFF, NULL, &r);
     pb_assert_problem(&r, 409, "provider_exists");
     pb_response_release(&r);
     pb_request(&f.srv, "GET", "/api/v1/admin/providers", NULL, NULL, 0, NULL, &r);
     pb_assert_problem(&r, 401, "unauthorized");
     pb_response_release(&r);
-    staff(&f.srv, "GET", "/api/v1/admin/providers", NULL, &r);
+    pb_call(&f.srv, "GET", "/api/v1/admin/providers", NULL, PSIM_STAFF, NULL, &r);
     expect_status(&r, 200);
     assert_null(strstr(r.body, "secret")); /* never shown again */
     assert_non_null(strstr(r.body, "\"::1/128\""));
     pb_response_release(&r);
     /* the registry change is audited */
-    staff(&f.srv, "GET", "/api/v1/admin/audit?limit=20", NULL, &r);
+    pb_call(&f.srv, "GET", "/api/v1/admin/audit?limit=20", NULL, PSIM_STAFF, NULL, &r);
     assert_non_null(strstr(r.body, "providers.create"));
     assert_non_null(strstr(r.body, "catalog.upsert"));
     pb_response_release(&r);
     /* a game for another jurisdiction and a disabled one */
-    staff(&f.srv, "PUT", "/api/v1/admin/providers/studio/games/uk-only",
-          "{\"name\":\"Crown Reels\",\"category\":\"slot\",\"rtp_bp\":9500,"
-          "\"volatility\":\"high\",\"jurisdictions\":[\"uk-like\"],\"brands\":[\"*\"],"
-          "\"enabled\":true,\"reason\":\"r\"}", &r);
+    pb_call(&f.srv, "PUT", "/api/v1/admin/providers/studio/games/uk-only",
+            "{\"name\":\"Crown Reels\",\"category\":\"slot\",\"rtp_bp\":9500,"
+            "\"volatility\":\"high\",\"jurisdictions\":[\"uk-like\"],\"brands\":[\"*\"],"
+            "\"enabled\":true,\"reason\":\"r\"}",
+            PSIM_STAFF, NULL, &r);
     expect_status(&r, 201);
     pb_response_release(&r);
-    staff(&f.srv, "PUT", "/api/v1/admin/providers/studio/games/off",
-          "{\"name\":\"Dormant\",\"category\":\"table\",\"rtp_bp\":9700,"
-          "\"volatility\":\"low\",\"jurisdictions\":[\"*\"],\"brands\":[\"*\"],"
-          "\"enabled\":false,\"reason\":\"r\"}", &r);
+    pb_call(&f.srv, "PUT", "/api/v1/admin/providers/studio/games/off",
+            "{\"name\":\"Dormant\",\"category\":\"table\",\"rtp_bp\":9700,"
+            "\"volatility\":\"low\",\"jurisdictions\":[\"*\"],\"brands\":[\"*\"],"
+            "\"enabled\":false,\"reason\":\"r\"}",
+            PSIM_STAFF, NULL, &r);
     expect_status(&r, 201);
     pb_response_release(&r);
-    staff(&f.srv, "PUT", "/api/v1/admin/providers/studio/games/x",
-          "{\"name\":\"X\",\"category\":\"slot\",\"rtp_bp\":9700,\"volatility\":\"wild\","
-          "\"jurisdictions\":[\"*\"],\"brands\":[\"*\"],\"enabled\":true,\"reason\":\"r\"}", &r);
+    pb_call(&f.srv, "PUT", "/api/v1/admin/providers/studio/games/x",
+            "{\"name\":\"X\",\"category\":\"slot\",\"rtp_bp\":9700,\"volatility\":\"wild\","
+            "\"jurisdictions\":[\"*\"],\"brands\":[\"*\"],\"enabled\":true,\"reason\":\"r\"}",
+            PSIM_STAFF, NULL, &r);
     pb_assert_problem(&r, 400, "validation_failed");
     assert_non_null(strstr(r.body, "\"field\":\"volatility\""));
     pb_response_release(&r);
-    json_t *doc = get_doc(&f.srv, "/api/v1/catalog", f.token); /* brand demo */
+    json_t *doc =
+        pb_call_json(&f.srv, "GET", "/api/v1/catalog", NULL, f.token, NULL, 200); /* brand demo */
     assert_true(catalog_has(doc, "studio:g1"));
     assert_false(catalog_has(doc, "studio:uk-only"));
     assert_false(catalog_has(doc, "studio:off"));
     assert_true(catalog_has(doc, "pitboss:dice")); /* in-house games in the same catalog */
     json_decref(doc);
-    doc = get_doc(&f.srv, "/api/v1/catalog?jurisdiction=uk-like&q=crown", NULL);
+    doc = pb_call_json(&f.srv, "GET", "/api/v1/catalog?jurisdiction=uk-like&q=crown", NULL, NULL,
+                       NULL, 200);
     assert_true(catalog_has(doc, "studio:uk-only"));
     assert_int_equal(json_array_size(json_object_get(doc, "games")), 1);
     json_decref(doc);
-    doc = get_doc(&f.srv, "/api/v1/admin/catalog?provider=studio", PSIM_STAFF);
+    doc = pb_call_json(&f.srv, "GET", "/api/v1/admin/catalog?provider=studio", NULL, PSIM_STAFF,
+                       NULL, 200);
     assert_true(catalog_has(doc, "studio:off"));
     json_decref(doc);
     /* launch: demo has no token; unknown games and in-house games are refused */
@@ -294,23 +276,24 @@ static void test_signature_window_and_ranges(void **state)
     pb_assert_problem(&r, 401, "invalid_signature");
     pb_response_release(&r);
     /* outside the ranges: refused before the signature is even looked at */
-    staff(&f.srv, "PATCH", "/api/v1/admin/providers/signed",
-          "{\"ip_ranges\":[\"10.0.0.0/8\",\"2001:db8::/32\"],\"reason\":\"move\"}", &r);
+    pb_call(&f.srv, "PATCH", "/api/v1/admin/providers/signed",
+            "{\"ip_ranges\":[\"10.0.0.0/8\",\"2001:db8::/32\"],\"reason\":\"move\"}", PSIM_STAFF,
+            NULL, &r);
     expect_status(&r, 200);
     pb_response_release(&r);
     psim_call(&f.srv, &f.p, "balance", body, 0, &r);
     pb_assert_problem(&r, 403, "ip_not_allowed");
     pb_response_release(&r);
-    staff(&f.srv, "PATCH", "/api/v1/admin/providers/signed",
-          "{\"ip_ranges\":[\"127.0.0.1\"],\"reason\":\"back\"}", &r);
+    pb_call(&f.srv, "PATCH", "/api/v1/admin/providers/signed",
+            "{\"ip_ranges\":[\"127.0.0.1\"],\"reason\":\"back\"}", PSIM_STAFF, NULL, &r);
     expect_status(&r, 200);
     pb_response_release(&r);
     psim_call(&f.srv, &f.p, "balance", body, 0, &r);
     expect_status(&r, 200);
     pb_response_release(&r);
     /* a rotated secret: the old one no longer signs */
-    staff(&f.srv, "POST", "/api/v1/admin/providers/signed/secret", "{\"reason\":\"rotation\"}",
-          &r);
+    pb_call(&f.srv, "POST", "/api/v1/admin/providers/signed/secret", "{\"reason\":\"rotation\"}",
+            PSIM_STAFF, NULL, &r);
     expect_status(&r, 200);
     json_t *doc = parse(&r);
     struct psim_provider rotated = f.p;
@@ -380,7 +363,7 @@ static void test_idempotency_tombstones_and_rollbacks(void **state)
     /* a rollback refunds; the round's win is then refused; a second rollback too */
     wallet_ok(&f.srv, &f.p, "bet", body_money(&f, "b4", "r4", 200), 200, NULL, 950);
     doc = wallet(&f.srv, &f.p, "rollback", body_rollback(&f, "rb4", "b4"), 200, NULL, 1150);
-    assert_int_equal(int_at(doc, "refunded_minor"), 200);
+    assert_int_equal(pb_int_at(doc, "refunded_minor"), 200);
     json_decref(doc);
     wallet_ok(&f.srv, &f.p, "rollback", body_rollback(&f, "rb4", "b4"), 200, NULL, -1);
     wallet_ok(&f.srv, &f.p, "rollback", body_rollback(&f, "rb4b", "b4"), 409,
@@ -408,8 +391,8 @@ static void test_unknown_round_wins_when_configured(void **state)
     wallet_ok(&f.srv, &f.p, "win", body_money(&f, "w1", "never-bet", 120), 200, NULL, 120);
     wallet_ok(&f.srv, &f.p, "win", body_money(&f, "w1", "never-bet", 120), 200, NULL, -1);
     struct pb_response r;
-    staff(&f.srv, "PATCH", "/api/v1/admin/providers/lenient",
-          "{\"accept_unknown_round_wins\":false,\"reason\":\"stricter\"}", &r);
+    pb_call(&f.srv, "PATCH", "/api/v1/admin/providers/lenient",
+            "{\"accept_unknown_round_wins\":false,\"reason\":\"stricter\"}", PSIM_STAFF, NULL, &r);
     expect_status(&r, 200);
     pb_response_release(&r);
     wallet_ok(&f.srv, &f.p, "win", body_money(&f, "w2", "never-bet-2", 120), 404,
@@ -435,7 +418,8 @@ static void test_session_expiry_and_blocked_player(void **state)
     psim_authenticate(&f.srv, &f.p, launch, f.session, sizeof(f.session));
     char path[128];
     snprintf(path, sizeof(path), "/api/v1/admin/players/%s/blocks", f.player);
-    staff(&f.srv, "POST", path, "{\"block\":\"bet\",\"reason\":\"risk review\"}", &r);
+    pb_call(&f.srv, "POST", path, "{\"block\":\"bet\",\"reason\":\"risk review\"}", PSIM_STAFF,
+            NULL, &r);
     expect_status(&r, 200);
     pb_response_release(&r);
     wallet_ok(&f.srv, &f.p, "bet", body_money(&f, "b4", "r4", 100), 403, "player_blocked", 1150);
@@ -471,8 +455,8 @@ static json_t *alt_call(const struct pb_server *srv, const struct psim_provider 
 
 static void expect_alt(json_t *doc, int error, const char *balance)
 {
-    if (int_at(doc, "error") != error)
-        fail_msg("alt error %lld, expected %d", (long long)int_at(doc, "error"), error);
+    if (pb_int_at(doc, "error") != error)
+        fail_msg("alt error %lld, expected %d", (long long)pb_int_at(doc, "error"), error);
     const char *b = json_string_value(json_object_get(doc, "balance"));
     if (balance && (!b || strcmp(b, balance) != 0))
         fail_msg("alt balance %s, expected %s", b ? b : "(none)", balance);
@@ -488,8 +472,9 @@ static void test_alt_adapter(void **state)
     pb_server_start(&srv, env);
     psim_provider_create(&srv, "altstudio", "alt", LOCAL_RANGES, false, 3600, &p);
     psim_game_create(&srv, "altstudio", "fruit");
-    psim_player(&srv, "alt@example.com", player, token);
-    psim_fund(&srv, player, 1000);
+    pb_player_new(&srv, "demo", "alt@example.com", "EUR", player, sizeof(player), token,
+                  sizeof(token));
+    pb_adjust(&srv, PSIM_STAFF, player, "EUR", 1000);
     psim_launch(&srv, token, "altstudio:fruit", launch, sizeof(launch));
     snprintf(body, sizeof(body), "{\"action\":\"auth\",\"token\":\"%s\"}", launch);
     json_t *doc = alt_call(&srv, &p, body, 0, NULL);
@@ -532,34 +517,6 @@ static void test_alt_adapter(void **state)
     pb_server_stop(&srv);
 }
 
-/* ---- the simulator ---- */
-
-static int run_ledger_verify(const char *db_url, char *out, size_t len)
-{
-    int fds[2];
-    assert_int_equal(pipe(fds), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        dup2(fds[1], 1);
-        close(fds[0]);
-        setenv("PITBOSS_DB", db_url, 1);
-        setenv("PITBOSS_LOG_LEVEL", "error", 1);
-        execl(getenv("PITBOSS_BIN"), "pitboss", "ledger", "verify", (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    size_t used = 0;
-    ssize_t got;
-    while (used + 1 < len && (got = read(fds[0], out + used, len - 1 - used)) > 0)
-        used += (size_t)got;
-    out[used] = '\0';
-    close(fds[0]);
-    int status;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 static void test_simulated_studio(void **state)
 {
     (void)state;
@@ -583,10 +540,7 @@ static void test_simulated_studio(void **state)
     assert_int_equal(failures, 0);
     assert_true(st.tombstones > 0 && st.rollbacks > 0 && st.timeouts > 0);
     pb_server_stop(&srv);
-    char out[4096];
-    int rc = run_ledger_verify(srv.db_url, out, sizeof(out));
-    if (rc != 0 || !strstr(out, "ledger verify: OK"))
-        fail_msg("ledger verify exited %d:\n%s", rc, out);
+    pb_ledger_verify_ok(&srv);
 }
 
 int main(void)

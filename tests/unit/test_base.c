@@ -13,6 +13,7 @@
 #include "base/config.h"
 #include "base/json.h"
 #include "base/metrics.h"
+#include "base/sha256.h"
 
 static void test_buf_appends_and_escapes_json(void **state)
 {
@@ -56,6 +57,55 @@ static int decode(const char *text, struct sample *out, struct pb_json_error *er
     rc = pb_json_decode(root, "", sample_fields, PB_ARRAY_LEN(sample_fields), out, err);
     json_decref(root);
     return rc;
+}
+
+/* Integers as "%lld" prints them; printf in one pass or two as the spare room allows. */
+static void test_buf_integers_and_printf_growth(void **state)
+{
+    (void)state;
+    const int64_t values[] = {0, 7, -7, 1234567890123, INT64_MAX, INT64_MIN};
+    for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+        char want[32], got[PB_I64_TEXT_MAX];
+        snprintf(want, sizeof(want), "%lld", (long long)values[i]);
+        assert_int_equal(pb_i64_text(values[i], got), strlen(want));
+        assert_string_equal(got, want);
+        struct pb_buf b = PB_BUF_INIT;
+        pb_buf_puts(&b, "x=");
+        pb_buf_put_i64(&b, values[i]);
+        assert_int_equal(b.len, 2 + strlen(want));
+        assert_string_equal(b.data + 2, want);
+        pb_buf_release(&b);
+    }
+    struct pb_buf b = PB_BUF_INIT;
+    pb_buf_printf(&b, "%s", "first"); /* no allocation yet */
+    size_t cap = b.cap;
+    pb_buf_printf(&b, "%d", 42); /* fits in the spare room */
+    assert_int_equal(b.cap, cap);
+    char big[300];
+    memset(big, 'y', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    pb_buf_printf(&b, "<%s>", big); /* does not fit: measured, grown, written again */
+    assert_int_equal(b.len, 7 + 2 + sizeof(big) - 1);
+    assert_memory_equal(b.data, "first42<yyy", 11);
+    assert_string_equal(b.data + b.len - 2, "y>");
+    pb_buf_release(&b);
+}
+
+/* FIPS 180-4 test vectors, whole and in parts. */
+static void test_sha256_known_answers(void **state)
+{
+    (void)state;
+    char hex[PB_SHA256_HEX_LEN + 1];
+    pb_sha256_hex("abc", 3, hex);
+    assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    pb_sha256_hex("", 0, hex);
+    assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    const char *msg = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    struct pb_sha256_part parts[3] = {{msg, 5}, {msg + 5, 0}, {msg + 5, strlen(msg) - 5}};
+    unsigned char digest[PB_SHA256_DIGEST_LEN];
+    pb_sha256_parts(parts, 3, digest);
+    pb_sha256_to_hex(digest, hex);
+    assert_string_equal(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
 }
 
 static void expect_error(const char *text, const char *code, const char *field)
@@ -256,6 +306,25 @@ static void test_config_payments_section(void **state)
     assert_string_equal(err.key, "PITBOSS_PAYMENTS_PLAYER_CANCEL");
 }
 
+/* roulette_limits is kept as text: the games module checks it when the server starts. */
+static void test_config_roulette_limits(void **state)
+{
+    (void)state;
+    struct pb_config cfg;
+    struct pb_config_error err;
+    pb_config_defaults(&cfg);
+    assert_string_equal(cfg.roulette_limits, ""); /* the defaults of docs/games.md */
+    const char *text = "{\"roulette_limits\":{\"bets\":{\"straight\":{\"max_minor\":50}}}}";
+    assert_int_equal(pb_config_load_text(&cfg, text, strlen(text), &err), 0);
+    assert_string_equal(cfg.roulette_limits, "{\"bets\":{\"straight\":{\"max_minor\":50}}}");
+    char *env[] = {"PITBOSS_ROULETTE_LIMITS={\"max_total_minor\":9}", NULL};
+    assert_int_equal(pb_config_apply_env(&cfg, env, &err), 0);
+    assert_string_equal(cfg.roulette_limits, "{\"max_total_minor\":9}");
+    const char *bad = "{\"roulette_limits\":[1]}";
+    assert_int_equal(pb_config_load_text(&cfg, bad, strlen(bad), &err), PB_ERR_INVALID);
+    assert_string_equal(err.key, "roulette_limits");
+}
+
 static void test_config_web_dir_from_file_and_environment(void **state)
 {
     (void)state;
@@ -299,6 +368,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_buf_appends_and_escapes_json),
+        cmocka_unit_test(test_buf_integers_and_printf_growth),
+        cmocka_unit_test(test_sha256_known_answers),
         cmocka_unit_test(test_json_decode_accepts_valid_document),
         cmocka_unit_test(test_json_decode_names_the_offending_field),
         cmocka_unit_test(test_json_parse_refuses_deep_nesting_before_parsing),
@@ -308,6 +379,7 @@ int main(void)
         cmocka_unit_test(test_config_staff_token_from_file_and_environment),
         cmocka_unit_test(test_config_web_dir_from_file_and_environment),
         cmocka_unit_test(test_config_payments_section),
+        cmocka_unit_test(test_config_roulette_limits),
         cmocka_unit_test(test_histogram_buckets_and_quantiles),
     };
     return cmocka_run_group_tests_name("unit.base", tests, NULL, NULL);

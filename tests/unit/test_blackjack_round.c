@@ -25,72 +25,17 @@
 #define T0 1700000000000LL
 #define FUNDS 50000
 
-static char db_url[600];
-static struct writer *w;
-static struct ledger *lg;
-static struct store *rd;
-
-struct fund_args {
-    const char *player;
-    int64_t amount;
-};
-
-static int fund_step(struct store *tx, void *arg)
-{
-    struct fund_args *a = arg;
-    int64_t ids[3], adj;
-    if (ledger_open_player_accounts(lg, tx, a->player, "EUR", ids) != PB_OK ||
-        ledger_open_account(lg, tx, "house", LEDGER_ACC_ADJUSTMENTS, "EUR", &adj) != PB_OK)
-        return PB_ERR_DB;
-    struct ledger_transfer t = {.kind = LEDGER_POSTED, .debit_account = adj,
-                                .credit_account = ids[0], .amount = a->amount,
-                                .code = LEDGER_TX_DEPOSIT, .reference = "test:funds"};
-    struct ledger_outcome out;
-    int rc = ledger_apply(lg, tx, NULL, NULL, &t, 1, &out);
-    return rc == PB_OK && out.error == LEDGER_OK ? PB_OK : PB_ERR_DB;
-}
+static struct pbt_ledger_db db;
 
 static void start_db(bool pg)
 {
-    pbt_fresh_database(pg, "pb_bjround", db_url, sizeof(db_url));
-    pbt_migrate(db_url, outbox_migrations, outbox_migrations_count);
-    pbt_migrate(db_url, ledger_migrations, ledger_migrations_count);
-    pbt_migrate(db_url, rounds_migrations, rounds_migrations_count);
-    pbt_migrate(db_url, blackjack_migrations, blackjack_migrations_count);
     assert_int_equal(bj_round_register_recovery(), 0);
-    lg = ledger_new();
-    struct writer_participant p = ledger_participant(lg);
-    w = pbt_start_writer(db_url, &p);
-    rd = pbt_open(db_url);
-    struct fund_args a = {"p1", FUNDS}, b = {"p2", 150};
-    assert_int_equal(pbt_run(w, fund_step, &a), 0);
-    assert_int_equal(pbt_run(w, fund_step, &b), 0);
-}
-
-static void stop_db(void)
-{
-    struct pb_buf report = PB_BUF_INIT;
-    int rc = ledger_verify(rd, &report);
-    if (rc != PB_OK)
-        fail_msg("ledger verify: %s", report.data);
-    pb_buf_release(&report);
-    store_close(rd);
-    writer_stop(w);
-    ledger_free(lg);
-}
-
-static int64_t cash(const char *player)
-{
-    char owner[80];
-    snprintf(owner, sizeof(owner), "player:%s", player);
-    struct ledger_account acc[8];
-    size_t n;
-    assert_int_equal(ledger_balances(rd, owner, acc, 8, &n), 0);
-    for (size_t i = 0; i < n; i++)
-        if (acc[i].code == LEDGER_ACC_PLAYER_CASH)
-            return ledger_posted_balance(&acc[i]);
-    fail_msg("no cash account for %s", player);
-    return -1;
+    pbt_ledger_start(&db, pg, "pb_bjround",
+                     (struct pbt_schema[]){{rounds_migrations, rounds_migrations_count},
+                                           {blackjack_migrations, blackjack_migrations_count}},
+                     2);
+    pbt_ledger_fund(&db, "p1", FUNDS);
+    pbt_ledger_fund(&db, "p2", 150);
 }
 
 /* A 6-deck shoe whose first cards have the ranks of deal, in deal order. */
@@ -120,7 +65,7 @@ static int start_step(struct store *tx, void *arg)
     struct start_args *a = arg;
     struct bj_rules rules;
     bj_rules_default(&rules);
-    return bj_round_start(lg, tx, NULL, a->player, a->currency, a->stake, a->idem, &rules,
+    return bj_round_start(db.lg, tx, NULL, a->player, a->currency, a->stake, a->idem, &rules,
                           &a->shoe, T0, &a->round_id, &a->ref);
 }
 
@@ -132,7 +77,7 @@ static int64_t start_round(const char *player, const char *deal, int64_t stake,
     snprintf(idem, sizeof(idem), "test:start-%d", ++n);
     struct start_args a = {.player = player, .currency = "EUR", .idem = idem, .stake = stake};
     stack(&a.shoe, deal);
-    assert_int_equal(pbt_run(w, start_step, &a), 0);
+    assert_int_equal(pbt_run(db.w, start_step, &a), 0);
     if (ref)
         *ref = a.ref;
     else
@@ -151,7 +96,7 @@ struct act_args {
 static int act_step(struct store *tx, void *arg)
 {
     struct act_args *a = arg;
-    return bj_round_act(lg, tx, NULL, a->player, a->round_id, a->seq, a->action, a->now_ms,
+    return bj_round_act(db.lg, tx, NULL, a->player, a->round_id, a->seq, a->action, a->now_ms,
                         &a->ref);
 }
 
@@ -159,14 +104,14 @@ static struct casino_refusal act(const char *player, int64_t round_id, int64_t s
                                  enum bj_action action)
 {
     struct act_args a = {player, round_id, seq, action, T0 + 1000, {0}};
-    assert_int_equal(pbt_run(w, act_step, &a), 0);
+    assert_int_equal(pbt_run(db.w, act_step, &a), 0);
     return a.ref;
 }
 
 static struct round_info round_of(int64_t id)
 {
     struct round_info r;
-    assert_int_equal(rounds_get(rd, id, &r), 0);
+    assert_int_equal(rounds_get(db.rd, id, &r), 0);
     return r;
 }
 
@@ -175,7 +120,7 @@ static void play_moves_money_by_the_state_machine(bool pg)
     start_db(pg);
     /* 5,6 vs 6 (hole 7): double, draws 9 = 20; dealer 13 + T = 23. */
     int64_t id = start_round("p1", "5667" "9" "T", 100, NULL);
-    assert_int_equal(cash("p1"), FUNDS - 100);
+    assert_int_equal(pbt_cash(&db, "p1"), FUNDS - 100);
     struct round_info r = round_of(id);
     assert_int_equal(r.state, ROUND_OUTCOME);
     assert_string_equal(r.game_kind, BJ_ROUND_KIND);
@@ -195,9 +140,9 @@ static void play_moves_money_by_the_state_machine(bool pg)
     assert_int_equal(r.stake_minor, 200);
     assert_int_equal(r.payout_minor, 400);
     round_info_release(&r);
-    assert_int_equal(cash("p1"), FUNDS + 200);
+    assert_int_equal(pbt_cash(&db, "p1"), FUNDS + 200);
     struct bj_state s;
-    assert_int_equal(bj_round_load(rd, id, &s), 0); /* kept for audit, replays to the end */
+    assert_int_equal(bj_round_load(db.rd, id, &s), 0); /* kept for audit, replays to the end */
     assert_int_equal(s.phase, BJ_PHASE_SETTLED);
     assert_int_equal(s.payout_minor, 400);
     /* A blackjack settles at the deal: 3:2. */
@@ -206,7 +151,7 @@ static void play_moves_money_by_the_state_machine(bool pg)
     assert_int_equal(r.state, ROUND_CLOSED);
     assert_int_equal(r.payout_minor, 250);
     round_info_release(&r);
-    assert_int_equal(cash("p1"), FUNDS + 350);
+    assert_int_equal(pbt_cash(&db, "p1"), FUNDS + 350);
     /* Split then stand twice: two stakes, two hands settled. */
     id = start_round("p1", "8T87" "3" "2", 100, NULL);
     assert_int_equal(act("p1", id, 0, BJ_SPLIT).status, 0);
@@ -215,18 +160,18 @@ static void play_moves_money_by_the_state_machine(bool pg)
     r = round_of(id);
     assert_int_equal(r.state, ROUND_CLOSED);
     assert_int_equal(r.stake_minor, 200);
-    assert_int_equal(bj_round_load(rd, id, &s), 0);
+    assert_int_equal(bj_round_load(db.rd, id, &s), 0);
     assert_int_equal(r.payout_minor, s.payout_minor);
-    assert_int_equal(cash("p1"), FUNDS + 350 - 200 + s.payout_minor);
+    assert_int_equal(pbt_cash(&db, "p1"), FUNDS + 350 - 200 + s.payout_minor);
     round_info_release(&r);
-    stop_db();
+    pbt_ledger_stop(&db);
 }
 PBT_BOTH(play_moves_money_by_the_state_machine)
 
 static void expect_act_refused(const char *player, int64_t id, int64_t seq,
                                enum bj_action action, int status, const char *code)
 {
-    int64_t funds1 = cash("p1"), funds2 = cash("p2");
+    int64_t funds1 = pbt_cash(&db, "p1"), funds2 = pbt_cash(&db, "p2");
     struct round_info before = round_of(id);
     struct casino_refusal ref = act(player, id, seq, action);
     assert_int_equal(ref.status, status);
@@ -235,8 +180,8 @@ static void expect_act_refused(const char *player, int64_t id, int64_t seq,
     assert_int_equal(after.stake_minor, before.stake_minor);
     assert_int_equal(after.state, before.state);
     assert_string_equal(after.detail, before.detail);
-    assert_int_equal(cash("p1"), funds1);
-    assert_int_equal(cash("p2"), funds2);
+    assert_int_equal(pbt_cash(&db, "p1"), funds1);
+    assert_int_equal(pbt_cash(&db, "p2"), funds2);
     round_info_release(&before);
     round_info_release(&after);
 }
@@ -254,13 +199,13 @@ static void refusals_change_nothing(bool pg)
     assert_string_equal(none.field, "round_id");
     /* p2 has 150: a 100 stake leaves 50, too little to double. */
     int64_t id2 = start_round("p2", "5667" "9" "T", 100, NULL);
-    assert_int_equal(cash("p2"), 50);
+    assert_int_equal(pbt_cash(&db, "p2"), 50);
     expect_act_refused("p2", id2, 0, BJ_DOUBLE, 422, "ledger");
     struct bj_state s;
-    assert_int_equal(bj_round_load(rd, id2, &s), 0);
+    assert_int_equal(bj_round_load(db.rd, id2, &s), 0);
     assert_int_equal(s.action_count, 0);
     assert_int_equal(act("p2", id2, 0, BJ_STAND).status, 0); /* 11 vs 13 + T = 23: wins */
-    assert_int_equal(cash("p2"), 250);
+    assert_int_equal(pbt_cash(&db, "p2"), 250);
     expect_act_refused("p2", id2, 1, BJ_HIT, 409, "round_settled");
     /* Start refusals leave no round and move no money. */
     struct casino_refusal ref;
@@ -270,14 +215,14 @@ static void refusals_change_nothing(bool pg)
     start_round("p2", "T967", 251, &ref);
     assert_int_equal(ref.status, 422);
     assert_string_equal(ref.code, "ledger");
-    assert_int_equal(cash("p2"), 250);
+    assert_int_equal(pbt_cash(&db, "p2"), 250);
     struct round_info list[ROUNDS_RECALL_MAX];
     size_t n;
-    assert_int_equal(rounds_recall(rd, "p2", list, ROUNDS_RECALL_MAX, &n), 0);
+    assert_int_equal(rounds_recall(db.rd, "p2", list, ROUNDS_RECALL_MAX, &n), 0);
     assert_int_equal(n, 1);
     for (size_t i = 0; i < n; i++)
         round_info_release(&list[i]);
-    stop_db();
+    pbt_ledger_stop(&db);
 }
 PBT_BOTH(refusals_change_nothing)
 
@@ -290,7 +235,7 @@ struct recover_args {
 static int recover_step(struct store *tx, void *arg)
 {
     struct recover_args *a = arg;
-    return casino_recover(lg, tx, NULL, a->now_ms, CASINO_RECOVERY_TIMEOUT_MS, NULL, 0,
+    return casino_recover(db.lg, tx, NULL, a->now_ms, CASINO_RECOVERY_TIMEOUT_MS, NULL, 0,
                           &a->recovered, &a->failed);
 }
 
@@ -302,16 +247,16 @@ static void abandoned_rounds_stand_and_settle(bool pg)
     int64_t id2 = start_round("p1", "8T87" "3" "2", 100, NULL);
     assert_int_equal(act("p1", id2, 0, BJ_SPLIT).status, 0);
     struct recover_args early = {T0 + 1000 + CASINO_RECOVERY_TIMEOUT_MS - 1, 0, 0};
-    assert_int_equal(pbt_run(w, recover_step, &early), 0);
+    assert_int_equal(pbt_run(db.w, recover_step, &early), 0);
     assert_int_equal(early.recovered, 1); /* only the round untouched since T0 */
     struct recover_args later = {T0 + 1000 + CASINO_RECOVERY_TIMEOUT_MS + 1, 0, 0};
-    assert_int_equal(pbt_run(w, recover_step, &later), 0);
+    assert_int_equal(pbt_run(db.w, recover_step, &later), 0);
     assert_int_equal(later.recovered, 1);
     int64_t expected = FUNDS - 100 - 200;
     const int64_t ids[2] = {id, id2};
     for (int i = 0; i < 2; i++) {
         struct bj_state s;
-        assert_int_equal(bj_round_load(rd, ids[i], &s), 0);
+        assert_int_equal(bj_round_load(db.rd, ids[i], &s), 0);
         assert_int_equal(s.phase, BJ_PHASE_SETTLED);
         struct round_info r = round_of(ids[i]);
         assert_int_equal(r.state, ROUND_CLOSED);
@@ -320,16 +265,16 @@ static void abandoned_rounds_stand_and_settle(bool pg)
         round_info_release(&r);
     }
     struct bj_state s;
-    assert_int_equal(bj_round_load(rd, id, &s), 0);
+    assert_int_equal(bj_round_load(db.rd, id, &s), 0);
     assert_int_equal(s.actions[0], BJ_NO_INSURANCE);
     assert_int_equal(s.actions[1], BJ_STAND);
     assert_int_equal(s.insurance_minor, 0);
-    assert_int_equal(cash("p1"), expected);
+    assert_int_equal(pbt_cash(&db, "p1"), expected);
     struct recover_args again = {T0 + 10 * CASINO_RECOVERY_TIMEOUT_MS, 0, 0};
-    assert_int_equal(pbt_run(w, recover_step, &again), 0);
+    assert_int_equal(pbt_run(db.w, recover_step, &again), 0);
     assert_int_equal(again.recovered, 0); /* never twice */
-    assert_int_equal(cash("p1"), expected);
-    stop_db();
+    assert_int_equal(pbt_cash(&db, "p1"), expected);
+    pbt_ledger_stop(&db);
 }
 PBT_BOTH(abandoned_rounds_stand_and_settle)
 

@@ -26,78 +26,20 @@
 #define T0 1700000000000LL
 #define FUNDS 50000
 
-static char db_url[600];
-static struct writer *w;
-static struct ledger *lg;
-static struct store *rd;
-
-struct setup_args {
-    const char *player;
-    int64_t amount;
-};
-
-static int fund_step(struct store *tx, void *arg)
-{
-    struct setup_args *a = arg;
-    int64_t ids[3], adj;
-    if (ledger_open_player_accounts(lg, tx, a->player, "EUR", ids) != PB_OK ||
-        ledger_open_account(lg, tx, "house", LEDGER_ACC_ADJUSTMENTS, "EUR", &adj) != PB_OK)
-        return PB_ERR_DB;
-    if (a->amount == 0)
-        return PB_OK;
-    struct ledger_transfer t = {.kind = LEDGER_POSTED, .debit_account = adj,
-                                .credit_account = ids[0], .amount = a->amount,
-                                .code = LEDGER_TX_DEPOSIT, .reference = "test:funds"};
-    struct ledger_outcome out;
-    int rc = ledger_apply(lg, tx, NULL, NULL, &t, 1, &out);
-    return rc == PB_OK && out.error == LEDGER_OK ? PB_OK : PB_ERR_DB;
-}
+static struct pbt_ledger_db db;
 
 static void start(bool pg)
 {
-    pbt_fresh_database(pg, "pb_casino", db_url, sizeof(db_url));
-    pbt_migrate(db_url, outbox_migrations, outbox_migrations_count);
-    pbt_migrate(db_url, ledger_migrations, ledger_migrations_count);
-    pbt_migrate(db_url, rounds_migrations, rounds_migrations_count);
-    lg = ledger_new();
-    struct writer_participant p = ledger_participant(lg);
-    w = pbt_start_writer(db_url, &p);
-    rd = pbt_open(db_url);
-    struct setup_args a = {"p1", FUNDS};
-    assert_int_equal(pbt_run(w, fund_step, &a), 0);
-}
-
-static void stop(void)
-{
-    struct pb_buf report = PB_BUF_INIT;
-    int rc = ledger_verify(rd, &report);
-    if (rc != PB_OK)
-        fail_msg("ledger verify: %s", report.data);
-    pb_buf_release(&report);
-    store_close(rd);
-    writer_stop(w);
-    ledger_free(lg);
-}
-
-static int64_t cash(const char *player)
-{
-    char owner[80];
-    snprintf(owner, sizeof(owner), "player:%s", player);
-    struct ledger_account acc[8];
-    size_t n;
-    assert_int_equal(ledger_balances(rd, owner, acc, 8, &n), 0);
-    for (size_t i = 0; i < n; i++)
-        if (acc[i].code == LEDGER_ACC_PLAYER_CASH)
-            return ledger_posted_balance(&acc[i]);
-    fail_msg("no cash account for %s", player);
-    return -1;
+    pbt_ledger_start(&db, pg, "pb_casino",
+                     (struct pbt_schema[]){{rounds_migrations, rounds_migrations_count}}, 1);
+    pbt_ledger_fund(&db, "p1", FUNDS);
 }
 
 static size_t rounds_of(const char *player)
 {
     struct round_info r[ROUNDS_RECALL_MAX];
     size_t n;
-    assert_int_equal(rounds_recall(rd, player, r, ROUNDS_RECALL_MAX, &n), 0);
+    assert_int_equal(rounds_recall(db.rd, player, r, ROUNDS_RECALL_MAX, &n), 0);
     for (size_t i = 0; i < n; i++)
         round_info_release(&r[i]);
     return n;
@@ -112,7 +54,7 @@ struct play_args {
 static int play_step(struct store *tx, void *arg)
 {
     struct play_args *a = arg;
-    return casino_play_round(lg, tx, NULL, &a->p, T0, &a->res, &a->ref);
+    return casino_play_round(db.lg, tx, NULL, &a->p, T0, &a->res, &a->ref);
 }
 
 static void play(struct play_args *a, const char *player, const char *currency, int64_t stake,
@@ -121,7 +63,7 @@ static void play(struct play_args *a, const char *player, const char *currency, 
     memset(a, 0, sizeof(*a));
     json_t *bet = bet_text ? json_loads(bet_text, 0, NULL) : NULL;
     a->p = (struct casino_play){&dice_game, player, currency, stake, bet, false, false, NULL};
-    assert_int_equal(pbt_run(w, play_step, a), 0);
+    assert_int_equal(pbt_run(db.w, play_step, a), 0);
     json_decref(bet);
 }
 
@@ -166,19 +108,19 @@ static void dice_play_moves_money_by_the_rule(bool pg)
         json_t *fair = json_object_get(detail, "fair");
         assert_int_equal(json_integer_value(json_object_get(fair, "nonce")), i);
         struct fair_seeds seeds;
-        assert_int_equal(fair_seeds_get(rd, "p1", &seeds), 0);
+        assert_int_equal(fair_seeds_get(db.rd, "p1", &seeds), 0);
         assert_string_equal(json_string_value(json_object_get(fair, "server_seed_hash")),
                             seeds.server_hash);
         int64_t expected = dice_expected(seeds.server_seed, detail, 100);
         assert_int_equal(r->payout_minor, expected);
         balance += expected - 100;
-        assert_int_equal(cash("p1"), balance);
+        assert_int_equal(pbt_cash(&db, "p1"), balance);
         assert_int_equal(a.res.balance_posted_minor, balance);
         json_decref(detail);
         round_info_release(r);
     }
     assert_int_equal(rounds_of("p1"), 12);
-    stop();
+    pbt_ledger_stop(&db);
 }
 PBT_BOTH(dice_play_moves_money_by_the_rule)
 
@@ -186,17 +128,17 @@ static void expect_refused(const char *player, const char *currency, int64_t sta
                            const char *bet, int status, const char *code, const char *field)
 {
     struct fair_seeds before, after;
-    int had = fair_seeds_get(rd, player, &before);
-    int64_t funds = cash(player);
+    int had = fair_seeds_get(db.rd, player, &before);
+    int64_t funds = pbt_cash(&db, player);
     struct play_args a;
     play(&a, player, currency, stake, bet);
     assert_int_equal(a.ref.status, status);
     assert_string_equal(a.ref.code, code);
     assert_string_equal(a.ref.field, field);
-    assert_int_equal(cash(player), funds);
+    assert_int_equal(pbt_cash(&db, player), funds);
     assert_int_equal(rounds_of(player), 0);
     if (had == PB_OK) {
-        assert_int_equal(fair_seeds_get(rd, player, &after), 0);
+        assert_int_equal(fair_seeds_get(db.rd, player, &after), 0);
         assert_int_equal(after.nonce, before.nonce); /* no nonce taken */
     }
 }
@@ -205,12 +147,13 @@ struct config_args {
     struct casino_game_config cfg;
     struct casino_limits limits[4];
     size_t n;
+    const struct game_type *game; /* NULL: dice */
 };
 
 static int config_step(struct store *tx, void *arg)
 {
     struct config_args *a = arg;
-    return casino_config_put(tx, &dice_game, &a->cfg, a->limits, a->n, T0);
+    return casino_config_put(tx, a->game ? a->game : &dice_game, &a->cfg, a->limits, a->n, T0);
 }
 
 static void refusals_change_nothing(bool pg)
@@ -221,23 +164,22 @@ static void refusals_change_nothing(bool pg)
     expect_refused("p1", "EUR", 100, NULL, 400, "validation_failed", "bet");
     expect_refused("p1", "EUR", FUNDS + 1, bet, 422, "ledger", "stake_minor");
     expect_refused("p1", "USD", 100, bet, 422, "no_wallet", "currency");
-    struct setup_args poor = {"p2", 0};
-    assert_int_equal(pbt_run(w, fund_step, &poor), 0);
+    pbt_ledger_fund(&db, "p2", 0);
     expect_refused("p2", "EUR", 1, bet, 422, "ledger", "stake_minor");
     struct play_args a;
     play(&a, "p2", "EUR", 1, bet);
     assert_int_equal(a.ref.ledger.error, LEDGER_E_INSUFFICIENT_FUNDS);
     /* configuration: limits, then disabled */
-    struct config_args c = {.cfg = {true, dice_game.rtp_ppm, 0, "staff"},
+    struct config_args c = {.cfg = {true, dice_game.variants[0].rtp_ppm, 0, "staff"},
                             .limits = {{"EUR", 50, 500}}, .n = 1};
-    assert_int_equal(pbt_run(w, config_step, &c), 0);
+    assert_int_equal(pbt_run(db.w, config_step, &c), 0);
     expect_refused("p1", "EUR", 49, bet, 422, "stake_out_of_range", "stake_minor");
     expect_refused("p1", "EUR", 501, bet, 422, "stake_out_of_range", "stake_minor");
     c.cfg.enabled = false;
-    assert_int_equal(pbt_run(w, config_step, &c), 0);
+    assert_int_equal(pbt_run(db.w, config_step, &c), 0);
     expect_refused("p1", "EUR", 100, bet, 403, "game_disabled", "game_id");
-    assert_int_equal(cash("p1"), FUNDS);
-    stop();
+    assert_int_equal(pbt_cash(&db, "p1"), FUNDS);
+    pbt_ledger_stop(&db);
 }
 PBT_BOTH(refusals_change_nothing)
 
@@ -279,24 +221,24 @@ static void guard_sees_the_context_and_its_refusal_leaves_nothing(bool pg)
     start(pg);
     memset(&seen, 0, sizeof(seen));
     struct ledger_guard g = {test_guard, NULL, NULL};
-    ledger_set_guard(lg, &g);
+    ledger_set_guard(db.lg, &g);
     json_t *bet = json_loads("{\"target\":5000,\"direction\":\"under\"}", 0, NULL);
     struct play_args a;
     memset(&a, 0, sizeof(a));
     a.p = (struct casino_play){&dice_game, "p1", "EUR", 100, bet, true, false, NULL};
-    assert_int_equal(pbt_run(w, play_step, &a), 0);
+    assert_int_equal(pbt_run(db.w, play_step, &a), 0);
     assert_int_equal(a.ref.status, 422);
     assert_string_equal(a.ref.code, "ledger");
     assert_int_equal(a.ref.ledger.error, LEDGER_E_REFUSED);
     assert_string_equal(a.ref.ledger.refusal.code, "autoplay_forbidden");
     assert_int_equal(seen.bets, 1);
-    assert_int_equal(cash("p1"), FUNDS);
+    assert_int_equal(pbt_cash(&db, "p1"), FUNDS);
     assert_int_equal(rounds_of("p1"), 0);
     struct fair_seeds seeds;
-    assert_int_equal(fair_seeds_get(rd, "p1", &seeds), PB_ERR_NOT_FOUND); /* no nonce taken */
+    assert_int_equal(fair_seeds_get(db.rd, "p1", &seeds), PB_ERR_NOT_FOUND); /* no nonce taken */
     memset(&a, 0, sizeof(a));
     a.p = (struct casino_play){&dice_game, "p1", "EUR", 100, bet, false, true, NULL};
-    assert_int_equal(pbt_run(w, play_step, &a), 0);
+    assert_int_equal(pbt_run(db.w, play_step, &a), 0);
     assert_int_equal(a.ref.status, 0);
     round_info_release(&a.res.round);
     assert_int_equal(seen.bets, 2);
@@ -305,7 +247,7 @@ static void guard_sees_the_context_and_its_refusal_leaves_nothing(bool pg)
     assert_string_equal(seen.game, "dice");
     assert_true(seen.turbo);
     json_decref(bet);
-    stop();
+    pbt_ledger_stop(&db);
 }
 PBT_BOTH(guard_sees_the_context_and_its_refusal_leaves_nothing)
 
@@ -314,46 +256,46 @@ static void configuration_defaults_and_checks(bool pg)
     start(pg);
     struct casino_game_config cfg;
     struct casino_limits lim;
-    assert_int_equal(casino_config_get(rd, &dice_game, &cfg), 0);
+    assert_int_equal(casino_config_get(db.rd, &dice_game, &cfg), 0);
     assert_true(cfg.enabled);
-    assert_int_equal(cfg.rtp_ppm, dice_game.rtp_ppm);
+    assert_int_equal(cfg.rtp_ppm, dice_game.variants[0].rtp_ppm);
     assert_int_equal(cfg.updated_ms, 0);
-    assert_int_equal(casino_limits_get(rd, &dice_game, "EUR", &lim), 0);
+    assert_int_equal(casino_limits_get(db.rd, &dice_game, "EUR", &lim), 0);
     assert_int_equal(lim.min_stake_minor, 1);
     assert_int_equal(lim.max_stake_minor, 100000); /* 1000 EUR */
-    assert_int_equal(casino_limits_get(rd, &dice_game, "BTC", &lim), 0);
+    assert_int_equal(casino_limits_get(db.rd, &dice_game, "BTC", &lim), 0);
     assert_int_equal(lim.max_stake_minor, 100000000000LL);
     struct config_args bad[] = {
-        {.cfg = {true, dice_game.rtp_ppm + 1, 0, "s"}, .n = 0},
-        {.cfg = {true, dice_game.rtp_ppm, 0, "s"}, .limits = {{"EUR", 0, 5}}, .n = 1},
-        {.cfg = {true, dice_game.rtp_ppm, 0, "s"}, .limits = {{"EUR", 6, 5}}, .n = 1},
-        {.cfg = {true, dice_game.rtp_ppm, 0, "s"}, .limits = {{"XXX", 1, 5}}, .n = 1},
-        {.cfg = {true, dice_game.rtp_ppm, 0, "s"}, .limits = {{"EUR", 1, 5}, {"EUR", 1, 6}},
+        {.cfg = {true, dice_game.variants[0].rtp_ppm + 1, 0, "s"}, .n = 0},
+        {.cfg = {true, dice_game.variants[0].rtp_ppm, 0, "s"}, .limits = {{"EUR", 0, 5}}, .n = 1},
+        {.cfg = {true, dice_game.variants[0].rtp_ppm, 0, "s"}, .limits = {{"EUR", 6, 5}}, .n = 1},
+        {.cfg = {true, dice_game.variants[0].rtp_ppm, 0, "s"}, .limits = {{"XXX", 1, 5}}, .n = 1},
+        {.cfg = {true, dice_game.variants[0].rtp_ppm, 0, "s"}, .limits = {{"EUR", 1, 5}, {"EUR", 1, 6}},
          .n = 2},
     };
     for (size_t i = 0; i < PB_ARRAY_LEN(bad); i++)
-        if (pbt_run(w, config_step, &bad[i]) != PB_ERR_INVALID)
+        if (pbt_run(db.w, config_step, &bad[i]) != PB_ERR_INVALID)
             fail_msg("bad configuration %zu accepted", i);
-    struct config_args good = {.cfg = {false, dice_game.rtp_ppm, 0, "staff:7"},
+    struct config_args good = {.cfg = {false, dice_game.variants[0].rtp_ppm, 0, "staff:7"},
                                .limits = {{"USD", 10, 20}, {"EUR", 5, 50}}, .n = 2};
-    assert_int_equal(pbt_run(w, config_step, &good), 0);
-    assert_int_equal(casino_config_get(rd, &dice_game, &cfg), 0);
+    assert_int_equal(pbt_run(db.w, config_step, &good), 0);
+    assert_int_equal(casino_config_get(db.rd, &dice_game, &cfg), 0);
     assert_false(cfg.enabled);
     assert_int_equal(cfg.updated_ms, T0);
     assert_string_equal(cfg.updated_by, "staff:7");
     struct casino_limits list[CASINO_LIMITS_MAX];
     size_t n;
-    assert_int_equal(casino_limits_list(rd, &dice_game, list, CASINO_LIMITS_MAX, &n), 0);
+    assert_int_equal(casino_limits_list(db.rd, &dice_game, list, CASINO_LIMITS_MAX, &n), 0);
     assert_int_equal(n, 2);
     assert_string_equal(list[0].currency, "EUR");
     assert_int_equal(list[1].max_stake_minor, 20);
     /* a put replaces the whole set */
     good.n = 0;
     good.cfg.enabled = true;
-    assert_int_equal(pbt_run(w, config_step, &good), 0);
-    assert_int_equal(casino_limits_list(rd, &dice_game, list, CASINO_LIMITS_MAX, &n), 0);
+    assert_int_equal(pbt_run(db.w, config_step, &good), 0);
+    assert_int_equal(casino_limits_list(db.rd, &dice_game, list, CASINO_LIMITS_MAX, &n), 0);
     assert_int_equal(n, 0);
-    stop();
+    pbt_ledger_stop(&db);
 }
 PBT_BOTH(configuration_defaults_and_checks)
 
@@ -368,10 +310,11 @@ static int big_check(const json_t *bet, int64_t stake_minor, int64_t *total,
     return PB_OK;
 }
 
-static void big_play(const json_t *bet, int64_t stake_minor, struct game_draw *draw,
-                     struct game_result *result)
+static void big_play(const json_t *bet, int variant, int64_t stake_minor,
+                     struct game_draw *draw, struct game_result *result)
 {
     (void)bet;
+    PB_ASSERT(variant == 0);
     PB_ASSERT(draw->rng && !draw->fair);
     char *text = pb_malloc((size_t)stake_minor + 1);
     memset(text, 'x', (size_t)stake_minor);
@@ -381,21 +324,21 @@ static void big_play(const json_t *bet, int64_t stake_minor, struct game_draw *d
     pb_free(text);
 }
 
-static const struct game_type big_game = {"big", "Big", "slot", false, 900000, big_check,
-                                          big_play};
+static const struct game_type big_game = {"big", "Big", "slot", false, 1, {{"standard", 900000}},
+                                          big_check, big_play};
 
 static int fund_btc_step(struct store *tx, void *arg)
 {
     (void)arg;
     int64_t ids[3], adj;
-    if (ledger_open_player_accounts(lg, tx, "p1", "BTC", ids) != PB_OK ||
-        ledger_open_account(lg, tx, "house", LEDGER_ACC_ADJUSTMENTS, "BTC", &adj) != PB_OK)
+    if (ledger_open_player_accounts(db.lg, tx, "p1", "BTC", ids) != PB_OK ||
+        ledger_open_account(db.lg, tx, "house", LEDGER_ACC_ADJUSTMENTS, "BTC", &adj) != PB_OK)
         return PB_ERR_DB;
     struct ledger_transfer t = {.kind = LEDGER_POSTED, .debit_account = adj,
                                 .credit_account = ids[0], .amount = 10000000,
                                 .code = LEDGER_TX_DEPOSIT, .reference = "test:funds"};
     struct ledger_outcome out;
-    int rc = ledger_apply(lg, tx, NULL, NULL, &t, 1, &out);
+    int rc = ledger_apply(db.lg, tx, NULL, NULL, &t, 1, &out);
     return rc == PB_OK && out.error == LEDGER_OK ? PB_OK : PB_ERR_DB;
 }
 
@@ -403,11 +346,11 @@ static int fund_btc_step(struct store *tx, void *arg)
 static void outcomes_up_to_the_detail_limit_are_stored(bool pg)
 {
     start(pg);
-    assert_int_equal(pbt_run(w, fund_btc_step, NULL), 0);
+    assert_int_equal(pbt_run(db.w, fund_btc_step, NULL), 0);
     struct play_args a;
     memset(&a, 0, sizeof(a));
     a.p = (struct casino_play){&big_game, "p1", "BTC", 200000, NULL, false, false, NULL};
-    assert_int_equal(pbt_run(w, play_step, &a), 0);
+    assert_int_equal(pbt_run(db.w, play_step, &a), 0);
     assert_int_equal(a.ref.status, 0);
     assert_true(strlen(a.res.round.detail) > 200000);
     assert_null(strstr(a.res.round.detail, "\"fair\"")); /* a CSPRNG game: no fair inputs */
@@ -417,9 +360,9 @@ static void outcomes_up_to_the_detail_limit_are_stored(bool pg)
     memset(&a, 0, sizeof(a));
     a.p = (struct casino_play){&big_game, "p1", "BTC", ROUNDS_DETAIL_MAX + 1, NULL, false,
                                false, NULL};
-    assert_int_equal(pbt_run(w, play_step, &a), PB_ERR_DB);
+    assert_int_equal(pbt_run(db.w, play_step, &a), PB_ERR_DB);
     assert_int_equal(rounds_of("p1"), 1);
-    stop();
+    pbt_ledger_stop(&db);
 }
 PBT_BOTH(outcomes_up_to_the_detail_limit_are_stored)
 
@@ -453,8 +396,8 @@ static int interrupted_step(struct store *tx, void *arg)
 {
     struct interrupted_args *a = arg;
     int64_t ids[3], house;
-    if (ledger_open_player_accounts(lg, tx, "p1", "EUR", ids) != PB_OK ||
-        ledger_open_account(lg, tx, "house", LEDGER_ACC_HOUSE_CASINO, "EUR", &house) != PB_OK ||
+    if (ledger_open_player_accounts(db.lg, tx, "p1", "EUR", ids) != PB_OK ||
+        ledger_open_account(db.lg, tx, "house", LEDGER_ACC_HOUSE_CASINO, "EUR", &house) != PB_OK ||
         rounds_open_game(tx, "p1", a->kind, a->kind, CASINO_PROVIDER, "", "EUR", a->at_ms,
                          &a->id) != PB_OK)
         return PB_ERR_DB;
@@ -464,7 +407,7 @@ static int interrupted_step(struct store *tx, void *arg)
                                 .credit_account = house, .amount = a->stake,
                                 .code = LEDGER_TX_BET, .reference = ref};
     struct ledger_outcome out;
-    if (ledger_apply(lg, tx, NULL, NULL, &t, 1, &out) != PB_OK || out.error != LEDGER_OK)
+    if (ledger_apply(db.lg, tx, NULL, NULL, &t, 1, &out) != PB_OK || out.error != LEDGER_OK)
         return PB_ERR_DB;
     if (rounds_add(tx, a->id, a->stake, 0, a->at_ms) != PB_OK)
         return PB_ERR_DB;
@@ -482,8 +425,8 @@ struct recover_args {
 static int recover_step(struct store *tx, void *arg)
 {
     struct recover_args *a = arg;
-    return casino_recover(lg, tx, NULL, a->now_ms, CASINO_RECOVERY_TIMEOUT_MS, a->skip,
-                          a->nskip, &a->recovered, &a->failed);
+    return casino_recover(db.lg, tx, NULL, a->now_ms, CASINO_RECOVERY_TIMEOUT_MS, a->skip, a->nskip,
+                          &a->recovered, &a->failed);
 }
 
 struct settle_args {
@@ -493,7 +436,7 @@ struct settle_args {
 static int settle_step(struct store *tx, void *arg)
 {
     struct settle_args *a = arg;
-    return casino_round_settle(lg, tx, NULL, a->id, a->payout, NULL, T0);
+    return casino_round_settle(db.lg, tx, NULL, a->id, a->payout, NULL, T0);
 }
 
 static void interrupted_rounds_are_completed_once(bool pg)
@@ -502,53 +445,115 @@ static void interrupted_rounds_are_completed_once(bool pg)
     assert_int_equal(rounds_register_recovery("test-cards", test_recovery), 0);
     assert_int_equal(rounds_register_recovery("test-broken", failing_recovery), 0);
     struct interrupted_args a = {"test-cards", 300, T0, 0};
-    assert_int_equal(pbt_run(w, interrupted_step, &a), 0);
+    assert_int_equal(pbt_run(db.w, interrupted_step, &a), 0);
     struct interrupted_args fresh = {"test-cards", 100, T0 + CASINO_RECOVERY_TIMEOUT_MS, 0};
-    assert_int_equal(pbt_run(w, interrupted_step, &fresh), 0);
+    assert_int_equal(pbt_run(db.w, interrupted_step, &fresh), 0);
     struct interrupted_args orphan = {"no-recovery", 100, T0, 0};
-    assert_int_equal(pbt_run(w, interrupted_step, &orphan), 0);
-    assert_int_equal(cash("p1"), FUNDS - 500);
+    assert_int_equal(pbt_run(db.w, interrupted_step, &orphan), 0);
+    assert_int_equal(pbt_cash(&db, "p1"), FUNDS - 500);
     recovery_calls = 0;
     struct recover_args r = {.now_ms = T0 + CASINO_RECOVERY_TIMEOUT_MS + 1};
-    assert_int_equal(pbt_run(w, recover_step, &r), 0);
+    assert_int_equal(pbt_run(db.w, recover_step, &r), 0);
     assert_int_equal(r.recovered, 1); /* the fresh one waits, the orphan has no recovery */
     assert_int_equal(recovery_calls, 1);
-    assert_int_equal(cash("p1"), FUNDS - 500 + 600);
+    assert_int_equal(pbt_cash(&db, "p1"), FUNDS - 500 + 600);
     struct round_info got;
-    assert_int_equal(rounds_get(rd, a.id, &got), 0);
+    assert_int_equal(rounds_get(db.rd, a.id, &got), 0);
     assert_int_equal(got.state, ROUND_CLOSED);
     assert_int_equal(got.payout_minor, 600);
     assert_string_equal(got.detail, "{\"recovered\":true}");
     round_info_release(&got);
     /* never twice: the next pass finds nothing, a direct settle is refused */
-    assert_int_equal(pbt_run(w, recover_step, &r), 0);
+    assert_int_equal(pbt_run(db.w, recover_step, &r), 0);
     assert_int_equal(r.recovered, 0);
     assert_int_equal(recovery_calls, 1);
     struct settle_args s = {a.id, 600};
-    assert_int_equal(pbt_run(w, settle_step, &s), PB_ERR_CONFLICT);
-    assert_int_equal(cash("p1"), FUNDS + 100);
+    assert_int_equal(pbt_run(db.w, settle_step, &s), PB_ERR_CONFLICT);
+    assert_int_equal(pbt_cash(&db, "p1"), FUNDS + 100);
     /* a failing recovery fails the pass, names its round, and is skipped when told */
     struct interrupted_args broken = {"test-broken", 100, T0, 0};
-    assert_int_equal(pbt_run(w, interrupted_step, &broken), 0);
+    assert_int_equal(pbt_run(db.w, interrupted_step, &broken), 0);
     r.now_ms = T0 + 3 * CASINO_RECOVERY_TIMEOUT_MS;
-    assert_int_equal(pbt_run(w, recover_step, &r), PB_ERR_INVALID);
+    assert_int_equal(pbt_run(db.w, recover_step, &r), PB_ERR_INVALID);
     assert_int_equal(r.failed, broken.id);
-    assert_int_equal(rounds_get(rd, fresh.id, &got), 0);
+    assert_int_equal(rounds_get(db.rd, fresh.id, &got), 0);
     assert_int_equal(got.state, ROUND_DEBITED); /* the failed pass rolled back */
     round_info_release(&got);
     r.skip[0] = broken.id;
     r.nskip = 1;
-    assert_int_equal(pbt_run(w, recover_step, &r), 0);
+    assert_int_equal(pbt_run(db.w, recover_step, &r), 0);
     assert_int_equal(r.recovered, 1);
     assert_int_equal(r.failed, 0);
-    assert_int_equal(rounds_get(rd, fresh.id, &got), 0);
+    assert_int_equal(rounds_get(db.rd, fresh.id, &got), 0);
     assert_int_equal(got.state, ROUND_CLOSED);
     assert_int_equal(got.payout_minor, 200);
     round_info_release(&got);
-    assert_int_equal(cash("p1"), FUNDS + 100 - 100 + 200);
-    stop();
+    assert_int_equal(pbt_cash(&db, "p1"), FUNDS + 100 - 100 + 200);
+    pbt_ledger_stop(&db);
 }
 PBT_BOTH(interrupted_rounds_are_completed_once)
+
+/* A stored RTP no variant has any more (a definition changed under a configuration). */
+static int stale_rtp_step(struct store *tx, void *arg)
+{
+    struct store_stmt *st;
+    if (store_prepare(tx, "UPDATE games_config SET rtp_ppm = 1 WHERE game_id = ?", &st) != PB_OK)
+        return PB_ERR_DB;
+    store_bind_text(st, 1, (const char *)arg, strlen((const char *)arg));
+    int rc = store_step(st);
+    store_finalize(st);
+    return rc == STORE_DONE ? PB_OK : PB_ERR_DB;
+}
+
+static void configured_variant_is_played_and_recorded(bool pg)
+{
+    start(pg);
+    const struct game_type *g = games_find("lucky-sevens");
+    assert_non_null(g);
+    assert_true(g->nvariants >= 2);
+    struct casino_game_config cfg;
+    assert_int_equal(casino_config_get(db.rd, g, &cfg), 0);
+    assert_int_equal(cfg.variant, 0); /* the default */
+    assert_int_equal(cfg.rtp_ppm, g->variants[0].rtp_ppm);
+    struct config_args c = {.cfg = {true, g->variants[1].rtp_ppm, 0, "staff"}, .game = g};
+    assert_int_equal(pbt_run(db.w, config_step, &c), 0);
+    assert_int_equal(casino_config_get(db.rd, g, &cfg), 0);
+    assert_int_equal(cfg.variant, 1);
+    for (int i = 0; i < 20; i++) {
+        struct play_args a;
+        memset(&a, 0, sizeof(a));
+        a.p = (struct casino_play){g, "p1", "EUR", 2, NULL, false, false, NULL};
+        assert_int_equal(pbt_run(db.w, play_step, &a), 0);
+        assert_int_equal(a.ref.status, 0);
+        json_t *detail = json_loads(a.res.round.detail, 0, NULL);
+        assert_non_null(detail);
+        assert_string_equal(json_string_value(json_object_get(detail, "variant")),
+                            g->variants[1].id);
+        assert_int_equal(json_integer_value(json_object_get(detail, "rtp_ppm")),
+                         g->variants[1].rtp_ppm);
+        json_decref(detail);
+        round_info_release(&a.res.round);
+    }
+    /* a stored RTP that names no variant: refused, nothing written */
+    assert_int_equal(pbt_run(db.w, stale_rtp_step, (void *)g->id), 0);
+    assert_int_equal(casino_config_get(db.rd, g, &cfg), 0);
+    assert_int_equal(cfg.variant, -1);
+    size_t rounds = rounds_of("p1");
+    int64_t funds = pbt_cash(&db, "p1");
+    struct play_args a;
+    memset(&a, 0, sizeof(a));
+    a.p = (struct casino_play){g, "p1", "EUR", 2, NULL, false, false, NULL};
+    assert_int_equal(pbt_run(db.w, play_step, &a), 0);
+    assert_int_equal(a.ref.status, 403);
+    assert_string_equal(a.ref.code, "variant_unavailable");
+    assert_int_equal(rounds_of("p1"), rounds);
+    assert_int_equal(pbt_cash(&db, "p1"), funds);
+    /* an RTP no variant has is refused by the put */
+    c.cfg.rtp_ppm = 1;
+    assert_int_equal(pbt_run(db.w, config_step, &c), PB_ERR_INVALID);
+    pbt_ledger_stop(&db);
+}
+PBT_BOTH(configured_variant_is_played_and_recorded)
 
 int main(void)
 {
@@ -559,6 +564,7 @@ int main(void)
         PBT_PAIR(configuration_defaults_and_checks),
         PBT_PAIR(outcomes_up_to_the_detail_limit_are_stored),
         PBT_PAIR(interrupted_rounds_are_completed_once),
+        PBT_PAIR(configured_variant_is_played_and_recorded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -67,6 +67,8 @@ struct test_cmd {
     int64_t key;
     int fail_with;      /* returned after the insert when non-zero */
     const char *event;  /* emitted when not NULL */
+    bool rewound;       /* first emits two events and rewinds them (writer_emit_rewind) */
+    char done_thread[16]; /* the name of the thread that ran done */
     sem_t *gate;        /* when set, run waits on it (holds the writer) */
     sem_t *done_sem;
 };
@@ -86,6 +88,13 @@ static int test_run(struct store *tx, struct writer_cmd *cmd)
         if (rc != STORE_DONE)
             return rc < 0 ? rc : PB_ERR_DB;
     }
+    if (c->rewound) {
+        int64_t mark = writer_emit_mark(cmd);
+        for (int i = 0; i < 2; i++)
+            if (writer_emit(tx, cmd, "test.dropped", "gone", "{\"n\":1}") != 0)
+                return PB_ERR_DB;
+        writer_emit_rewind(cmd, mark);
+    }
     if (c->event) {
         char subject[32];
         snprintf(subject, sizeof(subject), "k%lld", (long long)c->key);
@@ -98,7 +107,9 @@ static int test_run(struct store *tx, struct writer_cmd *cmd)
 
 static void test_done(struct writer_cmd *cmd)
 {
-    sem_post(((struct test_cmd *)cmd)->done_sem);
+    struct test_cmd *c = (struct test_cmd *)cmd;
+    pthread_getname_np(pthread_self(), c->done_thread, sizeof(c->done_thread));
+    sem_post(c->done_sem);
 }
 
 static void init_cmd(struct test_cmd *c, int64_t key, sem_t *done)
@@ -152,6 +163,45 @@ static void commands_commit_and_complete(bool pg)
     writer_stop(w);
     free(cmds);
     sem_destroy(&done);
+}
+
+/* On a SQLite file the WAL's fsync is pipelined: the syncer thread completes the commands
+ * (after the fsync covering their batch); on PostgreSQL the writer does, after COMMIT. */
+static void completion_waits_for_durability_on_its_thread(bool pg)
+{
+    fresh_database(pg);
+    sem_t done;
+    sem_init(&done, 0, 0);
+    struct writer *w = start_writer(16, 1024, NULL);
+    enum { N = 100 };
+    struct test_cmd *cmds = calloc(N, sizeof(*cmds));
+    for (int i = 0; i < N; i++) {
+        init_cmd(&cmds[i], i, &done);
+        if (i == 7)
+            cmds[i].fail_with = PB_ERR_INVALID;
+        assert_int_equal(writer_submit(w, &cmds[i].cmd), 0);
+    }
+    wait_all(&done, N);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(cmds[i].cmd.status, i == 7 ? PB_ERR_INVALID : 0);
+        assert_string_equal(cmds[i].done_thread, pg ? "pb-writer" : "pb-syncer");
+    }
+    assert_int_equal(count_rows(""), N - 1);
+    writer_stop(w);
+    free(cmds);
+    sem_destroy(&done);
+    /* Only a file has a WAL to sync later: the store refuses otherwise. */
+    struct store *s = open_db();
+    int fd = 0;
+    assert_int_equal(store_defer_sync(s, &fd), pg ? PB_ERR_INVALID : PB_OK);
+    assert_true(pg ? fd == -1 : fd >= 0);
+    if (fd >= 0)
+        close(fd);
+    store_close(s);
+    char err[256];
+    assert_int_equal(store_open("sqlite::memory:", &s, err, sizeof(err)), 0);
+    assert_int_equal(store_defer_sync(s, &fd), PB_ERR_INVALID);
+    store_close(s);
 }
 
 /* One failing command (an error it returns, or a constraint violation) is rolled back alone;
@@ -346,6 +396,43 @@ static void events_delivered_in_order_after_commit(bool pg)
     node_stop(&n);
 }
 
+/* Events rewound inside a command (a rolled-back group of the ledger) are never written, and
+ * an event whose text is not UTF-8 fails its own command only; seqs stay dense. */
+static void rewound_and_malformed_events_are_not_written(bool pg)
+{
+    fresh_database(pg);
+    struct seen seen = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    struct node n;
+    node_start(&n, &seen, true);
+    struct test_cmd cmds[4];
+    sem_t done;
+    sem_init(&done, 0, 0);
+    for (int i = 0; i < 4; i++) {
+        init_cmd(&cmds[i], i, &done);
+        cmds[i].event = "test.happened";
+    }
+    cmds[1].rewound = true;
+    cmds[2].event = "test.\xc3\x28"; /* an invalid two-byte sequence */
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(writer_submit(n.w, &cmds[i].cmd), 0);
+    wait_all(&done, 4);
+    assert_int_equal(cmds[1].cmd.status, 0);
+    assert_int_equal(cmds[2].cmd.status, PB_ERR_INVALID);
+    assert_int_equal(cmds[3].cmd.status, 0);
+    wait_seen(&seen, 3);
+    sleep_ms(100);
+    assert_int_equal(seen_count(&seen), 3);
+    const char *want[] = {"k0", "k1", "k3"};
+    for (int i = 0; i < 3; i++) {
+        assert_string_equal(seen.subjects[i], want[i]);
+        assert_string_equal(seen.types[i], "test.happened");
+        if (i > 0)
+            assert_true(seen.seqs[i] == seen.seqs[i - 1] + 1);
+    }
+    assert_int_equal(count_rows("WHERE k = 2"), 0);
+    node_stop(&n);
+}
+
 /* Events committed while nothing delivered them (a crash between commit and delivery) are
  * delivered by the next start; delivered ones are not delivered again. */
 static void undelivered_events_delivered_after_restart(bool pg)
@@ -415,9 +502,11 @@ static void test_postgres_writer_reconnects_after_connection_loss(void **state)
 
 BOTH(commands_commit_and_complete)
 BOTH(failing_command_rolls_back_alone)
+BOTH(completion_waits_for_durability_on_its_thread)
 BOTH(full_queue_is_refused)
 BOTH(batches_respect_batch_max)
 BOTH(events_delivered_in_order_after_commit)
+BOTH(rewound_and_malformed_events_are_not_written)
 BOTH(undelivered_events_delivered_after_restart)
 
 #define PAIR PBT_PAIR
@@ -427,9 +516,11 @@ int main(void)
     const struct CMUnitTest tests[] = {
         PAIR(commands_commit_and_complete),
         PAIR(failing_command_rolls_back_alone),
+        PAIR(completion_waits_for_durability_on_its_thread),
         PAIR(full_queue_is_refused),
         PAIR(batches_respect_batch_max),
         PAIR(events_delivered_in_order_after_commit),
+        PAIR(rewound_and_malformed_events_are_not_written),
         PAIR(undelivered_events_delivered_after_restart),
         cmocka_unit_test(test_postgres_writer_reconnects_after_connection_loss),
     };

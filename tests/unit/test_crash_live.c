@@ -116,31 +116,8 @@ static void test_multiplier_parsing(void **state)
 
 /* ---- rounds on the engine ---- */
 
-static char db_url[600];
-static struct writer *w;
-static struct ledger *lg;
-static struct store *rd;
+static struct pbt_ledger_db db;
 static struct crash_settings set;
-
-struct fund_args {
-    const char *player;
-    int64_t amount;
-};
-
-static int fund_step(struct store *tx, void *arg)
-{
-    struct fund_args *a = arg;
-    int64_t ids[3], adj;
-    if (ledger_open_player_accounts(lg, tx, a->player, "EUR", ids) != PB_OK ||
-        ledger_open_account(lg, tx, "house", LEDGER_ACC_ADJUSTMENTS, "EUR", &adj) != PB_OK)
-        return PB_ERR_DB;
-    struct ledger_transfer t = {.kind = LEDGER_POSTED, .debit_account = adj,
-                                .credit_account = ids[0], .amount = a->amount,
-                                .code = LEDGER_TX_DEPOSIT, .reference = "test:funds"};
-    struct ledger_outcome out;
-    int rc = ledger_apply(lg, tx, NULL, NULL, &t, 1, &out);
-    return rc == PB_OK && out.error == LEDGER_OK ? PB_OK : PB_ERR_DB;
-}
 
 /* A seed whose first round crashes at 2.00x or more (found deterministically). */
 static void pick_seed(void)
@@ -160,47 +137,14 @@ static void pick_seed(void)
 
 static void start_db(bool pg)
 {
-    pbt_fresh_database(pg, "pb_crashlive", db_url, sizeof(db_url));
-    pbt_migrate(db_url, outbox_migrations, outbox_migrations_count);
-    pbt_migrate(db_url, ledger_migrations, ledger_migrations_count);
-    pbt_migrate(db_url, rounds_migrations, rounds_migrations_count);
-    pbt_migrate(db_url, crash_migrations, crash_migrations_count);
-    lg = ledger_new();
-    struct writer_participant p = ledger_participant(lg);
-    w = pbt_start_writer(db_url, &p);
-    rd = pbt_open(db_url);
+    pbt_ledger_start(&db, pg, "pb_crashlive",
+                     (struct pbt_schema[]){{rounds_migrations, rounds_migrations_count},
+                                           {crash_migrations, crash_migrations_count}},
+                     2);
     pick_seed();
     const char *players[] = {"p1", "p2", "p3"};
-    for (int i = 0; i < 3; i++) {
-        struct fund_args a = {players[i], FUNDS};
-        assert_int_equal(pbt_run(w, fund_step, &a), 0);
-    }
-}
-
-static void stop_db(void)
-{
-    struct pb_buf report = PB_BUF_INIT;
-    int rc = ledger_verify(rd, &report);
-    if (rc != PB_OK)
-        fail_msg("ledger verify: %s", report.data);
-    pb_buf_release(&report);
-    store_close(rd);
-    writer_stop(w);
-    ledger_free(lg);
-}
-
-static int64_t cash(const char *player)
-{
-    char owner[80];
-    snprintf(owner, sizeof(owner), "player:%s", player);
-    struct ledger_account acc[8];
-    size_t n;
-    assert_int_equal(ledger_balances(rd, owner, acc, 8, &n), 0);
-    for (size_t i = 0; i < n; i++)
-        if (acc[i].code == LEDGER_ACC_PLAYER_CASH)
-            return ledger_posted_balance(&acc[i]);
-    fail_msg("no cash account for %s", player);
-    return -1;
+    for (int i = 0; i < 3; i++)
+        pbt_ledger_fund(&db, players[i], FUNDS);
 }
 
 struct op_args {
@@ -218,13 +162,13 @@ static int open_step(struct store *tx, void *arg)
 static int settle_step(struct store *tx, void *arg)
 {
     struct op_args *a = arg;
-    return crash_live_settle(lg, tx, NULL, a->id, a->now, &a->round);
+    return crash_live_settle(db.lg, tx, NULL, a->id, a->now, &a->round);
 }
 
 static int resume_step(struct store *tx, void *arg)
 {
     struct op_args *a = arg;
-    return crash_live_resume(lg, tx, NULL, a->now, &a->voided, &a->round);
+    return crash_live_resume(db.lg, tx, NULL, a->now, &a->voided, &a->round);
 }
 
 struct bet_args {
@@ -237,13 +181,13 @@ struct bet_args {
 static int bet_step(struct store *tx, void *arg)
 {
     struct bet_args *a = arg;
-    return crash_live_bet(lg, tx, NULL, &a->q, &a->bet, &a->ref);
+    return crash_live_bet(db.lg, tx, NULL, &a->q, &a->bet, &a->ref);
 }
 
 static int cashout_step(struct store *tx, void *arg)
 {
     struct bet_args *a = arg;
-    return crash_live_cashout_bet(lg, tx, NULL, a->q.player_id, a->bet_id, a->q.received_ms,
+    return crash_live_cashout_bet(db.lg, tx, NULL, a->q.player_id, a->bet_id, a->q.received_ms,
                                   &a->bet, &a->ref);
 }
 
@@ -255,7 +199,7 @@ static struct bet_args bet(const char *player, int64_t stake, uint64_t target, i
     n++;
     snprintf(idem[n % 32], sizeof(idem[0]), "test:crash-%d", n);
     struct bet_args a = {.q = {player, "EUR", idem[n % 32], stake, target, at}};
-    assert_int_equal(pbt_run(w, bet_step, &a), 0);
+    assert_int_equal(pbt_run(db.w, bet_step, &a), 0);
     if (expect_refusal)
         assert_string_equal(a.ref.code ? a.ref.code : "(none)", expect_refusal);
     else
@@ -267,7 +211,7 @@ static struct bet_args cashout(const char *player, int64_t bet_id, int64_t at,
                                const char *expect_refusal)
 {
     struct bet_args a = {.q = {.player_id = player, .received_ms = at}, .bet_id = bet_id};
-    assert_int_equal(pbt_run(w, cashout_step, &a), 0);
+    assert_int_equal(pbt_run(db.w, cashout_step, &a), 0);
     if (expect_refusal)
         assert_string_equal(a.ref.code ? a.ref.code : "(none)", expect_refusal);
     else
@@ -279,7 +223,7 @@ static void expect_round(int64_t bet_id, enum round_state state, int64_t stake, 
                          bool revealed)
 {
     struct round_info r;
-    assert_int_equal(rounds_get(rd, bet_id, &r), 0);
+    assert_int_equal(rounds_get(db.rd, bet_id, &r), 0);
     assert_int_equal(r.state, state);
     assert_int_equal(r.stake_minor, stake);
     assert_int_equal(r.payout_minor, payout);
@@ -297,7 +241,7 @@ static void rounds_on_the_engine(bool pg)
 {
     start_db(pg);
     struct op_args o = {.now = T0};
-    assert_int_equal(pbt_run(w, open_step, &o), 0);
+    assert_int_equal(pbt_run(db.w, open_step, &o), 0);
     struct crash_round_row r = o.round;
     uint8_t h[CRASH_HASH_BYTES], term[CRASH_HASH_BYTES];
     crash_chain_round(set.seed, 10, 1, h);
@@ -320,7 +264,7 @@ static void rounds_on_the_engine(bool pg)
     struct bet_args b3 = bet("p3", 500, r.crash_point + 1, T0 + 30, NULL); /* auto beyond */
     bet("p1", 1000, 0, T0 + 40, "bet_exists");
     bet("p1", 1000, 0, start, "betting_closed");
-    assert_int_equal(cash("p1"), FUNDS - 1000);
+    assert_int_equal(pbt_cash(&db, "p1"), FUNDS - 1000);
     expect_round(b1.bet.id, ROUND_OUTCOME, 1000, 0, false);
 
     cashout("p1", b1.bet.id, start - 1, "round_not_started");
@@ -331,41 +275,41 @@ static void rounds_on_the_engine(bool pg)
     assert_int_equal(c1.bet.state, CRASH_BET_CASHED);
     assert_int_equal(c1.bet.multiplier, m);
     assert_int_equal(c1.bet.payout_minor, 1000 * (int64_t)m / 100);
-    assert_int_equal(cash("p1"), FUNDS - 1000 + 1000 * (int64_t)m / 100);
+    assert_int_equal(pbt_cash(&db, "p1"), FUNDS - 1000 + 1000 * (int64_t)m / 100);
     /* a repeat answers the same bet and pays nothing more */
     struct bet_args again = cashout("p1", b1.bet.id, start + t + 500, NULL);
     assert_int_equal(again.bet.payout_minor, c1.bet.payout_minor);
-    assert_int_equal(cash("p1"), FUNDS - 1000 + 1000 * (int64_t)m / 100);
+    assert_int_equal(pbt_cash(&db, "p1"), FUNDS - 1000 + 1000 * (int64_t)m / 100);
     expect_round(b1.bet.id, ROUND_OUTCOME, 1000, c1.bet.payout_minor, false);
     /* p3 asks at the crash time: too late, nothing changes */
     cashout("p3", b3.bet.id, start + crash_at, "round_crashed");
-    assert_int_equal(cash("p3"), FUNDS - 500);
+    assert_int_equal(pbt_cash(&db, "p3"), FUNDS - 500);
 
     o = (struct op_args){.now = start + crash_at + 300, .id = 1};
-    assert_int_equal(pbt_run(w, settle_step, &o), 0);
+    assert_int_equal(pbt_run(db.w, settle_step, &o), 0);
     assert_int_equal(o.round.phase, CRASH_ROUND_CRASHED);
-    assert_int_equal(pbt_run(w, settle_step, &o), PB_ERR_CONFLICT); /* once */
+    assert_int_equal(pbt_run(db.w, settle_step, &o), PB_ERR_CONFLICT); /* once */
     int64_t p2 = 777 * 150 / 100;
-    assert_int_equal(cash("p1"), FUNDS - 1000 + c1.bet.payout_minor);
-    assert_int_equal(cash("p2"), FUNDS - 777 + p2);
-    assert_int_equal(cash("p3"), FUNDS - 500);
+    assert_int_equal(pbt_cash(&db, "p1"), FUNDS - 1000 + c1.bet.payout_minor);
+    assert_int_equal(pbt_cash(&db, "p2"), FUNDS - 777 + p2);
+    assert_int_equal(pbt_cash(&db, "p3"), FUNDS - 500);
     expect_round(b1.bet.id, ROUND_CLOSED, 1000, c1.bet.payout_minor, true);
     expect_round(b2.bet.id, ROUND_CLOSED, 777, p2, true);
     expect_round(b3.bet.id, ROUND_CLOSED, 500, 0, true);
     cashout("p3", b3.bet.id, start + 1, "round_crashed"); /* lost stays lost */
     struct crash_bet_row row;
-    assert_int_equal(crash_bet_get(rd, b2.bet.id, &row), 0);
+    assert_int_equal(crash_bet_get(db.rd, b2.bet.id, &row), 0);
     assert_int_equal(row.state, CRASH_BET_CASHED);
     assert_true(row.auto_cashout);
     assert_int_equal(row.multiplier, 150);
     /* the next round takes the next link */
     o = (struct op_args){.now = start + crash_at + 4000};
-    assert_int_equal(pbt_run(w, open_step, &o), 0);
+    assert_int_equal(pbt_run(db.w, open_step, &o), 0);
     crash_chain_round(set.seed, 10, 2, h);
     crash_hash_hex(h, hex);
     assert_int_equal(o.round.id, 2);
     assert_string_equal(o.round.hash, hex);
-    stop_db();
+    pbt_ledger_stop(&db);
 }
 PBT_BOTH(rounds_on_the_engine)
 
@@ -373,7 +317,7 @@ static void interrupted_round_is_void(bool pg)
 {
     start_db(pg);
     struct op_args o = {.now = T0};
-    assert_int_equal(pbt_run(w, open_step, &o), 0);
+    assert_int_equal(pbt_run(db.w, open_step, &o), 0);
     struct crash_round_row r = o.round;
     int64_t start = r.bets_close_ms;
     struct bet_args b1 = bet("p1", 1000, 0, T0 + 1, NULL);
@@ -382,26 +326,26 @@ static void interrupted_round_is_void(bool pg)
     int64_t paid = c1.bet.payout_minor;
     /* the process stops here; the next start resumes */
     o = (struct op_args){.now = start + 600000};
-    assert_int_equal(pbt_run(w, resume_step, &o), 0);
+    assert_int_equal(pbt_run(db.w, resume_step, &o), 0);
     assert_int_equal(o.voided, 1);
     assert_int_equal(o.round.id, 1);
     assert_int_equal(o.round.phase, CRASH_ROUND_VOID);
-    assert_int_equal(cash("p1"), FUNDS - 1000 + paid);
-    assert_int_equal(cash("p2"), FUNDS);
+    assert_int_equal(pbt_cash(&db, "p1"), FUNDS - 1000 + paid);
+    assert_int_equal(pbt_cash(&db, "p2"), FUNDS);
     expect_round(b1.bet.id, ROUND_CLOSED, 1000, paid, true);
     expect_round(b2.bet.id, ROUND_CLOSED, 400, 400, true);
     cashout("p2", b2.bet.id, start + 1, "round_void");
     /* resuming again changes nothing; the void round cannot be settled */
-    assert_int_equal(pbt_run(w, resume_step, &o), 0);
+    assert_int_equal(pbt_run(db.w, resume_step, &o), 0);
     assert_int_equal(o.voided, 0);
     o.id = 1;
-    assert_int_equal(pbt_run(w, settle_step, &o), PB_ERR_CONFLICT);
-    assert_int_equal(cash("p1"), FUNDS - 1000 + paid);
-    assert_int_equal(cash("p2"), FUNDS);
+    assert_int_equal(pbt_run(db.w, settle_step, &o), PB_ERR_CONFLICT);
+    assert_int_equal(pbt_cash(&db, "p1"), FUNDS - 1000 + paid);
+    assert_int_equal(pbt_cash(&db, "p2"), FUNDS);
     struct crash_round_row after;
-    assert_int_equal(crash_round_get(rd, 1, &after), 0);
+    assert_int_equal(crash_round_get(db.rd, 1, &after), 0);
     assert_int_equal(after.phase, CRASH_ROUND_VOID);
-    stop_db();
+    pbt_ledger_stop(&db);
 }
 PBT_BOTH(interrupted_round_is_void)
 

@@ -41,7 +41,7 @@ static int64_t play(const char *text, int64_t stake, const char *seed, const cha
     assert_int_equal(rng_fair_init(&f, seed, client, nonce), PB_OK);
     struct game_draw d = {.fair = &f};
     struct game_result r = {0};
-    g->play(b, stake, &d, &r);
+    g->play(b, 0, stake, &d, &r);
     assert_int_equal(json_integer_value(json_object_get(r.outcome, "roll_hundredths")),
                      expect_roll);
     int64_t payout = r.payout_minor;
@@ -164,7 +164,7 @@ static void test_figures(void **state)
     /* E[X^2] = p * 1.98^2; sd = sqrt(E[X^2] - rtp^2) */
     double p = 5000.0 / 10001, e2 = p * 1.98 * 1.98, rtp = 9900.0 / 10001;
     assert_true(fabs(fig.sd - sqrt(e2 - rtp * rtp)) < 1e-12);
-    assert_int_equal(dice_game.rtp_ppm, 989901);
+    assert_int_equal(dice_game.variants[0].rtp_ppm, 989901);
 }
 
 int main(void)

@@ -43,7 +43,7 @@ static int64_t spin(const char *text, int64_t stake, int pocket, int64_t *total)
     assert_int_equal(rng_fair_init(&f, seed_a, "roulette", (uint64_t)nonce_for[pocket]), PB_OK);
     struct game_draw d = {.fair = &f};
     struct game_result r = {0};
-    g->play(b, stake, &d, &r);
+    g->play(b, 0, stake, &d, &r);
     assert_int_equal(json_integer_value(json_object_get(r.outcome, "pocket")), pocket);
     json_decref(r.outcome);
     json_decref(b);
@@ -237,6 +237,77 @@ static void test_changed_limits_apply(void **state)
     assert_int_equal(roulette_set_limits(&l), PB_OK);
 }
 
+static void test_limits_from_a_document(void **state)
+{
+    (void)state;
+    struct roulette_limits l, def;
+    struct pb_json_error err;
+    roulette_limits_default(&def);
+    json_t *d = doc("{}");
+    assert_int_equal(roulette_limits_decode(d, &l, &err), PB_OK);
+    assert_memory_equal(&l, &def, sizeof(l));
+    json_decref(d);
+    d = doc("{\"max_total_minor\":500,\"bets\":{\"straight\":{\"min_minor\":5,"
+            "\"max_minor\":60},\"red\":{\"max_minor\":400}}}");
+    assert_int_equal(roulette_limits_decode(d, &l, &err), PB_OK);
+    json_decref(d);
+    assert_int_equal(l.max_total_minor, 500);
+    assert_int_equal(l.min_minor[ROULETTE_STRAIGHT], 5);
+    assert_int_equal(l.max_minor[ROULETTE_STRAIGHT], 60);
+    assert_int_equal(l.min_minor[ROULETTE_RED], def.min_minor[ROULETTE_RED]);
+    assert_int_equal(l.max_minor[ROULETTE_RED], 400);
+    assert_int_equal(l.max_minor[ROULETTE_SPLIT], def.max_minor[ROULETTE_SPLIT]);
+    /* the round trip through the document form */
+    json_t *back = roulette_limits_json(&l);
+    struct roulette_limits again;
+    assert_int_equal(roulette_limits_decode(back, &again, &err), PB_OK);
+    assert_memory_equal(&again, &l, sizeof(l));
+    json_decref(back);
+    /* in force: a straight of 7 chips of 10 is above 60, 6 chips pass; the total binds */
+    assert_int_equal(roulette_set_limits(&l), PB_OK);
+    struct roulette_limits now;
+    roulette_limits_get(&now);
+    assert_memory_equal(&now, &l, sizeof(l));
+    refused(ONE("{\"kind\":\"straight\",\"numbers\":[1],\"chips\":7}"), 10, "above_table_limit",
+            "bets[0].chips");
+    int64_t total;
+    assert_int_equal(spin(ONE("{\"kind\":\"straight\",\"numbers\":[1],\"chips\":6}"), 10, 1,
+                          &total), 60 * 36);
+    assert_int_equal(total, 60);
+    refused(ONE("{\"kind\":\"red\",\"chips\":41}"), 10, "above_table_limit", "bets[0].chips");
+    assert_int_equal(roulette_set_limits(&def), PB_OK);
+    /* refusals name the field */
+    static const struct {
+        const char *text, *code, *field;
+    } bad[] = {
+        {"[]", "out_of_range", ""},
+        {"{\"max_total\":5}", "unknown_field", "max_total"},
+        {"{\"max_total_minor\":0}", "out_of_range", "max_total_minor"},
+        {"{\"max_total_minor\":\"5\"}", "out_of_range", "max_total_minor"},
+        {"{\"max_total_minor\":1000000000000001}", "out_of_range", "max_total_minor"},
+        {"{\"bets\":[]}", "out_of_range", "bets"},
+        {"{\"bets\":{\"trio\":{}}}", "unknown_field", "bets.trio"},
+        {"{\"bets\":{\"split\":5}}", "out_of_range", "bets.split"},
+        {"{\"bets\":{\"split\":{\"min\":5}}}", "unknown_field", "bets.split.min"},
+        {"{\"bets\":{\"split\":{\"min_minor\":0}}}", "out_of_range", "bets.split.min_minor"},
+        {"{\"bets\":{\"split\":{\"max_minor\":-1}}}", "out_of_range", "bets.split.max_minor"},
+        {"{\"bets\":{\"split\":{\"min_minor\":50,\"max_minor\":40}}}", "out_of_range",
+         "bets.split.min_minor"},
+        {"{\"bets\":{\"dozen\":{\"min_minor\":300000}}}", "out_of_range", "bets.dozen.min_minor"},
+    };
+    for (size_t i = 0; i < PB_ARRAY_LEN(bad); i++) {
+        d = doc(bad[i].text);
+        if (roulette_limits_decode(d, &l, &err) != PB_ERR_INVALID)
+            fail_msg("limits %zu accepted", i);
+        if (strcmp(err.code, bad[i].code) != 0 || strcmp(err.field, bad[i].field) != 0)
+            fail_msg("limits %zu: got %s at '%s', want %s at '%s'", i, err.code, err.field,
+                     bad[i].code, bad[i].field);
+        json_decref(d);
+    }
+    roulette_limits_get(&now);
+    assert_memory_equal(&now, &def, sizeof(def));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -245,6 +316,7 @@ int main(void)
         cmocka_unit_test(test_bets_not_on_the_layout_are_refused),
         cmocka_unit_test(test_malformed_documents_and_limits_are_refused),
         cmocka_unit_test(test_changed_limits_apply),
+        cmocka_unit_test(test_limits_from_a_document),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

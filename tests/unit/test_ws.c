@@ -234,9 +234,11 @@ static void test_hub_subscribe_publish_unsubscribe(void **state)
 {
     (void)state;
     struct ws_hub *hub = start_hub(&base_config);
+    assert_true(ws_hub_idle(hub)); /* nobody to publish to */
     struct ws_client a, b;
     open_pair(hub, &a, NULL, 0);
     open_pair(hub, &b, NULL, 0);
+    assert_false(ws_hub_idle(hub));
     ws_client_subscribe(&a, "odds", WAIT_MS);
     ws_client_subscribe(&b, "balance", WAIT_MS);
     assert_int_equal(ws_hub_publish(hub, "odds", "{\"p\":1.5}", 9), PB_OK);
@@ -255,6 +257,7 @@ static void test_hub_subscribe_publish_unsubscribe(void **state)
     ws_client_close(&a);
     ws_client_close(&b);
     wait_metric(hub, "pitboss_ws_connections", 0);
+    assert_true(ws_hub_idle(hub));
     ws_hub_free(hub);
 }
 

@@ -1,6 +1,8 @@
 /* provider_sim.c: the studio simulator and setup helpers (provider_sim.h). */
 #include "provider_sim.h"
 
+#include "fixtures.h"
+
 #include <curl/curl.h>
 #include <jansson.h>
 #include <pthread.h>
@@ -14,32 +16,6 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-/* ---- setup (main thread; cmocka assertions) ---- */
-
-static json_t *call_json(const struct pb_server *srv, const char *method, const char *path,
-                         const char *body, const char *token, const char *extra, long status)
-{
-    char auth[128];
-    const char *headers[3] = {NULL, NULL, NULL};
-    size_t n = 0;
-    struct pb_response r;
-    if (token) {
-        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-        headers[n++] = auth;
-    }
-    if (extra)
-        headers[n++] = extra;
-    pb_request(srv, method, path, body ? "application/json" : NULL, body,
-               body ? strlen(body) : 0, headers, &r);
-    if (r.status != status)
-        fail_msg("%s %s answered %ld, expected %ld: %s", method, path, r.status, status, r.body);
-    json_t *doc = json_loads(r.body, 0, NULL);
-    if (!doc)
-        fail_msg("not JSON: %s", r.body);
-    pb_response_release(&r);
-    return doc;
-}
-
 void psim_provider_create(const struct pb_server *srv, const char *name, const char *protocol,
                           const char *ranges_json, bool accept_unknown, int ttl_s,
                           struct psim_provider *out)
@@ -51,7 +27,7 @@ void psim_provider_create(const struct pb_server *srv, const char *name, const c
              "\"accept_unknown_round_wins\":%s,\"session_ttl_s\":%d,"
              "\"reason\":\"integration test\"}",
              name, protocol, name, ranges_json, accept_unknown ? "true" : "false", ttl_s);
-    json_t *doc = call_json(srv, "POST", "/api/v1/admin/providers", body, PSIM_STAFF, NULL, 201);
+    json_t *doc = pb_call_json(srv, "POST", "/api/v1/admin/providers", body, PSIM_STAFF, NULL, 201);
     snprintf(out->name, sizeof(out->name), "%s", name);
     const char *secret = json_string_value(json_object_get(doc, "secret"));
     assert_non_null(secret);
@@ -68,34 +44,8 @@ void psim_game_create(const struct pb_server *srv, const char *provider, const c
                        "\"rtp_bp\":9600,\"volatility\":\"medium\",\"jurisdictions\":[\"*\"],"
                        "\"brands\":[\"*\"],\"enabled\":true,\"ordering\":10,"
                        "\"reason\":\"integration test\"}";
-    json_t *doc = call_json(srv, "PUT", path, body, PSIM_STAFF, NULL, 201);
+    json_t *doc = pb_call_json(srv, "PUT", path, body, PSIM_STAFF, NULL, 201);
     json_decref(doc);
-}
-
-void psim_player(const struct pb_server *srv, const char *email, char *id, char *token)
-{
-    char body[512];
-    snprintf(body, sizeof(body), "{\"email\":\"%s\",\"password\":\"" PSIM_PASSWORD "\","
-             "\"date_of_birth\":\"1990-05-17\",\"country\":\"DE\",\"currency\":\"EUR\","
-             "\"brand\":\"demo\"}", email);
-    json_t *doc = call_json(srv, "POST", "/api/v1/players", body, NULL, NULL, 201);
-    snprintf(id, 25, "%s", json_string_value(json_object_get(doc, "player_id")));
-    json_decref(doc);
-    snprintf(body, sizeof(body), "{\"brand\":\"demo\",\"email\":\"%s\",\"password\":\""
-             PSIM_PASSWORD "\"}", email);
-    doc = call_json(srv, "POST", "/api/v1/sessions", body, NULL, NULL, 201);
-    snprintf(token, 44, "%s", json_string_value(json_object_get(doc, "token")));
-    json_decref(doc);
-}
-
-void psim_fund(const struct pb_server *srv, const char *player_id, int64_t amount)
-{
-    static int counter;
-    char body[256], key[96];
-    snprintf(body, sizeof(body), "{\"player_id\":\"%s\",\"currency\":\"EUR\",\"account\":\"cash\","
-             "\"amount_minor\":%lld,\"reason\":\"test funding\"}", player_id, (long long)amount);
-    snprintf(key, sizeof(key), "Idempotency-Key: fund-%s-%d", player_id, ++counter);
-    json_decref(call_json(srv, "POST", "/api/v1/admin/adjustments", body, PSIM_STAFF, key, 201));
 }
 
 void psim_launch(const struct pb_server *srv, const char *player_token, const char *game_id,
@@ -103,7 +53,7 @@ void psim_launch(const struct pb_server *srv, const char *player_token, const ch
 {
     char path[256];
     snprintf(path, sizeof(path), "/api/v1/catalog/%s/launch", game_id);
-    json_t *doc = call_json(srv, "POST", path, "{\"mode\":\"real\"}", player_token, NULL, 201);
+    json_t *doc = pb_call_json(srv, "POST", path, "{\"mode\":\"real\"}", player_token, NULL, 201);
     const char *url = json_string_value(json_object_get(doc, "url"));
     const char *t = url ? strstr(url, "token=") : NULL;
     assert_non_null(t);
@@ -469,8 +419,9 @@ int psim_run(const struct pb_server *srv, const struct psim_provider *p, const c
         pl[i] = (struct sim_player){.srv = srv, .p = p, .cfg = cfg, .index = i,
                                     .model = cfg->start_minor, .rng = cfg->seed + (unsigned)i};
         snprintf(email, sizeof(email), "sim%d-%u@example.com", i, cfg->seed);
-        psim_player(srv, email, pl[i].id, pl[i].token);
-        psim_fund(srv, pl[i].id, cfg->start_minor);
+        pb_player_new(srv, "demo", email, "EUR", pl[i].id, sizeof(pl[i].id), pl[i].token,
+                      sizeof(pl[i].token));
+        pb_adjust(srv, PSIM_STAFF, pl[i].id, "EUR", cfg->start_minor);
         psim_launch(srv, pl[i].token, game_id, launch, sizeof(launch));
         psim_authenticate(srv, p, launch, pl[i].session, sizeof(pl[i].session));
     }

@@ -17,7 +17,6 @@
 
 #define PSIM_STAFF "staff-token-for-provider-tests-0123456789"
 #define PSIM_SEAL_KEY "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
-#define PSIM_PASSWORD "correct horse battery"
 
 struct psim_provider {
     char name[33];
@@ -31,10 +30,6 @@ void psim_provider_create(const struct pb_server *srv, const char *name, const c
                           struct psim_provider *out);
 /* PUT a catalog game (category "slot", brands and jurisdictions "*", enabled). */
 void psim_game_create(const struct pb_server *srv, const char *provider, const char *external);
-/* Registers and logs in a EUR player of brand demo; id (25) and token (44) are filled. */
-void psim_player(const struct pb_server *srv, const char *email, char *id, char *token);
-/* Credits the player's EUR cash by amount through an audited adjustment. */
-void psim_fund(const struct pb_server *srv, const char *player_id, int64_t amount);
 /* Launches game_id for the player (real money) and returns the launch token from the URL. */
 void psim_launch(const struct pb_server *srv, const char *player_token, const char *game_id,
                  char *launch_token, size_t len);
