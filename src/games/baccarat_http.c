@@ -19,13 +19,12 @@
 #include "core/writer.h"
 #include "games/baccarat_round.h"
 #include "games/casino.h"
+#include "games/casino_answer.h"
 #include "games/casino_http.h"
 #include "ledger/ledger_http.h"
-#include "pam/kyc.h"
 #include "pam/pam.h"
 #include "pam/pam_http.h"
 
-#define ALNUM "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 #define SCOPE_MAX (sizeof("baccarat:") + ROUNDS_PLAYER_ID_MAX)
 
 struct bac_cmd {
@@ -41,42 +40,8 @@ struct bac_cmd {
     char scope[SCOPE_MAX + 1];
     char key[CASINO_HTTP_IDEM_KEY_MAX + 1];
     char request_json[384];
-    int status;
-    bool replayed, conflict;
-    char *body; /* BACCARAT_HTTP_ANSWER_MAX bytes after the struct */
-    size_t body_len;
+    struct casino_answer ans; /* BACCARAT_HTTP_ANSWER_MAX bytes after the struct */
 };
-
-static void answer_response(struct bac_cmd *c, struct http_response *tmp)
-{
-    PB_ASSERT(tmp->body.len < BACCARAT_HTTP_ANSWER_MAX);
-    memcpy(c->body, tmp->body.data, tmp->body.len);
-    c->body[tmp->body.len] = '\0';
-    c->body_len = tmp->body.len;
-    c->status = tmp->status;
-    http_response_release(tmp);
-}
-
-static void answer_problem(struct bac_cmd *c, int status, const char *code, const char *detail,
-                           const char *field)
-{
-    struct http_response tmp;
-    http_response_init(&tmp);
-    http_problem(&tmp, status, code, http_status_title(status), detail, field);
-    answer_response(c, &tmp);
-}
-
-static void answer_refusal(struct bac_cmd *c, const struct casino_refusal *f)
-{
-    if (strcmp(f->code, "ledger") == 0) {
-        struct http_response tmp;
-        http_response_init(&tmp);
-        ledger_http_refusal(&tmp, &f->ledger, f->field);
-        answer_response(c, &tmp);
-        return;
-    }
-    answer_problem(c, f->status, f->code, f->detail, f->field);
-}
 
 static int answer_round(struct bac_cmd *c, struct store *tx, int64_t round_id)
 {
@@ -85,80 +50,27 @@ static int answer_round(struct bac_cmd *c, struct store *tx, int64_t round_id)
         return PB_ERR_DB;
     json_t *doc = json_pack("{s:o}", "round", casino_round_json(&r));
     round_info_release(&r);
-    char *text = json_dumps(doc, JSON_COMPACT);
-    json_decref(doc);
-    size_t n = strlen(text);
-    PB_ASSERT(n < BACCARAT_HTTP_ANSWER_MAX);
-    memcpy(c->body, text, n + 1);
-    c->body_len = n;
-    c->status = 201;
-    free(text);
+    casino_answer_json(&c->ans, 201, doc);
     return PB_OK;
 }
 
 static void finish(struct http_request *req, struct writer_cmd *cmd, struct http_response *resp)
 {
     PB_UNUSED(req);
-    struct bac_cmd *c = (struct bac_cmd *)cmd;
-    if (cmd->status != PB_OK) {
-        http_problem(resp, 500, "internal_error", "Internal error", pb_err_name(cmd->status),
-                     NULL);
-        return;
-    }
-    if (c->conflict) {
-        http_problem(resp, 409, "idempotency_conflict", "Idempotency key reused",
-                     "this Idempotency-Key was used with a different request", NULL);
-        return;
-    }
-    pb_buf_reset(&resp->body);
-    pb_buf_append(&resp->body, c->body, c->body_len);
-    resp->status = c->status;
-    resp->content_type = c->status >= 400 ? "application/problem+json" : "application/json";
-    if (c->replayed)
-        http_header_add(resp, "Idempotent-Replayed", "true");
+    casino_answer_finish(&((struct bac_cmd *)cmd)->ans, cmd->status, resp);
 }
 
-/* The bet block and the jurisdiction's KYC rule; *refused when the answer is set. */
-static int player_gates(struct store *tx, struct bac_cmd *c, bool *refused)
+static int apply(struct store *tx, void *arg, const char *idem)
 {
-    unsigned blocks = 0;
-    bool allowed = true;
-    *refused = false;
-    if (pam_player_blocks(tx, c->player_id, &blocks) != PB_OK)
-        return PB_ERR_DB;
-    if (blocks & PAM_BLOCK_BET) {
-        answer_problem(c, 403, "account_blocked", "betting is blocked for this account", NULL);
-        *refused = true;
-        return PB_OK;
-    }
-    int rc = c->pam ? kyc_allows(tx, c->pam, c->player_id, KYC_ACTION_PLAY, &allowed) : PB_OK;
-    if (rc != PB_OK && rc != PB_ERR_NOT_FOUND)
-        return PB_ERR_DB;
-    if (!allowed) {
-        answer_problem(c, 403, "kyc_required", "this jurisdiction requires verified identity"
-                                               " before play", NULL);
-        *refused = true;
-    }
-    return PB_OK;
-}
-
-static int apply(struct store *tx, struct bac_cmd *c)
-{
-    bool refused;
-    if (player_gates(tx, c, &refused) != PB_OK)
-        return PB_ERR_DB;
-    if (refused)
-        return PB_OK;
+    struct bac_cmd *c = arg;
     struct rng rng;
     rng_init_system(&rng);
-    char idem[SCOPE_MAX + CASINO_HTTP_IDEM_KEY_MAX + 2];
-    snprintf(idem, sizeof(idem), "%s:%s", c->scope, c->key);
     struct casino_refusal *f = pb_calloc(1, sizeof(*f));
     int64_t round_id = 0;
     int rc = baccarat_round_play(c->lg, tx, &c->cmd, c->player_id, c->currency, c->table,
                                  c->variant, &c->bets, idem, &rng, c->now_ms, &round_id, f);
     if (rc == PB_OK && f->status != 0)
-        answer_refusal(c, f);
+        casino_answer_refusal(&c->ans, f);
     else if (rc == PB_OK)
         rc = answer_round(c, tx, round_id);
     pb_free(f);
@@ -168,28 +80,8 @@ static int apply(struct store *tx, struct bac_cmd *c)
 static int play_run(struct store *tx, struct writer_cmd *cmd)
 {
     struct bac_cmd *c = (struct bac_cmd *)cmd;
-    enum ledger_idem_state state;
-    struct ledger_idem_hit hit = {0};
-    if (ledger_idem_check(tx, c->scope, c->key, c->request_json, &state, &hit) != PB_OK)
-        return PB_ERR_DB;
-    if (state == LEDGER_IDEM_REPLAY) {
-        PB_ASSERT(hit.body != NULL && strlen(hit.body) < BACCARAT_HTTP_ANSWER_MAX); /* ours */
-        c->body_len = strlen(hit.body);
-        memcpy(c->body, hit.body, c->body_len + 1);
-        c->status = hit.status;
-        c->replayed = true;
-        pb_free(hit.body);
-        return PB_OK;
-    }
-    if (state == LEDGER_IDEM_CONFLICT) {
-        c->conflict = true;
-        return PB_OK;
-    }
-    int rc = apply(tx, c);
-    if (rc != PB_OK)
-        return rc;
-    PB_ASSERT(c->status != 0 && c->body_len > 0);
-    return ledger_idem_record(tx, c->scope, c->key, c->request_json, c->status, c->body);
+    struct casino_idem q = {c->scope, c->key, c->request_json, c->pam, c->player_id};
+    return casino_answer_idem(tx, &c->ans, &q, apply, c);
 }
 
 struct play_body {
@@ -216,14 +108,10 @@ static enum http_result post_round(struct http_request *req, struct http_respons
         pam_http_auth_problem(resp, arc);
         return HTTP_DONE;
     }
-    const char *key = http_header(req, "Idempotency-Key");
-    size_t n = key ? strlen(key) : 0;
-    if (n < 1 || n > CASINO_HTTP_IDEM_KEY_MAX || strspn(key, ALNUM "._:-") != n) {
-        http_invalid(resp, "Idempotency-Key",
-                     key ? "must be 1 to 128 characters of A-Z, a-z, 0-9, '.', '_', ':' and '-'"
-                         : "a round moves money: an Idempotency-Key header is required");
+    const char *key = ledger_http_idempotency_key(
+        req, resp, "a round moves money: an Idempotency-Key header is required");
+    if (!key)
         return HTTP_DONE;
-    }
     struct play_body b = {0};
     json_t *root = NULL;
     if (!http_decode_body(req, resp, play_fields, PB_ARRAY_LEN(play_fields), &b, &root)) {
@@ -257,7 +145,7 @@ static enum http_result post_round(struct http_request *req, struct http_respons
         variant = BACCARAT_NO_COMMISSION;
     char *block = pb_calloc(1, sizeof(struct bac_cmd) + BACCARAT_HTTP_ANSWER_MAX);
     struct bac_cmd *c = (struct bac_cmd *)block;
-    c->body = block + sizeof(*c);
+    casino_answer_init(&c->ans, block + sizeof(*c), BACCARAT_HTTP_ANSWER_MAX);
     c->cmd.run = play_run;
     c->lg = app_ledger(req->app);
     c->pam = app_pam_config(req->app);

@@ -35,15 +35,9 @@ const size_t baccarat_migrations_count = PB_ARRAY_LEN(baccarat_migrations);
 static int check_bet(const json_t *bet, int64_t stake_minor, int64_t *total_stake_minor,
                      struct pb_json_error *err)
 {
-    if (bet != NULL || stake_minor < 1) {
-        err->code = "out_of_range";
-        snprintf(err->field, sizeof(err->field), "%s", bet ? "bet" : "bets");
-        snprintf(err->detail, sizeof(err->detail), "%s",
-                 bet ? "baccarat takes the bets as fields" : "at least one bet is required");
-        return PB_ERR_INVALID;
-    }
-    *total_stake_minor = stake_minor;
-    return PB_OK;
+    static const struct game_stake_only rule = {
+        INT64_MAX, "bets", "baccarat takes the bets as fields", "at least one bet is required"};
+    return game_check_stake_only(&rule, bet, stake_minor, total_stake_minor, err);
 }
 
 const struct game_type baccarat_game = {

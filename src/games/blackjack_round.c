@@ -25,15 +25,9 @@ const size_t blackjack_migrations_count = PB_ARRAY_LEN(blackjack_migrations);
 static int check_bet(const json_t *bet, int64_t stake_minor, int64_t *total_stake_minor,
                      struct pb_json_error *err)
 {
-    if (bet != NULL || stake_minor < 1 || stake_minor > BJ_STAKE_MAX) {
-        err->code = "out_of_range";
-        snprintf(err->field, sizeof(err->field), "%s", bet ? "bet" : "stake_minor");
-        snprintf(err->detail, sizeof(err->detail), "%s",
-                 bet ? "blackjack takes no bet object" : "the stake is out of range");
-        return PB_ERR_INVALID;
-    }
-    *total_stake_minor = stake_minor;
-    return PB_OK;
+    static const struct game_stake_only rule = {
+        BJ_STAKE_MAX, "stake_minor", "blackjack takes no bet object", "the stake is out of range"};
+    return game_check_stake_only(&rule, bet, stake_minor, total_stake_minor, err);
 }
 
 const struct game_type blackjack_game = {

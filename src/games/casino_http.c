@@ -22,18 +22,17 @@
 #include "base/log.h"
 #include "core/writer.h"
 #include "games/casino.h"
+#include "games/casino_answer.h"
 #include "games/games.h"
 #include "games/rounds.h"
 #include "games/seeds.h"
 #include "http/ws.h"
 #include "ledger/audit.h"
 #include "ledger/ledger_http.h"
-#include "pam/kyc.h"
 #include "pam/pam.h"
 #include "pam/pam_http.h"
 #include "pam/staff_http.h"
 
-#define ALNUM "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 #define IDEM_SCOPE_MAX (sizeof("casino:") + ROUNDS_PLAYER_ID_MAX)
 
 /* ---- common pieces ---- */
@@ -291,39 +290,8 @@ struct play_cmd {
     int64_t now_ms;
     const char *request_json; /* inside the allocation */
     const char *bet_text;     /* inside the allocation; NULL: no bet */
-    /* The answer: */
-    int status;
-    bool replayed;
-    char conflict_field[64];
-    char *body; /* inside the allocation, CASINO_HTTP_ANSWER_MAX bytes */
-    size_t body_len;
+    struct casino_answer ans; /* inside the allocation, CASINO_HTTP_ANSWER_MAX bytes */
 };
-
-static int answer_set(struct play_cmd *c, int status, const char *text, size_t len)
-{
-    if (len >= CASINO_HTTP_ANSWER_MAX)
-        return PB_ERR_TOO_LARGE;
-    memcpy(c->body, text, len);
-    c->body[len] = '\0';
-    c->body_len = len;
-    c->status = status;
-    return PB_OK;
-}
-
-static void answer_response(struct play_cmd *c, struct http_response *tmp)
-{
-    PB_ASSERT(answer_set(c, tmp->status, tmp->body.data, tmp->body.len) == PB_OK);
-    http_response_release(tmp);
-}
-
-static void answer_problem(struct play_cmd *c, int status, const char *code,
-                           const char *detail, const char *field)
-{
-    struct http_response tmp;
-    http_response_init(&tmp);
-    http_problem(&tmp, status, code, http_status_title(status), detail, field);
-    answer_response(c, &tmp);
-}
 
 static int answer_played(struct play_cmd *c, const struct casino_result *res)
 {
@@ -344,59 +312,24 @@ static int answer_played(struct play_cmd *c, const struct casino_result *res)
     }
     PB_ASSERT(text != NULL);
     json_decref(doc);
-    int rc = answer_set(c, 201, text, strlen(text));
+    int rc = casino_answer_set(&c->ans, 201, text, strlen(text));
     free(text);
     return rc == PB_OK ? PB_OK : PB_ERR_DB; /* without the detail it always fits */
 }
 
-/* The player's own gates: the bet block and the jurisdiction's KYC rule. true: refused. */
-static int player_gates(struct store *tx, struct play_cmd *c, bool *refused)
+static int play_apply(struct store *tx, void *arg, const char *idem)
 {
-    unsigned blocks = 0;
-    bool allowed = true;
-    *refused = false;
-    if (pam_player_blocks(tx, c->player_id, &blocks) != PB_OK)
-        return PB_ERR_DB;
-    if (blocks & PAM_BLOCK_BET) {
-        answer_problem(c, 403, "account_blocked", "betting is blocked for this account", NULL);
-        *refused = true;
-        return PB_OK;
-    }
-    int rc = c->pam ? kyc_allows(tx, c->pam, c->player_id, KYC_ACTION_PLAY, &allowed) : PB_OK;
-    if (rc != PB_OK && rc != PB_ERR_NOT_FOUND)
-        return PB_ERR_DB;
-    if (!allowed) {
-        answer_problem(c, 403, "kyc_required", "this jurisdiction requires verified identity"
-                                               " before play", NULL);
-        *refused = true;
-    }
-    return PB_OK;
-}
-
-static int play_apply(struct store *tx, struct play_cmd *c)
-{
-    bool refused;
-    if (player_gates(tx, c, &refused) != PB_OK)
-        return PB_ERR_DB;
-    if (refused)
-        return PB_OK;
+    struct play_cmd *c = arg;
     json_t *bet = c->bet_text ? json_loads(c->bet_text, 0, NULL) : NULL;
     PB_ASSERT(!c->bet_text || bet != NULL); /* dumped by the handler */
-    char idem[IDEM_SCOPE_MAX + CASINO_HTTP_IDEM_KEY_MAX + 2];
-    snprintf(idem, sizeof(idem), "%s:%s", c->scope, c->key);
     struct casino_play p = {c->game, c->player_id, c->currency, c->stake_minor, bet,
                             c->autoplay, c->turbo, idem};
     struct casino_result res;
     struct casino_refusal *ref = pb_calloc(1, sizeof(*ref));
     int rc = casino_play_round(c->lg, tx, &c->cmd, &p, c->now_ms, &res, ref);
     json_decref(bet);
-    if (rc == PB_OK && ref->status != 0 && strcmp(ref->code, "ledger") == 0) {
-        struct http_response tmp;
-        http_response_init(&tmp);
-        ledger_http_refusal(&tmp, &ref->ledger, ref->field);
-        answer_response(c, &tmp);
-    } else if (rc == PB_OK && ref->status != 0) {
-        answer_problem(c, ref->status, ref->code, ref->detail, ref->field);
+    if (rc == PB_OK && ref->status != 0) {
+        casino_answer_refusal(&c->ans, ref);
     } else if (rc == PB_OK) {
         rc = answer_played(c, &res);
         round_info_release(&res.round);
@@ -408,62 +341,21 @@ static int play_apply(struct store *tx, struct play_cmd *c)
 static int play_run(struct store *tx, struct writer_cmd *cmd)
 {
     struct play_cmd *c = (struct play_cmd *)cmd;
-    enum ledger_idem_state state;
-    struct ledger_idem_hit hit = {0};
-    if (ledger_idem_check(tx, c->scope, c->key, c->request_json, &state, &hit) != PB_OK)
-        return PB_ERR_DB;
-    if (state == LEDGER_IDEM_REPLAY) {
-        PB_ASSERT(hit.body != NULL && hit.status >= 200 && hit.status <= 599);
-        int rc = answer_set(c, hit.status, hit.body, strlen(hit.body));
-        pb_free(hit.body);
-        c->replayed = true;
-        return rc == PB_OK ? PB_OK : PB_ERR_DB;
-    }
-    if (state == LEDGER_IDEM_CONFLICT) {
-        c->status = 409;
-        pb_strlcpy(c->conflict_field, hit.field, sizeof(c->conflict_field));
-        return PB_OK;
-    }
-    int rc = play_apply(tx, c);
-    if (rc != PB_OK)
-        return rc;
-    PB_ASSERT(c->status != 0 && c->body_len > 0);
-    return ledger_idem_record(tx, c->scope, c->key, c->request_json, c->status, c->body);
+    struct casino_idem q = {c->scope, c->key, c->request_json, c->pam, c->player_id};
+    return casino_answer_idem(tx, &c->ans, &q, play_apply, c);
 }
 
 static void play_finish(struct http_request *req, struct writer_cmd *cmd,
                         struct http_response *resp)
 {
     PB_UNUSED(req);
-    struct play_cmd *c = (struct play_cmd *)cmd;
-    if (cmd->status != PB_OK) {
-        http_problem(resp, 500, "internal_error", "Internal error", pb_err_name(cmd->status),
-                     NULL);
-        return;
-    }
-    if (c->status == 409) {
-        http_problem(resp, 409, "idempotency_conflict", "Idempotency key reused",
-                     "this Idempotency-Key was used with a different request", c->conflict_field);
-        return;
-    }
-    pb_buf_reset(&resp->body);
-    pb_buf_append(&resp->body, c->body, c->body_len);
-    resp->status = c->status;
-    resp->content_type = c->status >= 400 ? "application/problem+json" : "application/json";
-    if (c->replayed)
-        http_header_add(resp, "Idempotent-Replayed", "true");
+    casino_answer_finish(&((struct play_cmd *)cmd)->ans, cmd->status, resp);
 }
 
 static const char *idempotency_key(struct http_request *req, struct http_response *resp)
 {
-    const char *key = http_header(req, "Idempotency-Key");
-    size_t n = key ? strlen(key) : 0;
-    if (n >= 1 && n <= CASINO_HTTP_IDEM_KEY_MAX && strspn(key, ALNUM "._:-") == n)
-        return key;
-    http_invalid(resp, "Idempotency-Key",
-                 key ? "must be 1 to 128 characters of A-Z, a-z, 0-9, '.', '_', ':' and '-'"
-                     : "a play moves money: an Idempotency-Key header is required");
-    return NULL;
+    return ledger_http_idempotency_key(
+        req, resp, "a play moves money: an Idempotency-Key header is required");
 }
 
 static struct play_cmd *play_cmd_new(struct http_request *req, const struct game_type *g,
@@ -482,7 +374,8 @@ static struct play_cmd *play_cmd_new(struct http_request *req, const struct game
         c->bet_text = memcpy(next, bet, nbet);
         next += nbet;
     }
-    c->body = next;
+    casino_answer_init(&c->ans, next, CASINO_HTTP_ANSWER_MAX);
+    c->ans.conflict_named = true; /* the 409 names the first field that differs */
     free(canonical);
     free(bet);
     c->cmd.run = play_run;

@@ -18,14 +18,13 @@
 #include "core/app.h"
 #include "core/writer.h"
 #include "games/casino.h"
+#include "games/casino_answer.h"
 #include "games/casino_http.h"
 #include "games/crash_live.h"
 #include "ledger/ledger_http.h"
-#include "pam/kyc.h"
 #include "pam/pam.h"
 #include "pam/pam_http.h"
 
-#define ALNUM "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 #define SCOPE_MAX (sizeof("crash:") + ROUNDS_PLAYER_ID_MAX)
 #define READER_WAIT_MS 2000
 
@@ -42,10 +41,7 @@ struct crash_cmd {
     char scope[SCOPE_MAX + 1];
     char key[CASINO_HTTP_IDEM_KEY_MAX + 1];
     char request_json[160];
-    int status;
-    bool replayed, conflict;
-    char *body; /* CRASH_HTTP_ANSWER_MAX bytes after the struct */
-    size_t body_len;
+    struct casino_answer ans; /* CRASH_HTTP_ANSWER_MAX bytes after the struct */
 };
 
 int crash_http_parse_multiplier(const char *text, uint64_t *out)
@@ -82,7 +78,7 @@ static struct crash_cmd *cmd_new(struct http_request *req, const struct pam_prin
 {
     char *block = pb_calloc(1, sizeof(struct crash_cmd) + CRASH_HTTP_ANSWER_MAX);
     struct crash_cmd *c = (struct crash_cmd *)block;
-    c->body = block + sizeof(*c);
+    casino_answer_init(&c->ans, block + sizeof(*c), CRASH_HTTP_ANSWER_MAX);
     c->cmd.run = run;
     c->lg = app_ledger(req->app);
     c->pam = app_pam_config(req->app);
@@ -91,75 +87,20 @@ static struct crash_cmd *cmd_new(struct http_request *req, const struct pam_prin
     return c;
 }
 
-static void answer_response(struct crash_cmd *c, struct http_response *tmp)
-{
-    PB_ASSERT(tmp->body.len < CRASH_HTTP_ANSWER_MAX);
-    memcpy(c->body, tmp->body.data, tmp->body.len);
-    c->body[tmp->body.len] = '\0';
-    c->body_len = tmp->body.len;
-    c->status = tmp->status;
-    http_response_release(tmp);
-}
-
-static void answer_problem(struct crash_cmd *c, int status, const char *code, const char *detail,
-                           const char *field)
-{
-    struct http_response tmp;
-    http_response_init(&tmp);
-    http_problem(&tmp, status, code, http_status_title(status), detail, field);
-    answer_response(c, &tmp);
-}
-
-static void answer_refusal(struct crash_cmd *c, const struct casino_refusal *f)
-{
-    if (strcmp(f->code, "ledger") == 0) {
-        struct http_response tmp;
-        http_response_init(&tmp);
-        ledger_http_refusal(&tmp, &f->ledger, f->field);
-        answer_response(c, &tmp);
-        return;
-    }
-    answer_problem(c, f->status, f->code, f->detail, f->field);
-}
-
 static int answer_bet(struct crash_cmd *c, struct store *tx, const struct crash_bet_row *b,
                       int status)
 {
     struct crash_round_row r;
     if (crash_round_get(tx, b->crash_round, &r) != PB_OK)
         return PB_ERR_DB;
-    json_t *doc = json_pack("{s:o}", "bet", crash_bet_json(b, &r));
-    char *text = json_dumps(doc, JSON_COMPACT);
-    json_decref(doc);
-    size_t n = strlen(text);
-    PB_ASSERT(n < CRASH_HTTP_ANSWER_MAX);
-    memcpy(c->body, text, n + 1);
-    c->body_len = n;
-    c->status = status;
-    free(text);
+    casino_answer_json(&c->ans, status, json_pack("{s:o}", "bet", crash_bet_json(b, &r)));
     return PB_OK;
 }
 
 static void finish(struct http_request *req, struct writer_cmd *cmd, struct http_response *resp)
 {
     PB_UNUSED(req);
-    struct crash_cmd *c = (struct crash_cmd *)cmd;
-    if (cmd->status != PB_OK) {
-        http_problem(resp, 500, "internal_error", "Internal error", pb_err_name(cmd->status),
-                     NULL);
-        return;
-    }
-    if (c->conflict) {
-        http_problem(resp, 409, "idempotency_conflict", "Idempotency key reused",
-                     "this Idempotency-Key was used with a different request", NULL);
-        return;
-    }
-    pb_buf_reset(&resp->body);
-    pb_buf_append(&resp->body, c->body, c->body_len);
-    resp->status = c->status;
-    resp->content_type = c->status >= 400 ? "application/problem+json" : "application/json";
-    if (c->replayed)
-        http_header_add(resp, "Idempotent-Replayed", "true");
+    casino_answer_finish(&((struct crash_cmd *)cmd)->ans, cmd->status, resp);
 }
 
 static bool player_ok(struct http_request *req, struct http_response *resp,
@@ -221,45 +162,16 @@ static enum http_result get_round(struct http_request *req, struct http_response
 
 /* ---- POST /api/v1/crash/bets ---- */
 
-static int player_gates(struct store *tx, struct crash_cmd *c, bool *refused)
+static int bet_apply(struct store *tx, void *arg, const char *idem)
 {
-    unsigned blocks = 0;
-    bool allowed = true;
-    *refused = false;
-    if (pam_player_blocks(tx, c->player_id, &blocks) != PB_OK)
-        return PB_ERR_DB;
-    if (blocks & PAM_BLOCK_BET) {
-        answer_problem(c, 403, "account_blocked", "betting is blocked for this account", NULL);
-        *refused = true;
-        return PB_OK;
-    }
-    int rc = c->pam ? kyc_allows(tx, c->pam, c->player_id, KYC_ACTION_PLAY, &allowed) : PB_OK;
-    if (rc != PB_OK && rc != PB_ERR_NOT_FOUND)
-        return PB_ERR_DB;
-    if (!allowed) {
-        answer_problem(c, 403, "kyc_required", "this jurisdiction requires verified identity"
-                                               " before play", NULL);
-        *refused = true;
-    }
-    return PB_OK;
-}
-
-static int bet_apply(struct store *tx, struct crash_cmd *c)
-{
-    bool refused;
-    if (player_gates(tx, c, &refused) != PB_OK)
-        return PB_ERR_DB;
-    if (refused)
-        return PB_OK;
-    char idem[SCOPE_MAX + CASINO_HTTP_IDEM_KEY_MAX + 2];
-    snprintf(idem, sizeof(idem), "%s:%s", c->scope, c->key);
+    struct crash_cmd *c = arg;
     struct crash_bet_request q = {c->player_id, c->currency, idem, c->amount_minor,
                                   c->auto_target, c->received_ms};
     struct casino_refusal *f = pb_calloc(1, sizeof(*f));
     struct crash_bet_row b;
     int rc = crash_live_bet(c->lg, tx, &c->cmd, &q, &b, f);
     if (rc == PB_OK && f->status != 0)
-        answer_refusal(c, f);
+        casino_answer_refusal(&c->ans, f);
     else if (rc == PB_OK)
         rc = answer_bet(c, tx, &b, 201);
     pb_free(f);
@@ -269,28 +181,8 @@ static int bet_apply(struct store *tx, struct crash_cmd *c)
 static int bet_run(struct store *tx, struct writer_cmd *cmd)
 {
     struct crash_cmd *c = (struct crash_cmd *)cmd;
-    enum ledger_idem_state state;
-    struct ledger_idem_hit hit = {0};
-    if (ledger_idem_check(tx, c->scope, c->key, c->request_json, &state, &hit) != PB_OK)
-        return PB_ERR_DB;
-    if (state == LEDGER_IDEM_REPLAY) {
-        PB_ASSERT(hit.body != NULL && strlen(hit.body) < CRASH_HTTP_ANSWER_MAX); /* ours */
-        c->body_len = strlen(hit.body);
-        memcpy(c->body, hit.body, c->body_len + 1);
-        c->status = hit.status;
-        c->replayed = true;
-        pb_free(hit.body);
-        return PB_OK;
-    }
-    if (state == LEDGER_IDEM_CONFLICT) {
-        c->conflict = true;
-        return PB_OK;
-    }
-    int rc = bet_apply(tx, c);
-    if (rc != PB_OK)
-        return rc;
-    PB_ASSERT(c->status != 0 && c->body_len > 0);
-    return ledger_idem_record(tx, c->scope, c->key, c->request_json, c->status, c->body);
+    struct casino_idem q = {c->scope, c->key, c->request_json, c->pam, c->player_id};
+    return casino_answer_idem(tx, &c->ans, &q, bet_apply, c);
 }
 
 struct bet_body {
@@ -309,14 +201,10 @@ static enum http_result post_bet(struct http_request *req, struct http_response 
     struct pam_principal who;
     if (!player_ok(req, resp, &who))
         return HTTP_DONE;
-    const char *key = http_header(req, "Idempotency-Key");
-    size_t n = key ? strlen(key) : 0;
-    if (n < 1 || n > CASINO_HTTP_IDEM_KEY_MAX || strspn(key, ALNUM "._:-") != n) {
-        http_invalid(resp, "Idempotency-Key",
-                     key ? "must be 1 to 128 characters of A-Z, a-z, 0-9, '.', '_', ':' and '-'"
-                         : "a bet moves money: an Idempotency-Key header is required");
+    const char *key = ledger_http_idempotency_key(
+        req, resp, "a bet moves money: an Idempotency-Key header is required");
+    if (!key)
         return HTTP_DONE;
-    }
     struct bet_body b = {0};
     json_t *root = NULL;
     if (!http_decode_body(req, resp, bet_fields, PB_ARRAY_LEN(bet_fields), &b, &root)) {
@@ -360,7 +248,7 @@ static int cashout_run(struct store *tx, struct writer_cmd *cmd)
     int rc = crash_live_cashout_bet(c->lg, tx, cmd, c->player_id, c->bet_id, c->received_ms,
                                     &b, f);
     if (rc == PB_OK && f->status != 0)
-        answer_refusal(c, f);
+        casino_answer_refusal(&c->ans, f);
     else if (rc == PB_OK)
         rc = answer_bet(c, tx, &b, 200);
     pb_free(f);

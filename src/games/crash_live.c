@@ -51,15 +51,9 @@ const size_t crash_migrations_count = PB_ARRAY_LEN(crash_migrations);
 static int check_bet(const json_t *bet, int64_t stake_minor, int64_t *total_stake_minor,
                      struct pb_json_error *err)
 {
-    if (bet != NULL || stake_minor < 1 || stake_minor > CRASH_STAKE_MAX) {
-        err->code = "out_of_range";
-        snprintf(err->field, sizeof(err->field), "%s", bet ? "bet" : "amount_minor");
-        snprintf(err->detail, sizeof(err->detail), "%s",
-                 bet ? "crash takes no bet object" : "the stake is out of range");
-        return PB_ERR_INVALID;
-    }
-    *total_stake_minor = stake_minor;
-    return PB_OK;
+    static const struct game_stake_only rule = {
+        CRASH_STAKE_MAX, "amount_minor", "crash takes no bet object", "the stake is out of range"};
+    return game_check_stake_only(&rule, bet, stake_minor, total_stake_minor, err);
 }
 
 const struct game_type crash_game = {

@@ -65,4 +65,17 @@ struct game_type {
 int game_variant_find(const struct game_type *game, const char *id);
 int game_variant_by_rtp(const struct game_type *game, int32_t rtp_ppm);
 
+/* The check_bet of a game whose stake is the whole bet and that takes no bet object
+ * (blackjack, baccarat, crash): bet must be NULL and stake_minor 1..stake_max; the total is
+ * the stake. A refusal fills err (code "out_of_range", field "bet" or stake_field). */
+struct game_stake_only {
+    int64_t stake_max;        /* INT64_MAX: the caller bounds the stake */
+    const char *stake_field;  /* the request's stake field: "stake_minor", "amount_minor" */
+    const char *bet_detail;   /* a bet object given: "blackjack takes no bet object" */
+    const char *stake_detail; /* the stake out of range */
+};
+int game_check_stake_only(const struct game_stake_only *rule, const json_t *bet,
+                          int64_t stake_minor, int64_t *total_stake_minor,
+                          struct pb_json_error *err);
+
 #endif

@@ -227,42 +227,8 @@ int rounds_add(struct store *tx, int64_t round_id, int64_t stake_minor, int64_t 
 int rounds_set_state(struct store *tx, int64_t round_id, enum round_state state,
                      const char *detail, int64_t now_ms)
 {
-    PB_ASSERT(round_id > 0 && now_ms > 0);
-    PB_ASSERT(state >= ROUND_OPEN && state <= ROUND_CANCELLED);
-    if (detail && !detail_ok(detail))
-        return PB_ERR_INVALID;
-    struct store_stmt *st;
-    /* Forwards only, never out of a final state: the WHERE decides, so a race cannot pass. */
-    if (store_prepare(tx,
-                      "UPDATE rounds SET state = ?, detail = COALESCE(?, detail),"
-                      " updated_ms = CASE WHEN updated_ms > ? THEN updated_ms ELSE ? END"
-                      " WHERE id = ? AND state <= ? AND state NOT IN (?, ?)",
-                      &st) != PB_OK)
-        return PB_ERR_DB;
-    store_bind_int64(st, 1, state);
-    if (detail)
-        store_bind_text(st, 2, detail, strlen(detail));
-    else
-        store_bind_null(st, 2);
-    store_bind_int64(st, 3, now_ms);
-    store_bind_int64(st, 4, now_ms);
-    store_bind_int64(st, 5, round_id);
-    store_bind_int64(st, 6, state);
-    store_bind_int64(st, 7, ROUND_CLOSED);
-    store_bind_int64(st, 8, ROUND_CANCELLED);
-    int rc = store_step(st);
-    int64_t changed = store_changes(st);
-    store_finalize(st);
-    if (rc != STORE_DONE)
-        return PB_ERR_DB;
-    if (changed == 1)
-        return PB_OK;
-    struct round_info r; /* refused: not there, or the move goes backwards */
-    rc = rounds_get(tx, round_id, &r);
-    if (rc != PB_OK)
-        return rc;
-    round_info_release(&r);
-    return PB_ERR_CONFLICT;
+    /* Nothing added: the totals' bounds always hold, so a refusal is the move's. */
+    return rounds_update(tx, round_id, 0, 0, state, detail, now_ms);
 }
 
 int rounds_update(struct store *tx, int64_t round_id, int64_t stake_minor, int64_t payout_minor,

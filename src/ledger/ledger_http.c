@@ -83,18 +83,24 @@ static bool player_owner(struct http_request *req, struct http_response *resp,
     return true;
 }
 
-/* The Idempotency-Key header, or NULL with a 400 in resp. */
-static const char *idempotency_key(struct http_request *req, struct http_response *resp)
+const char *ledger_http_idempotency_key(struct http_request *req, struct http_response *resp,
+                                        const char *missing)
 {
     const char *key = http_header(req, "Idempotency-Key");
     size_t n = key ? strlen(key) : 0;
     if (n >= 1 && n <= LEDGER_HTTP_IDEM_KEY_MAX && strspn(key, ALNUM "._:-") == n)
         return key;
-    http_problem(resp, 400, "validation_failed", "The request is not valid",
+    http_invalid(resp, "Idempotency-Key",
                  key ? "must be 1 to 128 characters of A-Z, a-z, 0-9, '.', '_', ':' and '-'"
-                     : "this request moves money: an Idempotency-Key header is required",
-                 "Idempotency-Key");
+                     : missing);
     return NULL;
+}
+
+/* The Idempotency-Key header, or NULL with a 400 in resp. */
+static const char *idempotency_key(struct http_request *req, struct http_response *resp)
+{
+    return ledger_http_idempotency_key(
+        req, resp, "this request moves money: an Idempotency-Key header is required");
 }
 
 static void internal_error(struct http_response *resp, int err)

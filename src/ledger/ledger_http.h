@@ -54,6 +54,13 @@ struct ledger_outcome;
 void ledger_http_refusal(struct http_response *resp, const struct ledger_outcome *out,
                          const char *field);
 
+/* The Idempotency-Key header (1..LEDGER_HTTP_IDEM_KEY_MAX of [A-Za-z0-9._:-]), or NULL with
+ * a 400 validation_failed naming "Idempotency-Key" in resp; missing is the detail when the
+ * header is absent ("this request moves money: an Idempotency-Key header is required"). Every
+ * route that moves money takes its key with this. */
+const char *ledger_http_idempotency_key(struct http_request *req, struct http_response *resp,
+                                        const char *missing);
+
 /* Provided by the application (src/core/app.c); app is req->app. Pointers are borrowed. */
 struct ledger *app_ledger(void *app);
 struct writer *app_writer(void *app);
