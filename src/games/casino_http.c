@@ -1025,11 +1025,12 @@ static enum http_result get_daily(struct http_request *req, struct http_response
             break;
         }
         day_text(list[i].day, day);
-        json_array_append_new(rows, json_pack("{s:s,s:I,s:I,s:I,s:I}", "day", day, "rounds",
+        json_array_append_new(rows, json_pack("{s:s,s:I,s:I,s:I,s:I,s:I}", "day", day, "rounds",
                                               (json_int_t)list[i].rounds, "stakes_minor",
                                               (json_int_t)list[i].stakes_minor, "payouts_minor",
                                               (json_int_t)list[i].payouts_minor, "ggr_minor",
-                                              (json_int_t)ggr));
+                                              (json_int_t)ggr, "active_players",
+                                              (json_int_t)list[i].active_players));
     }
     pb_free(list);
     if (rc != PB_OK) {
@@ -1052,6 +1053,55 @@ static enum http_result get_daily(struct http_request *req, struct http_response
     return HTTP_DONE;
 }
 
+/* GET /api/v1/admin/reports/casino-minutes?minutes= (ledger.read): rounds opened (bets)
+ * and distinct players per UTC minute over the last `minutes` minutes (1..1440, default 60;
+ * the current minute included), minutes without rounds left out. */
+static enum http_result get_minutes(struct http_request *req, struct http_response *resp)
+{
+    struct staff_principal who;
+    if (staff_authenticate(req->app, req, "ledger.read", &who, resp) != PB_OK)
+        return HTTP_DONE;
+    int64_t minutes = 60;
+    const char *v = http_query(req, "minutes");
+    if (v) {
+        char *end;
+        minutes = strtoll(v, &end, 10);
+        if (v[0] < '1' || v[0] > '9' || *end || minutes < 1 || minutes > ROUNDS_MINUTES_MAX) {
+            http_invalid(resp, "minutes",
+                         "must be an integer from 1 to " PB_STR(ROUNDS_MINUTES_MAX));
+            return HTTP_DONE;
+        }
+    }
+    int64_t now_minute = pb_wall_ms() / 60000;
+    int64_t first = now_minute - minutes + 1;
+    struct store *s;
+    if (!reader_acquire(req, resp, &s))
+        return HTTP_DONE;
+    struct rounds_minute *list = pb_calloc(ROUNDS_MINUTES_MAX, sizeof(*list));
+    size_t n = 0;
+    int rc = rounds_per_minute(s, first * 60000, list, (size_t)minutes, &n);
+    reader_release(req, s);
+    if (rc != PB_OK) {
+        pb_free(list);
+        http_unavailable(resp, rc);
+        return HTTP_DONE;
+    }
+    json_t *rows = json_array();
+    for (size_t i = 0; i < n; i++) {
+        char at[PB_TIME_TEXT_MAX];
+        pb_format_time_ms(list[i].minute * 60000, at);
+        json_array_append_new(rows, json_pack("{s:s,s:I,s:I}", "minute", at, "rounds",
+                                              (json_int_t)list[i].rounds, "players",
+                                              (json_int_t)list[i].players));
+    }
+    pb_free(list);
+    char from[PB_TIME_TEXT_MAX], to[PB_TIME_TEXT_MAX];
+    pb_format_time_ms(first * 60000, from);
+    pb_format_time_ms(now_minute * 60000, to);
+    http_json(resp, 200, json_pack("{s:s,s:s,s:o}", "from", from, "to", to, "minutes", rows));
+    return HTTP_DONE;
+}
+
 /* ---- routes ---- */
 
 const struct http_route casino_routes[] = {
@@ -1065,5 +1115,6 @@ const struct http_route casino_routes[] = {
     {HTTP_GET, "/api/v1/admin/games/{game_id}/config", get_config, 0},
     {HTTP_PUT, "/api/v1/admin/games/{game_id}/config", put_config, HTTP_ROUTE_JSON_BODY},
     {HTTP_GET, "/api/v1/admin/reports/casino-daily", get_daily, 0},
+    {HTTP_GET, "/api/v1/admin/reports/casino-minutes", get_minutes, 0},
 };
 const size_t casino_routes_count = PB_ARRAY_LEN(casino_routes);

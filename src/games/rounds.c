@@ -368,7 +368,8 @@ int rounds_daily(struct store *s, const char *currency, int64_t from_ms, struct 
     if (store_prepare(s,
                       "SELECT opened_ms / 86400000 AS d, COUNT(*),"
                       " SUM(stake_minor / 4294967296), SUM(stake_minor % 4294967296),"
-                      " SUM(payout_minor / 4294967296), SUM(payout_minor % 4294967296)"
+                      " SUM(payout_minor / 4294967296), SUM(payout_minor % 4294967296),"
+                      " COUNT(DISTINCT player_id)"
                       " FROM rounds WHERE currency = ? AND state = 5 AND opened_ms >= ?"
                       " GROUP BY opened_ms / 86400000 ORDER BY d LIMIT ?",
                       &st) != PB_OK)
@@ -381,6 +382,7 @@ int rounds_daily(struct store *s, const char *currency, int64_t from_ms, struct 
         struct rounds_day *d = &out[*n];
         d->day = store_column_int64(st, 0);
         d->rounds = store_column_int64(st, 1);
+        d->active_players = store_column_int64(st, 6);
         if (join_split(store_column_int64(st, 2), store_column_int64(st, 3), &d->stakes_minor) !=
                 PB_OK ||
             join_split(store_column_int64(st, 4), store_column_int64(st, 5), &d->payouts_minor) !=
@@ -391,6 +393,33 @@ int rounds_daily(struct store *s, const char *currency, int64_t from_ms, struct 
         if (++*n == max)
             break;
     }
+    store_finalize(st);
+    return rc == STORE_ROW || rc == STORE_DONE ? PB_OK : PB_ERR_DB;
+}
+
+int rounds_per_minute(struct store *s, int64_t from_ms, struct rounds_minute *out, size_t max,
+                      size_t *n)
+{
+    PB_ASSERT(max <= ROUNDS_MINUTES_MAX && from_ms >= 0);
+    *n = 0;
+    struct store_stmt *st;
+    if (store_prepare(s,
+                      "SELECT opened_ms / 60000 AS m, COUNT(*), COUNT(DISTINCT player_id)"
+                      " FROM rounds WHERE opened_ms >= ? GROUP BY opened_ms / 60000"
+                      " ORDER BY m LIMIT ?",
+                      &st) != PB_OK)
+        return PB_ERR_DB;
+    store_bind_int64(st, 1, from_ms);
+    store_bind_int64(st, 2, (int64_t)max);
+    int rc = STORE_DONE;
+    while (*n < max && (rc = store_step(st)) == STORE_ROW) {
+        out[*n] = (struct rounds_minute){store_column_int64(st, 0), store_column_int64(st, 1),
+                                         store_column_int64(st, 2)};
+        PB_ASSERT(out[*n].rounds >= 1 && out[*n].players >= 1);
+        ++*n;
+    }
+    if (*n == max)
+        rc = STORE_DONE;
     store_finalize(st);
     return rc == STORE_ROW || rc == STORE_DONE ? PB_OK : PB_ERR_DB;
 }

@@ -107,12 +107,24 @@ struct rounds_day {
     int64_t rounds;
     int64_t stakes_minor;
     int64_t payouts_minor;
+    int64_t active_players; /* distinct players with a closed round that day */
 };
 /* Closed rounds in currency opened at or after from_ms, summed per UTC day (days with rounds
  * only, oldest first, up to max <= ROUNDS_DAILY_DAYS_MAX). Sums are split in SQL and joined
  * overflow-checked (PB_ERR_INVALID past INT64_MAX), as ledger verify does. */
 int rounds_daily(struct store *s, const char *currency, int64_t from_ms, struct rounds_day *out,
                  size_t max, size_t *n);
+#define ROUNDS_MINUTES_MAX 1440 /* the per-minute report: a day at most */
+/* One minute of bets: rounds opened (every state, every currency) in that UTC minute. */
+struct rounds_minute {
+    int64_t minute;  /* minutes since the epoch */
+    int64_t rounds;
+    int64_t players; /* distinct players who opened a round that minute */
+};
+/* Rounds opened at or after from_ms per UTC minute (minutes with rounds only, oldest first,
+ * up to max <= ROUNDS_MINUTES_MAX). */
+int rounds_per_minute(struct store *s, int64_t from_ms, struct rounds_minute *out, size_t max,
+                      size_t *n);
 /* Rounds left DEBITED or OUTCOME whose last change is older than older_than_ms (a time in ms
  * since the epoch: updated_ms < older_than_ms), oldest first, up to max (<= ROUNDS_STALE_MAX):
  * what the recovery task completes. Callers release each with round_info_release. */

@@ -120,6 +120,9 @@ static void test_days_sum_the_rounds_per_currency(void **state)
     play_dice(&f->srv, &f->usd, 5, &f->usd_rounds, &f->usd_stakes, &f->usd_payouts);
     json_t *doc = report(&f->srv, "currency=EUR");
     expect_one_day(doc, "EUR", f->eur_rounds, f->eur_stakes, f->eur_payouts);
+    /* two EUR players played today */
+    assert_int_equal(pb_int_at(json_array_get(json_object_get(doc, "days"), 0), "active_players"),
+                     2);
     json_decref(doc);
     doc = report(&f->srv, "currency=USD&days=1");
     expect_one_day(doc, "USD", f->usd_rounds, f->usd_stakes, f->usd_payouts);
@@ -129,6 +132,36 @@ static void test_days_sum_the_rounds_per_currency(void **state)
     doc = report(&f->srv, "currency=GBP&days=366");
     assert_int_equal(json_array_size(json_object_get(doc, "days")), 0);
     json_decref(doc);
+}
+
+/* Bets per minute: every round opened in the last hour, in whichever minute it fell. */
+static void test_bets_per_minute(void **state)
+{
+    struct fixture *f = *state;
+    json_t *doc = pb_call_json(&f->srv, "GET", "/api/v1/admin/reports/casino-minutes", NULL,
+                               STAFF, NULL, 200);
+    json_t *minutes = json_object_get(doc, "minutes");
+    int64_t rounds = 0, players_max = 0;
+    assert_true(json_array_size(minutes) >= 1);
+    for (size_t i = 0; i < json_array_size(minutes); i++) {
+        json_t *m = json_array_get(minutes, i);
+        rounds += pb_int_at(m, "rounds");
+        if (pb_int_at(m, "players") > players_max)
+            players_max = pb_int_at(m, "players");
+        assert_true(pb_int_at(m, "players") <= pb_int_at(m, "rounds"));
+    }
+    assert_int_equal(rounds, f->eur_rounds + f->usd_rounds);
+    assert_true(players_max >= 1 && players_max <= 3);
+    json_decref(doc);
+    static const char *const bad[] = {"minutes=0", "minutes=1441", "minutes=abc", "minutes=-5"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char path[128];
+        snprintf(path, sizeof(path), "/api/v1/admin/reports/casino-minutes?%s", bad[i]);
+        pb_expect_problem(&f->srv, "GET", path, NULL, STAFF, NULL, 400, "validation_failed",
+                          "minutes");
+    }
+    pb_expect_problem(&f->srv, "GET", "/api/v1/admin/reports/casino-minutes", NULL, NULL, NULL,
+                      401, "unauthorized", NULL);
 }
 
 static void test_open_rounds_count_once_closed(void **state)
@@ -231,6 +264,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_empty_report),
         cmocka_unit_test(test_days_sum_the_rounds_per_currency),
+        cmocka_unit_test(test_bets_per_minute),
         cmocka_unit_test(test_open_rounds_count_once_closed),
         cmocka_unit_test(test_bad_queries),
     };

@@ -633,7 +633,7 @@ const tests = [
     await shot(staff, "26-backoffice-player-rg");
   }],
 
-  ["staff see the day's rounds and GGR on the dashboard charts", async () => {
+  ["staff see the day's rounds, GGR, active players and bets per minute on the dashboard", async () => {
     const staff = state.staffPage;
     await staff.getByRole("link", { name: "Dashboard" }).click();
     await staff.getByRole("heading", { name: "Dashboard" }).waitFor();
@@ -643,6 +643,10 @@ const tests = [
     const total = Number(await staff.getByTestId("total-rounds").textContent());
     assert(total === state.rounds || total === state.rounds - 1, `dashboard rounds ${total}, player rounds ${state.rounds}`);
     assert((await staff.getByTestId("chart-ggr").locator("rect").count()) === 30, "30 days of GGR bars");
+    assert((await staff.getByTestId("chart-players").locator("rect").count()) === 30, "30 days of active players");
+    // The last hour has one bar per minute (60 or 61 across a minute boundary), some of them not empty.
+    const minuteBars = await staff.getByTestId("chart-bets-minute").locator("rect").count();
+    assert(minuteBars >= 60 && minuteBars <= 61, `bets per minute: ${minuteBars} bars`);
     await staff.getByLabel("Period", { exact: true }).selectOption("7");
     await staff.waitForFunction(() => document.querySelectorAll("[data-testid=chart-rounds] rect").length === 7);
     await narrow(staff, "the dashboard");

@@ -1,7 +1,7 @@
-// dashboard.ts: the casino at a glance from GET /admin/reports/casino-daily (ledger.read):
-// totals (rounds, stakes, payouts, GGR, hold) and SVG charts of GGR and rounds per UTC day,
-// days without rounds drawn as zero; and the withdrawals waiting for review
-// (payments.review).
+// dashboard.ts: the casino at a glance from GET /admin/reports/casino-daily and
+// casino-minutes (ledger.read): totals (rounds, stakes, payouts, GGR, hold), SVG charts of GGR,
+// rounds and active players per UTC day (days without rounds drawn as zero) and of bets per
+// minute over the last hour; and the withdrawals waiting for review (payments.review).
 import { h, replace } from "../../lib/dom";
 import { barChart } from "../../lib/chart";
 import { describe, field } from "../../lib/form";
@@ -11,8 +11,21 @@ import type { StaffApp } from "../app";
 
 interface Daily {
   currency: string; exponent: number; from: string; to: string;
-  days: Array<{ day: string; rounds: number; stakes_minor: number; payouts_minor: number; ggr_minor: number }>;
+  days: Array<{ day: string; rounds: number; stakes_minor: number; payouts_minor: number; ggr_minor: number;
+    active_players: number }>;
   totals: { rounds: number; stakes_minor: number; payouts_minor: number; ggr_minor: number };
+}
+
+interface Minutes {
+  from: string; to: string;
+  minutes: Array<{ minute: string; rounds: number; players: number }>;
+}
+
+/** "HH:MM" labels for every minute from `from` to `to` (UTC). */
+function minutesBetween(from: string, to: string): string[] {
+  const out: string[] = [];
+  for (let t = Date.parse(from); t <= Date.parse(to); t += 60000) out.push(new Date(t).toISOString().slice(11, 16));
+  return out;
 }
 
 function daysBetween(from: string, to: string): string[] {
@@ -53,9 +66,21 @@ export const dashboardScreen: Screen<StaffApp> = {
           values: labels.map((d) => byDay.get(d)?.ggr_minor ?? 0), format: fmt }),
         barChart({ title: `Rounds per day, ${r.from} to ${r.to}`, labels, testid: "chart-rounds",
           values: labels.map((d) => byDay.get(d)?.rounds ?? 0), format: (v) => String(Math.round(v)) }),
+        barChart({ title: `Active players per day, ${r.from} to ${r.to}`, labels, testid: "chart-players",
+          values: labels.map((d) => byDay.get(d)?.active_players ?? 0), format: (v) => String(Math.round(v)) }),
         h("p", { class: "hint" }, "Closed rounds (in-house and providers') by the UTC day they opened; GGR is stakes minus payouts."));
     } catch (e) {
       replace(body, h("p", { class: "error", role: "alert" }, describe(e)));
+    }
+    const perMinute = h("div", {});
+    try {
+      const m = await app.api.get<Minutes>("/admin/reports/casino-minutes", { minutes: "60" });
+      const labels = minutesBetween(m.from, m.to);
+      const byMinute = new Map(m.minutes.map((x) => [new Date(Date.parse(x.minute)).toISOString().slice(11, 16), x]));
+      replace(perMinute, barChart({ title: "Bets per minute, last hour (UTC)", labels, testid: "chart-bets-minute",
+        values: labels.map((l) => byMinute.get(l)?.rounds ?? 0), format: (v) => String(Math.round(v)) }));
+    } catch (e) {
+      replace(perMinute, h("p", { class: "error", role: "alert" }, describe(e)));
     }
     let queue: HTMLElement | null = null;
     if (app.can("payments.review")) {
@@ -66,6 +91,7 @@ export const dashboardScreen: Screen<StaffApp> = {
         queue = h("p", { class: "error", role: "alert" }, describe(e));
       }
     }
-    return h("section", {}, h("h1", {}, "Dashboard"), queue, h("div", { class: "card" }, filter, body));
+    return h("section", {}, h("h1", {}, "Dashboard"), queue, h("div", { class: "card" }, filter, body),
+      h("div", { class: "card" }, perMinute));
   },
 };
