@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/base.h"
+#include "base/sign.h"
 
 /* ---- names ---- */
 
@@ -426,8 +427,6 @@ int kyc_webhook_record(struct store *tx, const char *provider, const char *event
 
 /* ---- the sandbox provider ---- */
 
-#define SANDBOX_TIMESTAMP_DIGITS_MAX 12
-
 static int sandbox_start_check(const char *player_id, char *ref, size_t reflen)
 {
     char hex[17];
@@ -436,66 +435,17 @@ static int sandbox_start_check(const char *player_id, char *ref, size_t reflen)
     return PB_OK;
 }
 
-/* HMAC-SHA256 over "t.body" with a key of any length. */
-static void sandbox_mac(const char *secret, int64_t t_s, const char *body, size_t len,
-                        unsigned char mac[crypto_auth_hmacsha256_BYTES])
-{
-    crypto_auth_hmacsha256_state st;
-    char prefix[32];
-    int n = snprintf(prefix, sizeof(prefix), "%lld.", (long long)t_s);
-    PB_ASSERT(n > 0 && (size_t)n < sizeof(prefix));
-    crypto_auth_hmacsha256_init(&st, (const unsigned char *)secret, strlen(secret));
-    crypto_auth_hmacsha256_update(&st, (const unsigned char *)prefix, (unsigned long long)n);
-    crypto_auth_hmacsha256_update(&st, (const unsigned char *)body, len);
-    crypto_auth_hmacsha256_final(&st, mac);
-}
-
 void kyc_sandbox_sign(const char *secret, int64_t t_s, const char *body, size_t len,
                       char out[KYC_SIGNATURE_HEADER_MAX])
 {
-    unsigned char mac[crypto_auth_hmacsha256_BYTES];
-    char hex[2 * crypto_auth_hmacsha256_BYTES + 1];
-    sandbox_mac(secret, t_s, body, len, mac);
-    sodium_bin2hex(hex, sizeof(hex), mac, sizeof(mac));
-    snprintf(out, KYC_SIGNATURE_HEADER_MAX, "t=%lld,v1=%s", (long long)t_s, hex);
-}
-
-/* "t=<1..12 digits>,v1=<64 hex>" exactly; false for anything else. */
-static bool sandbox_header_parse(const char *header, int64_t *t_s,
-                                 unsigned char mac[crypto_auth_hmacsha256_BYTES])
-{
-    if (!header || strncmp(header, "t=", 2) != 0)
-        return false;
-    size_t digits = strspn(header + 2, "0123456789");
-    if (digits < 1 || digits > SANDBOX_TIMESTAMP_DIGITS_MAX)
-        return false;
-    const char *v1 = header + 2 + digits;
-    if (strncmp(v1, ",v1=", 4) != 0 || strlen(v1 + 4) != 2 * crypto_auth_hmacsha256_BYTES)
-        return false;
-    size_t bin_len = 0;
-    if (sodium_hex2bin(mac, crypto_auth_hmacsha256_BYTES, v1 + 4,
-                       2 * crypto_auth_hmacsha256_BYTES, NULL, &bin_len, NULL) != 0 ||
-        bin_len != crypto_auth_hmacsha256_BYTES)
-        return false;
-    *t_s = strtoll(header + 2, NULL, 10);
-    return true;
+    pb_sign_header(secret, t_s, body, len, out, KYC_SIGNATURE_HEADER_MAX);
 }
 
 static int sandbox_verify(const char *secret, const char *header, const char *body, size_t len,
                           int64_t now_s)
 {
-    unsigned char given[crypto_auth_hmacsha256_BYTES], want[crypto_auth_hmacsha256_BYTES];
-    int64_t t_s = 0;
     PB_ASSERT(secret && secret[0]);
-    if (!sandbox_header_parse(header, &t_s, given))
-        return PB_ERR_INVALID;
-    sandbox_mac(secret, t_s, body, len, want);
-    if (sodium_memcmp(given, want, sizeof(want)) != 0)
-        return PB_ERR_INVALID;
-    /* Checked after the MAC, so an attacker learns nothing about the window from timing. */
-    if (t_s < now_s - KYC_WEBHOOK_WINDOW_S || t_s > now_s + KYC_WEBHOOK_WINDOW_S)
-        return PB_ERR_TIMEOUT;
-    return PB_OK;
+    return pb_sign_verify_header(secret, header, body, len, now_s, KYC_WEBHOOK_WINDOW_S);
 }
 
 struct sandbox_body {

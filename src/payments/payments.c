@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "base/base.h"
+#include "base/sign.h"
 
-#define TIMESTAMP_DIGITS_MAX 12 /* unix seconds until the year 33658 */
 
 /* ---- methods ---- */
 
@@ -155,64 +155,17 @@ int payments_webhook_record(struct store *tx, const char *psp, const char *event
 
 /* ---- signatures ---- */
 
-static void mac_of(const char *secret, int64_t t_s, const char *body, size_t len,
-                   unsigned char mac[crypto_auth_hmacsha256_BYTES])
-{
-    crypto_auth_hmacsha256_state st;
-    char prefix[32];
-    int n = snprintf(prefix, sizeof(prefix), "%lld.", (long long)t_s);
-    PB_ASSERT(n > 0 && (size_t)n < sizeof(prefix));
-    crypto_auth_hmacsha256_init(&st, (const unsigned char *)secret, strlen(secret));
-    crypto_auth_hmacsha256_update(&st, (const unsigned char *)prefix, (unsigned long long)n);
-    crypto_auth_hmacsha256_update(&st, (const unsigned char *)body, len);
-    crypto_auth_hmacsha256_final(&st, mac);
-}
-
 void payments_sign(const char *secret, int64_t t_s, const char *body, size_t len,
                    char out[PAYMENTS_SIGNATURE_HEADER_MAX])
 {
-    unsigned char mac[crypto_auth_hmacsha256_BYTES];
-    char hex[2 * crypto_auth_hmacsha256_BYTES + 1];
-    mac_of(secret, t_s, body, len, mac);
-    sodium_bin2hex(hex, sizeof(hex), mac, sizeof(mac));
-    snprintf(out, PAYMENTS_SIGNATURE_HEADER_MAX, "t=%lld,v1=%s", (long long)t_s, hex);
-}
-
-/* "t=<1..12 digits>,v1=<64 hex>" exactly; false for anything else. */
-static bool header_parse(const char *header, int64_t *t_s,
-                         unsigned char mac[crypto_auth_hmacsha256_BYTES])
-{
-    if (!header || strncmp(header, "t=", 2) != 0)
-        return false;
-    size_t digits = strspn(header + 2, "0123456789");
-    if (digits < 1 || digits > TIMESTAMP_DIGITS_MAX)
-        return false;
-    const char *v1 = header + 2 + digits;
-    if (strncmp(v1, ",v1=", 4) != 0 || strlen(v1 + 4) != 2 * crypto_auth_hmacsha256_BYTES)
-        return false;
-    size_t bin_len = 0;
-    if (sodium_hex2bin(mac, crypto_auth_hmacsha256_BYTES, v1 + 4,
-                       2 * crypto_auth_hmacsha256_BYTES, NULL, &bin_len, NULL) != 0 ||
-        bin_len != crypto_auth_hmacsha256_BYTES)
-        return false;
-    *t_s = strtoll(header + 2, NULL, 10);
-    return true;
+    pb_sign_header(secret, t_s, body, len, out, PAYMENTS_SIGNATURE_HEADER_MAX);
 }
 
 int payments_verify_signature(const char *secret, const char *header, const char *body,
                               size_t len, int64_t now_s)
 {
-    unsigned char given[crypto_auth_hmacsha256_BYTES], want[crypto_auth_hmacsha256_BYTES];
-    int64_t t_s = 0;
     PB_ASSERT(secret && secret[0]);
-    if (!header_parse(header, &t_s, given))
-        return PB_ERR_INVALID;
-    mac_of(secret, t_s, body, len, want);
-    if (sodium_memcmp(given, want, sizeof(want)) != 0)
-        return PB_ERR_INVALID;
-    if (t_s < now_s - PAYMENTS_WEBHOOK_WINDOW_S || t_s > now_s + PAYMENTS_WEBHOOK_WINDOW_S)
-        return PB_ERR_TIMEOUT;
-    return PB_OK;
+    return pb_sign_verify_header(secret, header, body, len, now_s, PAYMENTS_WEBHOOK_WINDOW_S);
 }
 
 /* ---- the sandbox webhook decoder ---- */

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "base/base.h"
+#include "base/sign.h"
 #include "games/games.h"
 
 #define NAME_CHARS "abcdefghijklmnopqrstuvwxyz0123456789_-"
@@ -189,48 +190,19 @@ int providers_unseal(const char *sealed, char out[PROVIDERS_SECRET_TEXT])
 
 /* ---- signatures ---- */
 
-static void mac_of(const char *secret, int64_t t_s, const char *body, size_t len,
-                   unsigned char mac[crypto_auth_hmacsha256_BYTES])
-{
-    crypto_auth_hmacsha256_state st;
-    char prefix[32];
-    int n = snprintf(prefix, sizeof(prefix), "%lld.", (long long)t_s);
-    PB_ASSERT(n > 0 && (size_t)n < sizeof(prefix));
-    crypto_auth_hmacsha256_init(&st, (const unsigned char *)secret, strlen(secret));
-    crypto_auth_hmacsha256_update(&st, (const unsigned char *)prefix, (unsigned long long)n);
-    crypto_auth_hmacsha256_update(&st, (const unsigned char *)body, len);
-    crypto_auth_hmacsha256_final(&st, mac);
-}
+_Static_assert(PROVIDERS_SIGNATURE_HEX == PB_SIGN_HEX, "providers sign with base/sign.h");
 
 void providers_sign(const char *secret, int64_t timestamp_s, const char *body, size_t len,
                     char out[PROVIDERS_SIGNATURE_HEX + 1])
 {
-    unsigned char mac[crypto_auth_hmacsha256_BYTES];
-    mac_of(secret, timestamp_s, body, len, mac);
-    sodium_bin2hex(out, PROVIDERS_SIGNATURE_HEX + 1, mac, sizeof(mac));
+    pb_sign_hex(secret, timestamp_s, body, len, out);
 }
 
 int providers_verify(const char *secret, const char *timestamp, const char *signature,
                      const char *body, size_t len, int64_t now_s)
 {
-    unsigned char want[crypto_auth_hmacsha256_BYTES], got[crypto_auth_hmacsha256_BYTES];
-    size_t n = 0;
-    if (!timestamp || !signature)
-        return PB_ERR_INVALID;
-    size_t digits = strspn(timestamp, "0123456789");
-    if (digits < 1 || digits > 12 || timestamp[digits] != '\0')
-        return PB_ERR_INVALID;
-    if (strlen(signature) != PROVIDERS_SIGNATURE_HEX ||
-        sodium_hex2bin(got, sizeof(got), signature, PROVIDERS_SIGNATURE_HEX, NULL, &n,
-                       NULL) != 0 ||
-        n != sizeof(got))
-        return PB_ERR_INVALID;
-    int64_t t = strtoll(timestamp, NULL, 10);
-    mac_of(secret, t, body, len, want);
-    if (sodium_memcmp(want, got, sizeof(want)) != 0)
-        return PB_ERR_INVALID;
-    int64_t skew = now_s > t ? now_s - t : t - now_s;
-    return skew <= PROVIDERS_SIGNATURE_WINDOW_S ? PB_OK : PB_ERR_TIMEOUT;
+    return pb_sign_verify(secret, timestamp, signature, body, len, now_s,
+                          PROVIDERS_SIGNATURE_WINDOW_S);
 }
 
 /* ---- providers ---- */

@@ -14,6 +14,7 @@
 #include "base/json.h"
 #include "base/metrics.h"
 #include "base/sha256.h"
+#include "base/sign.h"
 
 static void test_buf_appends_and_escapes_json(void **state)
 {
@@ -364,10 +365,60 @@ static void test_histogram_buckets_and_quantiles(void **state)
     pb_buf_release(&out);
 }
 
+/* Signatures over "<t>.<body>": a value computed independently (Python's hmac module), both
+ * forms verified, every malformed or wrong form refused, the window checked after the MAC. */
+static void test_signatures_sign_and_verify(void **state)
+{
+    (void)state;
+    const char *body = "{\"a\":1}";
+    const char *want = "49f24e537407743fa4a0242bb63b94b9a47ee99cbbe071ccd8a22550ae411686";
+    char hex[PB_SIGN_HEX + 1], header[PB_SIGN_HEADER_MAX];
+    pb_sign_hex("secret", 1700000000, body, strlen(body), hex);
+    assert_string_equal(hex, want);
+    pb_sign_header("secret", 1700000000, body, strlen(body), header, sizeof(header));
+    assert_string_equal(header, "t=1700000000,v1=49f24e537407743fa4a0242bb63b94b9a47ee99cbbe071"
+                                "ccd8a22550ae411686");
+    const int64_t now = 1700000000;
+    assert_int_equal(pb_sign_verify_header("secret", header, body, strlen(body), now, 300), 0);
+    assert_int_equal(pb_sign_verify_header("secret", header, body, strlen(body), now + 300, 300),
+                     0);
+    assert_int_equal(pb_sign_verify_header("secret", header, body, strlen(body), now + 301, 300),
+                     PB_ERR_TIMEOUT);
+    assert_int_equal(pb_sign_verify_header("other", header, body, strlen(body), now, 300),
+                     PB_ERR_INVALID);
+    assert_int_equal(pb_sign_verify_header("secret", header, body, strlen(body) - 1, now, 300),
+                     PB_ERR_INVALID);
+    assert_int_equal(pb_sign_verify("secret", "1700000000", hex, body, strlen(body), now, 300), 0);
+    assert_int_equal(pb_sign_verify("secret", "1700000000", hex, body, strlen(body), now - 301,
+                                    300),
+                     PB_ERR_TIMEOUT);
+    static const char *const bad_headers[] = {
+        "", "t=", "t=1700000000", "t=1700000000,v1=", "x=1700000000,v1=00",
+        "t=1234567890123,v1=49f24e537407743fa4a0242bb63b94b9a47ee99cbbe071ccd8a22550ae411686",
+        "t=1700000000,v1=49f24e537407743fa4a0242bb63b94b9a47ee99cbbe071ccd8a22550ae41168",
+        "t=1700000000,v1=49f24e537407743fa4a0242bb63b94b9a47ee99cbbe071ccd8a22550ae4116860",
+        "t=1700000000,v1=zzf24e537407743fa4a0242bb63b94b9a47ee99cbbe071ccd8a22550ae411686",
+        "t=-1700000000,v1=49f24e537407743fa4a0242bb63b94b9a47ee99cbbe071ccd8a22550ae411686",
+    };
+    for (size_t i = 0; i < PB_ARRAY_LEN(bad_headers); i++)
+        assert_int_equal(pb_sign_verify_header("secret", bad_headers[i], body, strlen(body), now,
+                                               300),
+                         PB_ERR_INVALID);
+    assert_int_equal(pb_sign_verify_header("secret", NULL, body, strlen(body), now, 300),
+                     PB_ERR_INVALID);
+    assert_int_equal(pb_sign_verify("secret", "17000000x0", hex, body, strlen(body), now, 300),
+                     PB_ERR_INVALID);
+    assert_int_equal(pb_sign_verify("secret", "", hex, body, strlen(body), now, 300),
+                     PB_ERR_INVALID);
+    assert_int_equal(pb_sign_verify("secret", NULL, hex, body, strlen(body), now, 300),
+                     PB_ERR_INVALID);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_buf_appends_and_escapes_json),
+        cmocka_unit_test(test_signatures_sign_and_verify),
         cmocka_unit_test(test_buf_integers_and_printf_growth),
         cmocka_unit_test(test_sha256_known_answers),
         cmocka_unit_test(test_json_decode_accepts_valid_document),
