@@ -13,7 +13,15 @@
  * Amounts are 1..100 minor units. A command is complete only after its batch's COMMIT
  * (SQLite synchronous=FULL: after fsync). Prints transfers/s, commands/s and exact latency
  * percentiles (submit to completion, after a 1 s warm-up); --verify runs ledger_verify at the
- * end. Like bench_writer, it prints figures and asserts only that commands succeed. */
+ * end. Like bench_writer, it prints figures and asserts only that commands succeed.
+ *
+ * As in `pitboss serve`, a thread checkpoints SQLite's WAL every PB_STORE_CHECKPOINT_INTERVAL_MS
+ * from its own connection (off the writer's path). Besides throughput it prints the CPU time
+ * the writer thread spent per transfer over the measured window (from /proc): the writer is
+ * the ledger's one serial resource, so this figure says what the ledger costs even when the
+ * machine is shared with other work. */
+#include <dirent.h>
+#include <pthread.h>
 #include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +32,7 @@
 
 #include "base/base.h"
 #include "base/buf.h"
+#include "base/limits.h"
 #include "core/outbox.h"
 #include "core/writer.h"
 #include "ledger/ledger.h"
@@ -368,6 +377,61 @@ static void verify_ledger(const char *url)
     store_close(s);
 }
 
+/* CPU seconds (user + system) used so far by this process's thread named name, or -1. */
+static double thread_cpu_s(const char *name)
+{
+    DIR *d = opendir("/proc/self/task");
+    double cpu = -1;
+    struct dirent *e;
+    while (d && cpu < 0 && (e = readdir(d)) != NULL) {
+        char path[300], comm[32] = "", stat[1024];
+        snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        if (!fgets(comm, sizeof(comm), f))
+            comm[0] = '\0';
+        fclose(f);
+        comm[strcspn(comm, "\n")] = '\0';
+        if (strcmp(comm, name) != 0)
+            continue;
+        snprintf(path, sizeof(path), "/proc/self/task/%s/stat", e->d_name);
+        f = fopen(path, "r");
+        size_t len = f ? fread(stat, 1, sizeof(stat) - 1, f) : 0;
+        if (f)
+            fclose(f);
+        stat[len] = '\0';
+        const char *p = strrchr(stat, ')'); /* fields after the command: state is field 3 */
+        unsigned long long ut, st;
+        if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+                        &st) == 2)
+            cpu = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+    }
+    if (d)
+        closedir(d);
+    return cpu;
+}
+
+struct checkpointer {
+    const char *url;
+    volatile bool stop;
+};
+
+/* The server's checkpoint task (app.c), on its own connection. */
+static void *checkpoint_main(void *arg)
+{
+    struct checkpointer *c = arg;
+    struct store *s;
+    char err[256];
+    PB_ASSERT(store_open(c->url, &s, err, sizeof(err)) == PB_OK);
+    while (!c->stop) {
+        usleep(PB_STORE_CHECKPOINT_INTERVAL_MS * 1000);
+        (void)store_checkpoint(s);
+    }
+    store_close(s);
+    return NULL;
+}
+
 /* Runs the closed loop for o->seconds after a 1 s warm-up; prints the figures. */
 static void measure(struct bench *b, const struct options *o)
 {
@@ -385,7 +449,9 @@ static void measure(struct bench *b, const struct options *o)
     uint64_t c0 = atomic_load(&ws->commands_total), t0 = pb_mono_ns();
     uint64_t batches0 = atomic_load(&ws->batch_size.count);
     uint64_t x0 = __atomic_load_n(&b->transfers_done, __ATOMIC_RELAXED);
+    double cpu0 = thread_cpu_s("pb-writer");
     sleep((unsigned)o->seconds);
+    double cpu1 = thread_cpu_s("pb-writer");
     uint64_t c1 = atomic_load(&ws->commands_total), t1 = pb_mono_ns();
     uint64_t batches1 = atomic_load(&ws->batch_size.count);
     uint64_t x1 = __atomic_load_n(&b->transfers_done, __ATOMIC_RELAXED);
@@ -399,13 +465,14 @@ static void measure(struct bench *b, const struct options *o)
     uint64_t batches = batches1 - batches0 ? batches1 - batches0 : 1;
     printf("ledger%s db=%s clients=%d linked=%d players=%d batch_max=%d: %.0f transfers/s, "
            "%.0f commands/s, avg batch %.1f, latency ms p50 %.2f p99 %.2f p99.9 %.2f "
-           "max %.2f (%zu samples, %llu refused)\n",
+           "max %.2f (%zu samples, %llu refused), writer CPU %.2f us/transfer\n",
            o->bare ? " (bare: no idempotency, no event)" : "",
            strncmp(o->url, "postgres", 8) == 0 ? "postgresql" : "sqlite", o->clients,
            o->linked, o->players, o->batch_max, (double)(x1 - x0) / secs,
            (double)(c1 - c0) / secs, (double)(c1 - c0) / (double)batches,
            pct_ms(b->lat, n, 0.50), pct_ms(b->lat, n, 0.99), pct_ms(b->lat, n, 0.999),
-           pct_ms(b->lat, n, 1.0), n, (unsigned long long)b->refused);
+           pct_ms(b->lat, n, 1.0), n, (unsigned long long)b->refused,
+           x1 > x0 ? (cpu1 - cpu0) * 1e6 / (double)(x1 - x0) : 0.0);
     pb_free(cs);
 }
 
@@ -432,12 +499,20 @@ int main(int argc, char **argv)
                                 .queue_max = o.clients * 2 + setup_cmds, .url = o.url,
                                 .participants = {ledger_participant(b.lg)}, .nparticipants = 1};
     PB_ASSERT(writer_start(&cfg, tx, ob, &b.w) == PB_OK);
+    struct checkpointer ckpt = {.url = o.url};
+    pthread_t ckpt_thread;
+    bool sqlite = strncmp(o.url, "sqlite:", 7) == 0;
+    if (sqlite)
+        PB_ASSERT(pthread_create(&ckpt_thread, NULL, checkpoint_main, &ckpt) == 0);
     uint64_t setup0 = pb_mono_ns();
     setup_accounts(&b);
     fprintf(stderr, "bench_ledger: %d players opened and funded in %.2f s\n", o.players,
             (double)(pb_mono_ns() - setup0) / 1e9);
     measure(&b, &o);
     writer_stop(b.w);
+    ckpt.stop = true;
+    if (sqlite)
+        pthread_join(ckpt_thread, NULL);
     outbox_free(ob);
     ledger_free(b.lg);
     if (o.verify)

@@ -16,7 +16,8 @@
 # Environment: SECONDS_EACH (default 10), CONNECTIONS (default 64), PLAYERS (default 4000),
 # LEDGER_CLIENTS (bench_ledger's closed-loop clients, default 256), PLAIN_CLIENTS (the plain
 # wallet's client counts, default "16 64"; the best is compared), ONLY (a list of the parts
-# above to run, e.g. ONLY="3 4 5 6"; default all), BIN (default build/release).
+# above to run, e.g. ONLY="3 4 5 6"; default all), DBS (the engines of parts 2, 3 and 5,
+# default "sqlite pg"), BIN (default build/release).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${SECONDS_EACH:-10}
@@ -80,7 +81,7 @@ run_wrk() { # $1 = label, rest = wrk arguments; sets wrk_rps, wrk_p50, wrk_p99, 
 
 if part 2; then
   echo "== HTTP through pitboss serve (wrk -t1 -c$conns, ${secs}s each) =="
-  for db in sqlite pg; do
+  for db in ${DBS:-sqlite pg}; do
     url="sqlite:$work/http.db"; [ $db = pg ] && url="$pg_url"
     for log in 1 0; do
       start_server "$url" "$log"
@@ -99,7 +100,7 @@ fi
 declare -A ledger_line
 if part 3; then
   echo "== ledger in process (bench_ledger, $ledger_clients clients, $players players) =="
-  for db in sqlite pg; do
+  for db in ${DBS:-sqlite pg}; do
     for linked in 1 2 16; do
       url="sqlite:$work/ledger-$linked.db"; [ $db = pg ] && url=$(fresh_pg)
       line=$("$bin/bench_ledger" --db "$url" --clients "$ledger_clients" --seconds "$secs" \
@@ -170,7 +171,7 @@ declare -A http_rps http_p50 http_p99
 if part 5; then
   echo "== ledger over HTTP: linked [bet, win] pairs (wrk -t1 -c$conns, ${secs}s, $players" \
        "players) =="
-  for db in sqlite pg; do
+  for db in ${DBS:-sqlite pg}; do
     url="sqlite:$work/ledger-http.db"; [ $db = pg ] && url=$(fresh_pg)
     start_server "$url" 0
     base="http://127.0.0.1:$port"
@@ -205,7 +206,7 @@ if part 6; then
   if [ "$plain_best" -gt 0 ]; then
     echo "plain wallet (PostgreSQL, best of clients $plain_clients): $plain_best operations/s"
   fi
-  for db in sqlite pg; do
+  for db in ${DBS:-sqlite pg}; do
     if [ -n "${http_rps[$db]:-}" ]; then
       echo "HTTP bet+win db=$db: ${http_rps[$db]} pairs/s" \
         "($(awk -v r="${http_rps[$db]}" 'BEGIN {printf "%.0f", 2 * r}') transfers/s)," \

@@ -210,7 +210,7 @@ static int flush_deltas(struct store *tx, void *arg)
                 ledger_add(sum.credits_pending, d->credits_pending, &sum.credits_pending))
                 rc = PB_ERR_DB;
         }
-        if (rc == PB_OK && ledger__update_totals(tx, &st, &sum, false, 0, NULL) != PB_OK)
+        if (rc == PB_OK && ledger__update_totals(tx, &st, &sum, false, 0, -1, NULL) != PB_OK)
             rc = PB_ERR_DB; /* 1: a bound refused it, a house total would overflow */
     }
     store_finalize(st);
@@ -242,6 +242,14 @@ struct writer_participant ledger_participant(struct ledger *lg)
 
 /* ---- account totals ---- */
 
+/* The rules of ledger__update_totals' statement: every total stays in range, and available
+ * covers the need when the account has no overdraft. */
+#define UPDATE_TOTALS_CHECKS                                                                   \
+    " AND debits_posted BETWEEN ? AND ? AND credits_posted BETWEEN ? AND ?"                    \
+    " AND debits_pending BETWEEN ? AND ? AND credits_pending BETWEEN ? AND ?"                  \
+    " AND (? = 0 OR credits_posted - debits_posted - debits_pending >= ?)"                     \
+    " RETURNING debits_posted, credits_posted, debits_pending, credits_pending"
+
 static void bounds(int64_t delta, int64_t *lo, int64_t *hi)
 {
     *lo = delta < 0 ? -delta : 0;
@@ -250,20 +258,20 @@ static void bounds(int64_t delta, int64_t *lo, int64_t *hi)
 
 int ledger__update_totals(struct store *tx, struct store_stmt **cached,
                           const struct ledger__delta *d, bool no_overdraft, int64_t need,
-                          struct ledger__totals *after)
+                          int64_t last_transfer, struct ledger__totals *after)
 {
     if (!*cached &&
-        store_prepare(tx, "UPDATE ledger_accounts SET debits_posted = debits_posted + ?,"
-                          " credits_posted = credits_posted + ?,"
-                          " debits_pending = debits_pending + ?,"
-                          " credits_pending = credits_pending + ?"
-                          " WHERE id = ? AND debits_posted BETWEEN ? AND ?"
-                          " AND credits_posted BETWEEN ? AND ?"
-                          " AND debits_pending BETWEEN ? AND ?"
-                          " AND credits_pending BETWEEN ? AND ?"
-                          " AND (? = 0 OR credits_posted - debits_posted - debits_pending >= ?)"
-                          " RETURNING debits_posted, credits_posted, debits_pending,"
-                          " credits_pending",
+        store_prepare(tx, last_transfer >= 0
+                              ? "UPDATE ledger_accounts SET debits_posted = debits_posted + ?,"
+                                " credits_posted = credits_posted + ?,"
+                                " debits_pending = debits_pending + ?,"
+                                " credits_pending = credits_pending + ?, last_transfer = ?"
+                                " WHERE id = ?" UPDATE_TOTALS_CHECKS
+                              : "UPDATE ledger_accounts SET debits_posted = debits_posted + ?,"
+                                " credits_posted = credits_posted + ?,"
+                                " debits_pending = debits_pending + ?,"
+                                " credits_pending = credits_pending + ?"
+                                " WHERE id = ?" UPDATE_TOTALS_CHECKS,
                       cached) != PB_OK)
         return PB_ERR_DB;
     struct store_stmt *st = *cached;
@@ -272,6 +280,8 @@ int ledger__update_totals(struct store *tx, struct store_stmt **cached,
     int idx = 1, rc = PB_OK;
     for (int i = 0; i < 4 && rc == PB_OK; i++)
         rc = store_bind_int64(st, idx++, deltas[i]);
+    if (last_transfer >= 0)
+        rc = rc ? rc : store_bind_int64(st, idx++, last_transfer);
     rc = rc ? rc : store_bind_int64(st, idx++, d->account);
     for (int i = 0; i < 4 && rc == PB_OK; i++) {
         int64_t lo, hi;
@@ -337,8 +347,8 @@ static int meta_get(struct ledger *lg, struct store *tx, int64_t id, struct ledg
     }
     struct store_stmt *st;
     if (store_prepare(tx, "SELECT currency, code, flags, owner, debits_posted, credits_posted,"
-                          " debits_pending, credits_pending FROM ledger_accounts WHERE id = ?",
-                      &st) != PB_OK)
+                          " debits_pending, credits_pending, last_transfer FROM ledger_accounts"
+                          " WHERE id = ?", &st) != PB_OK)
         return PB_ERR_DB;
     store_bind_int64(st, 1, id);
     int rc = store_step(st);
@@ -352,6 +362,7 @@ static int meta_get(struct ledger *lg, struct store *tx, int64_t id, struct ledg
                                               store_column_int64(st, 5),
                                               store_column_int64(st, 6),
                                               store_column_int64(st, 7)};
+        out->last_transfer = store_column_int64(st, 8);
         out->has_totals = true;
         meta_put(lg, out);
     }
@@ -359,18 +370,22 @@ static int meta_get(struct ledger *lg, struct store *tx, int64_t id, struct ledg
     return rc == STORE_ROW ? PB_OK : rc == STORE_DONE ? PB_ERR_NOT_FOUND : PB_ERR_DB;
 }
 
-/* Account id's current totals from its row (SQLite: after a rollback dropped the copy). */
-static int load_totals(struct store *tx, int64_t id, struct ledger__totals *out)
+/* Account m's current totals and chain head from its row (after a rollback dropped them). */
+static int load_totals(struct store *tx, struct ledger__meta *m)
 {
     struct store_stmt *st;
     if (store_prepare(tx, "SELECT debits_posted, credits_posted, debits_pending,"
-                          " credits_pending FROM ledger_accounts WHERE id = ?", &st) != PB_OK)
+                          " credits_pending, last_transfer FROM ledger_accounts WHERE id = ?",
+                      &st) != PB_OK)
         return PB_ERR_DB;
-    store_bind_int64(st, 1, id);
+    store_bind_int64(st, 1, m->id);
     int rc = store_step(st);
-    if (rc == STORE_ROW)
-        *out = (struct ledger__totals){store_column_int64(st, 0), store_column_int64(st, 1),
-                                       store_column_int64(st, 2), store_column_int64(st, 3)};
+    if (rc == STORE_ROW) {
+        m->totals = (struct ledger__totals){store_column_int64(st, 0), store_column_int64(st, 1),
+                                            store_column_int64(st, 2), store_column_int64(st, 3)};
+        m->last_transfer = store_column_int64(st, 4);
+        m->has_totals = true;
+    }
     store_finalize(st);
     return rc == STORE_ROW ? PB_OK : PB_ERR_DB;
 }
@@ -578,62 +593,63 @@ static enum ledger_error check_totals(const struct ledger__totals *t,
     return LEDGER_OK;
 }
 
-/* SQLite: applies d to account id's cached totals (loading them when dropped), checks the
- * rules in C and writes the row through. 0 (*err may be set: nothing changed) or PB_ERR_DB. */
-static int apply_cached(struct ledger *lg, struct store *tx, struct group *g,
-                        const struct ledger__meta *meta, const struct ledger__delta *d,
-                        bool no_overdraft, int64_t need, struct ledger__totals *after,
-                        enum ledger_error *err)
+/* The cache slot of non-hot account meta, with the row's totals and chain head loaded. The
+ * pointer is valid until the next meta_put. */
+static int row_state(struct ledger *lg, struct store *tx, const struct ledger__meta *meta,
+                     struct ledger__meta **out)
 {
-    int64_t id = meta->id;
-    struct ledger__meta *m = meta_find(lg, id);
+    struct ledger__meta *m = meta_find(lg, meta->id);
     if (!m) { /* the cache was cleared (full) since resolve() read it: file it again */
         struct ledger__meta again = *meta;
         again.has_totals = false;
         meta_put(lg, &again);
-        m = meta_find(lg, id);
+        m = meta_find(lg, meta->id);
         PB_ASSERT(m != NULL);
     }
-    if (!m->has_totals) {
-        if (load_totals(tx, id, &m->totals) != PB_OK)
-            return PB_ERR_DB;
-        m->has_totals = true;
-    }
+    if (!m->has_totals && load_totals(tx, m) != PB_OK)
+        return PB_ERR_DB;
+    *out = m;
+    return PB_OK;
+}
+
+/* SQLite: checks the rules in C on m's cached totals (authoritative: the writer is the only
+ * writer of the file) and writes the row through, with transfer_id as its chain head.
+ * 0 (*err may be set: nothing changed) or PB_ERR_DB. */
+static int apply_cached(struct store *tx, struct group *g, const struct ledger__meta *m,
+                        const struct ledger__delta *d, bool no_overdraft, int64_t need,
+                        int64_t transfer_id, struct ledger__totals *after,
+                        enum ledger_error *err)
+{
     *err = check_totals(&m->totals, d, no_overdraft, need, after);
     if (*err != LEDGER_OK)
         return PB_OK;
     if (!g->update &&
         store_prepare(tx, "UPDATE ledger_accounts SET debits_posted = ?, credits_posted = ?,"
-                          " debits_pending = ?, credits_pending = ? WHERE id = ?",
-                      &g->update) != PB_OK)
+                          " debits_pending = ?, credits_pending = ?, last_transfer = ?"
+                          " WHERE id = ?", &g->update) != PB_OK)
         return PB_ERR_DB;
-    const int64_t v[5] = {after->debits_posted, after->credits_posted, after->debits_pending,
-                          after->credits_pending, id};
+    const int64_t v[6] = {after->debits_posted, after->credits_posted, after->debits_pending,
+                          after->credits_pending, transfer_id, m->id};
     int rc = PB_OK;
-    for (int i = 0; i < 5 && rc == PB_OK; i++)
+    for (int i = 0; i < 6 && rc == PB_OK; i++)
         rc = store_bind_int64(g->update, i + 1, v[i]);
     if (rc == PB_OK)
         rc = store_step(g->update) == STORE_DONE && store_changes(g->update) == 1 ? PB_OK
                                                                                   : PB_ERR_DB;
     store_reset(g->update);
-    if (rc != PB_OK)
-        return rc;
-    if (lg->cur.ntouched == lg->touched_cap) {
-        lg->touched_cap = lg->touched_cap ? 2 * lg->touched_cap : 1024;
-        lg->touched = pb_realloc(lg->touched, lg->touched_cap * sizeof(*lg->touched));
-    }
-    lg->touched[lg->cur.ntouched++] = id;
-    m->totals = *after;
-    return PB_OK;
+    return rc;
 }
 
-/* Applies delta d to one side's account (meta m): hot accounts to the batch's log, others now. */
+/* Applies delta d of transfer transfer_id to one side's account (meta mm): hot accounts to the
+ * batch's log (*prev = -1: no chain), others now (*prev = the account's previous chain head,
+ * 0 for its first transfer). */
 static int apply_side(struct ledger *lg, struct store *tx, struct group *g,
-                      const struct ledger__meta *m, const struct ledger__delta *d,
-                      enum ledger_error *err)
+                      const struct ledger__meta *mm, const struct ledger__delta *d,
+                      int64_t transfer_id, int64_t *prev, enum ledger_error *err)
 {
-    PB_ASSERT(d->account == m->id);
-    if (m->flags & LEDGER_FLAG_HOT) {
+    PB_ASSERT(d->account == mm->id);
+    *prev = -1;
+    if (mm->flags & LEDGER_FLAG_HOT) {
         PB_ASSERT(lg->cur.ndeltas < LEDGER_DELTA_LOG_MAX);
         if (lg->cur.ndeltas == lg->deltas_cap) {
             lg->deltas_cap = lg->deltas_cap ? 2 * lg->deltas_cap : 1024;
@@ -643,20 +659,32 @@ static int apply_side(struct ledger *lg, struct store *tx, struct group *g,
         return PB_OK;
     }
     int64_t need = 0;
-    bool no_overdraft = (m->flags & LEDGER_FLAG_NO_OVERDRAFT) != 0;
+    bool no_overdraft = (mm->flags & LEDGER_FLAG_NO_OVERDRAFT) != 0;
     if (ledger_add(d->debits_posted, d->debits_pending, &need) != PB_OK ||
         ledger_sub(need, d->credits_posted, &need) != PB_OK) {
         *err = LEDGER_E_OVERFLOW;
         return PB_OK;
     }
+    struct ledger__meta *m;
+    int rc = row_state(lg, tx, mm, &m);
+    if (rc != PB_OK)
+        return rc;
     struct ledger__totals after;
-    int rc = store_backend_of(tx) == STORE_SQLITE
-                 ? apply_cached(lg, tx, g, m, d, no_overdraft, need, &after, err)
-                 : ledger__update_totals(tx, &g->update, d, no_overdraft, need, &after);
+    rc = store_backend_of(tx) == STORE_SQLITE
+             ? apply_cached(tx, g, m, d, no_overdraft, need, transfer_id, &after, err)
+             : ledger__update_totals(tx, &g->update, d, no_overdraft, need, transfer_id, &after);
     if (rc == 1)
         return refusal_reason(tx, m->id, d, err);
     if (rc != PB_OK || *err != LEDGER_OK)
         return rc;
+    if (lg->cur.ntouched == lg->touched_cap) {
+        lg->touched_cap = lg->touched_cap ? 2 * lg->touched_cap : 1024;
+        lg->touched = pb_realloc(lg->touched, lg->touched_cap * sizeof(*lg->touched));
+    }
+    lg->touched[lg->cur.ntouched++] = m->id;
+    *prev = m->last_transfer;
+    m->totals = after;
+    m->last_transfer = transfer_id;
     size_t i = 0;
     while (i < g->ntouched && g->touched[i].id != m->id)
         i++;
@@ -673,15 +701,17 @@ static int bind_optional(struct store_stmt *st, int idx, int64_t v)
     return v ? store_bind_int64(st, idx, v) : store_bind_null(st, idx);
 }
 
+/* Appends row r with its chain pointers (prev[side] < 0: a hot side, stored as NULL). */
 static int insert_row(struct ledger *lg, struct store *tx, const struct ledger__row *r,
-                      char hash[LEDGER_HASH_HEX + 1])
+                      const int64_t prev[2], char hash[LEDGER_HASH_HEX + 1])
 {
     ledger__transfer_hash(lg->cur.head_hash, r, hash);
     struct store_stmt *st;
     if (store_prepare(tx, "INSERT INTO ledger_transfers (id, ts_ns, kind, debit_account,"
                           " credit_account, amount, currency, code, pending_id, expires_ns,"
-                          " group_id, idem, reference, metadata, prev_hash, hash)"
-                          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                          " group_id, idem, reference, metadata, prev_hash, hash, debit_prev,"
+                          " credit_prev) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+                          " ?, ?)",
                       &st) != PB_OK)
         return PB_ERR_DB;
     int i = 1, rc = PB_OK;
@@ -700,6 +730,8 @@ static int insert_row(struct ledger *lg, struct store *tx, const struct ledger__
     const char *texts[] = {r->reference, r->metadata, lg->cur.head_hash, hash};
     for (size_t k = 0; k < PB_ARRAY_LEN(texts) && rc == PB_OK; k++)
         rc = store_bind_text(st, i++, texts[k], strlen(texts[k]));
+    for (int side = 0; side < 2 && rc == PB_OK; side++)
+        rc = prev[side] >= 0 ? store_bind_int64(st, i++, prev[side]) : store_bind_null(st, i++);
     if (rc == PB_OK)
         rc = store_step(st);
     store_finalize(st);
@@ -800,12 +832,13 @@ static int apply_one(struct ledger *lg, struct store *tx, struct group *g,
         r.code = p.code; /* a resolution keeps the pending transfer's code */
     struct ledger__delta dr = {.account = m[0].id}, cr = {.account = m[1].id};
     side_deltas(t, &p, r.amount, &dr, &cr);
-    rc = apply_side(lg, tx, g, &m[0], &dr, err);
+    int64_t prev[2];
+    rc = apply_side(lg, tx, g, &m[0], &dr, r.id, &prev[0], err);
     if (rc == PB_OK && *err == LEDGER_OK)
-        rc = apply_side(lg, tx, g, &m[1], &cr, err);
+        rc = apply_side(lg, tx, g, &m[1], &cr, r.id, &prev[1], err);
     if (rc != PB_OK || *err != LEDGER_OK)
         return rc;
-    rc = insert_row(lg, tx, &r, out->hash);
+    rc = insert_row(lg, tx, &r, prev, out->hash);
     if (rc == PB_ERR_CONFLICT) { /* the resolution index: resolved meanwhile */
         *err = LEDGER_E_PENDING_RESOLVED;
         return PB_OK;

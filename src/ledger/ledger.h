@@ -318,7 +318,10 @@ struct ledger_history_row {
 };
 
 /* Newest first. rows gets up to f->limit rows (caller frees each metadata);
- * *n how many; *next_before_id the cursor for the next page (0 when this was the last). */
+ * *n how many; *next_before_id the cursor for the next page (0 when this was the last).
+ * Walks the owner's accounts' transfer chains (ledger_int.h): the cost is the page plus the
+ * transfers above the cursor. PB_ERR_INVALID for an owner with hot (house) accounts, which
+ * have no chain; PB_ERR_DB for a read error or a broken chain. */
 int ledger_history(struct store *s, const struct ledger_history_filter *f,
                    struct ledger_history_row *rows, size_t *n, int64_t *next_before_id);
 

@@ -31,6 +31,14 @@
  * Account metadata (currency, code, flags, owner) never changes after opening, so the writer
  * caches it (bounded, cleared when full) and skips a SELECT per transfer.
  *
+ * Chains (schema.c, version 2): each transfer row names, per non-hot side, the previous
+ * transfer of that account (the account row's last_transfer, read with its totals and
+ * written by the same UPDATE), so an account's history is a walk down the chain and no
+ * history index is maintained. Hot accounts have no chain (their side's pointer is NULL and
+ * their last_transfer stays 0): a house account's history is the transfer log itself. The
+ * head comes from the writer's copy of the row (cached with the totals, dropped on rollback
+ * like them); one writer per database, as the ids and the hash chain already require.
+ *
  * The hash chain: hash = hex(SHA-256(prev_hash_hex || canonical bytes)); the canonical bytes
  * are the transfer's fields as text joined by '|' in a fixed order (ledger__transfer_hash).
  * The first transfer's prev_hash is 64 '0'. One chain per database: ids come from one writer,
@@ -61,6 +69,25 @@ struct ledger__state {
     size_t ntouched; /* entries of the touched log (SQLite totals) that belong to the state */
 };
 
+/* Migration 2's backfill of the chains of existing rows (schema.c; also run by the tests on a
+ * ledger whose chains they wiped): every non-hot side's previous transfer of its account, and
+ * every non-hot account's last transfer. While it runs the history indexes still exist, so
+ * each lookup is one index probe. 2 = LEDGER_FLAG_HOT. */
+#define LEDGER__CHAIN_BACKFILL_SQL                                                             \
+    "UPDATE ledger_transfers SET debit_prev = COALESCE((SELECT MAX(p.id) FROM"                 \
+    " ledger_transfers p WHERE p.id < ledger_transfers.id AND"                                 \
+    " (p.debit_account = ledger_transfers.debit_account"                                       \
+    " OR p.credit_account = ledger_transfers.debit_account)), 0)"                              \
+    " WHERE debit_account IN (SELECT id FROM ledger_accounts WHERE (flags & 2) = 0);"          \
+    "UPDATE ledger_transfers SET credit_prev = COALESCE((SELECT MAX(p.id) FROM"                \
+    " ledger_transfers p WHERE p.id < ledger_transfers.id AND"                                 \
+    " (p.debit_account = ledger_transfers.credit_account"                                      \
+    " OR p.credit_account = ledger_transfers.credit_account)), 0)"                             \
+    " WHERE credit_account IN (SELECT id FROM ledger_accounts WHERE (flags & 2) = 0);"         \
+    "UPDATE ledger_accounts SET last_transfer = COALESCE((SELECT MAX(t.id) FROM"               \
+    " ledger_transfers t WHERE t.debit_account = ledger_accounts.id"                           \
+    " OR t.credit_account = ledger_accounts.id), 0) WHERE (flags & 2) = 0;"
+
 /* An account's four totals. */
 struct ledger__totals {
     int64_t debits_posted, credits_posted, debits_pending, credits_pending;
@@ -72,8 +99,9 @@ struct ledger__meta {
     int code;
     uint32_t flags;
     char owner[LEDGER_OWNER_MAX + 1];
-    bool has_totals;               /* SQLite: totals is the account row's current value */
-    struct ledger__totals totals;
+    bool has_totals;               /* totals and last_transfer are the row's current values */
+    struct ledger__totals totals;  /* SQLite: authoritative (PostgreSQL: as last written) */
+    int64_t last_transfer;         /* non-hot: the head of the account's chain (0: none) */
 };
 
 struct ledger {
@@ -102,13 +130,15 @@ struct ledger__row {
 };
 
 /* Adds d's four deltas to account d->account with one conditional UPDATE ... RETURNING
- * (*cached holds the statement across calls; the caller finalizes it). When no_overdraft,
- * the account's credits_posted - debits_posted - debits_pending must be >= need before the
- * change. Every total must stay within 0..INT64_MAX. Returns 0 (changed; *after, when not
- * NULL, gets the new totals), 1 (a rule refused it: nothing changed) or PB_ERR_DB. */
+ * (*cached holds the statement across calls; the caller finalizes it, and uses one statement
+ * per kind of call: with or without a chain head). When no_overdraft, the account's
+ * credits_posted - debits_posted - debits_pending must be >= need before the change. Every
+ * total must stay within 0..INT64_MAX. last_transfer >= 0 becomes the account's chain head;
+ * < 0 leaves it (hot accounts). Returns 0 (changed; *after, when not NULL, gets the new
+ * totals), 1 (a rule refused it: nothing changed) or PB_ERR_DB. */
 int ledger__update_totals(struct store *tx, struct store_stmt **cached,
                           const struct ledger__delta *d, bool no_overdraft, int64_t need,
-                          struct ledger__totals *after);
+                          int64_t last_transfer, struct ledger__totals *after);
 
 /* hex SHA-256 over prev_hash_hex and the canonical bytes of row (out: 65 bytes). */
 void ledger__transfer_hash(const char *prev_hash_hex, const struct ledger__row *row,

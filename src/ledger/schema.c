@@ -7,9 +7,17 @@
  *                     resolved at most once. group_id is the id of the first transfer of its
  *                     linked group. idem is "scope:key" of the request that applied it
  *                     (not indexed: only verification reads it, in one pass).
- * ledger_idempotency  one row per (scope, key): the canonical request and the recorded result. */
+ * ledger_idempotency  one row per (scope, key): the canonical request and the recorded result.
+ *
+ * Version 2 replaces the two history indexes (debit_account, id) and (credit_account, id) by
+ * per-account chains: every transfer row carries, per side, the id of the previous transfer
+ * of that side's account (debit_prev, credit_prev; 0 for the account's first transfer, NULL
+ * on the side of a hot account, which has no chain), and each non-hot account row its last
+ * transfer (last_transfer). An index entry per side was a B-tree insert at a random position
+ * on every commit; the chain costs nothing beyond the row, which is appended. History and
+ * verification walk the chains (read.c, verify.c). */
 #include "base/base.h"
-#include "ledger/ledger.h"
+#include "ledger/ledger_int.h"
 
 const struct store_migration ledger_migrations[] = {
     {"ledger", 1, "accounts, transfers, idempotency",
@@ -35,6 +43,14 @@ const struct store_migration ledger_migrations[] = {
      " scope TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL,"
      " request TEXT NOT NULL, status INTEGER NOT NULL, body TEXT NOT NULL,"
      " created_ns BIGINT NOT NULL, PRIMARY KEY (scope, key));",
+     NULL},
+    {"ledger", 2, "per-account transfer chains instead of history indexes",
+     "ALTER TABLE ledger_transfers ADD COLUMN debit_prev BIGINT;"
+     "ALTER TABLE ledger_transfers ADD COLUMN credit_prev BIGINT;"
+     "ALTER TABLE ledger_accounts ADD COLUMN last_transfer BIGINT NOT NULL DEFAULT 0;"
+     LEDGER__CHAIN_BACKFILL_SQL
+     "DROP INDEX ledger_transfers_debit;"
+     "DROP INDEX ledger_transfers_credit;",
      NULL},
 };
 const size_t ledger_migrations_count = PB_ARRAY_LEN(ledger_migrations);

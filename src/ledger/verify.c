@@ -4,9 +4,16 @@
  *
  * Everything is read in one transaction (REPEATABLE READ on PostgreSQL), so the report
  * describes one consistent state. Memory is bounded: the chain and the accounts are read in
- * pages of VERIFY_PAGE_ROWS rows (PostgreSQL results arrive whole), the replay of account
- * totals is summed by the database per page of accounts (GROUP BY), and every other check is
+ * pages of VERIFY_PAGE_ROWS rows (PostgreSQL results arrive whole), and every other check is
  * a query that returns only offending rows, at most VERIFY_ROWS_PER_CHECK_MAX of them.
+ *
+ * Account totals are replayed from their transfers: a hot (house) account's while the hash
+ * chain is streamed (hot accounts are few: one per house code and currency), every other
+ * account's by walking its own chain of transfers down from its last_transfer (schema.c), one
+ * lookup by id per step. Each step checks that the transfer touches the account and that the
+ * chain leads down. The walks together must meet every non-hot side of every transfer once:
+ * the stream counts those sides and the walks count their steps; a difference means a
+ * transfer that its account's chain skips.
  *
  * Sums in SQL are split: SUM(x / 2^32) and SUM(x % 2^32) cannot overflow for fewer than 2^31
  * rows per group; they are joined here with overflow-checked arithmetic, so a total past
@@ -33,16 +40,21 @@ enum { DEBITS_POSTED, CREDITS_POSTED, DEBITS_PENDING, CREDITS_PENDING, TOTALS };
 static const char *const total_names[TOTALS] = {"debits_posted", "credits_posted",
                                                 "debits_pending", "credits_pending"};
 
-struct verify {
-    struct store *s;
-    struct pb_buf *out;
-    int64_t findings, transfers, accounts;
-};
-
 /* The replayed totals of one account; overflow[i] when total i passed the int64 range. */
 struct replay {
     int64_t totals[TOTALS];
     bool overflow[TOTALS];
+};
+
+struct verify {
+    struct store *s;
+    struct pb_buf *out;
+    int64_t findings, transfers, accounts;
+    int64_t *hot;          /* the hot accounts' ids, ascending */
+    struct replay *hot_replay;
+    size_t nhot;
+    int64_t chained_sides; /* sides of non-hot accounts met in the stream */
+    int64_t walked_sides;  /* steps of the accounts' chain walks */
 };
 
 __attribute__((format(printf, 2, 3))) static void finding(struct verify *v, const char *fmt,
@@ -102,9 +114,16 @@ struct chain {
 };
 
 #define CHAIN_SQL                                                                              \
-    "SELECT id, ts_ns, kind, debit_account, credit_account, amount, currency, code,"           \
-    " pending_id, expires_ns, group_id, idem, reference, metadata, prev_hash, hash"            \
-    " FROM ledger_transfers WHERE id > ? ORDER BY id LIMIT ?"
+    "SELECT t.id, t.ts_ns, t.kind, t.debit_account, t.credit_account, t.amount, t.currency,"   \
+    " t.code, t.pending_id, t.expires_ns, t.group_id, t.idem, t.reference, t.metadata,"        \
+    " t.prev_hash, t.hash, t.debit_prev, t.credit_prev," RELEASED_SQL                          \
+    " FROM ledger_transfers t WHERE t.id > ? ORDER BY t.id LIMIT ?"
+
+/* What a post or void of row t releases from the pending totals: its pending transfer's
+ * amount (NULL when that is not a pending transfer, which check_relations reports). */
+#define RELEASED_SQL                                                                           \
+    " (SELECT p.amount FROM ledger_transfers p WHERE p.id = t.pending_id AND p.kind = 1"       \
+    " AND t.kind IN (2, 3))"
 
 static struct ledger__row row_of(const struct store_stmt *st)
 {
@@ -132,6 +151,9 @@ static void check_row_fields(struct verify *v, const struct chain *c, const stru
                 (long long)c->last_ts_ns);
 }
 
+static void stream_sides(struct verify *v, const struct store_stmt *st,
+                         const struct ledger__row *r);
+
 static void check_chain_row(struct verify *v, struct chain *c, const struct store_stmt *st)
 {
     struct ledger__row r = row_of(st);
@@ -158,6 +180,7 @@ static void check_chain_row(struct verify *v, struct chain *c, const struct stor
         finding(v, "transfer %lld: hash %s but its contents hash to %s", (long long)r.id, hash,
                 computed);
     check_row_fields(v, c, &r);
+    stream_sides(v, st, &r);
     c->last_id = r.id;
     c->last_ts_ns = r.ts_ns;
     pb_strlcpy(c->last_hash, hash, sizeof(c->last_hash));
@@ -187,66 +210,21 @@ static int verify_chain(struct verify *v)
     }
 }
 
-/* ---- (c), (d) accounts against the replay of their transfers, a page at a time ---- */
-
-#define ACCOUNTS_SQL                                                                           \
-    "SELECT id, currency, code, owner, flags, debits_posted, credits_posted, debits_pending,"  \
-    " credits_pending FROM ledger_accounts WHERE id > ? ORDER BY id LIMIT ?"
-
-/* Per side (debit, credit): what each kind moved, and what resolutions released from the
- * pending totals (the pending transfer's amount, on the pending transfer's accounts). */
-static const char *const moved_sql[2] = {
-    "SELECT debit_account, kind, SUM(amount / 4294967296), SUM(amount % 4294967296)"
-    " FROM ledger_transfers WHERE debit_account BETWEEN ? AND ? GROUP BY debit_account, kind",
-    "SELECT credit_account, kind, SUM(amount / 4294967296), SUM(amount % 4294967296)"
-    " FROM ledger_transfers WHERE credit_account BETWEEN ? AND ? GROUP BY credit_account, kind",
-};
-static const char *const released_sql[2] = {
-    "SELECT p.debit_account, 0, SUM(p.amount / 4294967296), SUM(p.amount % 4294967296)"
-    " FROM ledger_transfers r JOIN ledger_transfers p ON p.id = r.pending_id"
-    " WHERE r.kind IN (2, 3) AND p.kind = 1 AND p.debit_account BETWEEN ? AND ?"
-    " GROUP BY p.debit_account",
-    "SELECT p.credit_account, 0, SUM(p.amount / 4294967296), SUM(p.amount % 4294967296)"
-    " FROM ledger_transfers r JOIN ledger_transfers p ON p.id = r.pending_id"
-    " WHERE r.kind IN (2, 3) AND p.kind = 1 AND p.credit_account BETWEEN ? AND ?"
-    " GROUP BY p.credit_account",
-};
-
-struct page {
-    struct ledger_account accounts[VERIFY_PAGE_ROWS];
-    struct replay replay[VERIFY_PAGE_ROWS];
-    size_t n;
-};
-
-static struct replay *replay_of(struct page *p, int64_t id)
-{
-    size_t lo = 0, hi = p->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (p->accounts[mid].id == id)
-            return &p->replay[mid];
-        if (p->accounts[mid].id < id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return NULL; /* a transfer names an account that does not exist: check_references */
-}
+/* ---- (c), (d) accounts against the replay of their transfers ---- */
 
 /* Adds (or, for a release, subtracts) sum to total i of r, remembering an overflow. */
-static void replay_add(struct replay *r, int i, int64_t sum, bool overflowed, bool release)
+static void replay_add(struct replay *r, int i, int64_t sum, bool release)
 {
     if (r->overflow[i])
         return;
-    int rc = overflowed ? PB_ERR_INVALID
-             : release  ? ledger_sub(r->totals[i], sum, &r->totals[i])
-                        : ledger_add(r->totals[i], sum, &r->totals[i]);
+    int rc = release ? ledger_sub(r->totals[i], sum, &r->totals[i])
+                     : ledger_add(r->totals[i], sum, &r->totals[i]);
     if (rc != PB_OK)
         r->overflow[i] = true;
 }
 
 /* Which total a kind moves on a side: posted and post rows move posted totals, pending rows
- * pending totals; a void moves nothing itself (its release is in released_sql). */
+ * pending totals; a void moves nothing itself (only its release). */
 static int total_moved(int64_t kind, int side)
 {
     if (kind == LEDGER_POSTED || kind == LEDGER_POST)
@@ -256,26 +234,132 @@ static int total_moved(int64_t kind, int side)
     return -1;
 }
 
-static int replay_query(struct verify *v, struct page *p, int side, bool release)
+/* Replays one transfer on one side (0 debit, 1 credit) of r: what its kind moves, and for a
+ * post or void the release of its pending transfer's amount (col: the RELEASED_SQL column of
+ * st, NULL when there is none). */
+static void replay_transfer(struct replay *r, int64_t kind, int side, int64_t amount,
+                            const struct store_stmt *st, int col)
+{
+    int i = total_moved(kind, side);
+    if (i >= 0)
+        replay_add(r, i, amount, false);
+    if ((kind == LEDGER_POST || kind == LEDGER_VOID) && !store_column_is_null(st, col))
+        replay_add(r, side == 0 ? DEBITS_PENDING : CREDITS_PENDING,
+                   store_column_int64(st, col), true);
+}
+
+static const char *const side_names[2] = {"debit", "credit"};
+
+static int load_hot(struct verify *v)
 {
     struct store_stmt *st;
-    if (store_prepare(v->s, release ? released_sql[side] : moved_sql[side], &st) != PB_OK)
+    if (store_prepare(v->s, "SELECT id FROM ledger_accounts WHERE (flags & 2) <> 0 ORDER BY id",
+                      &st) != PB_OK)
         return PB_ERR_DB;
-    store_bind_int64(st, 1, p->accounts[0].id);
-    store_bind_int64(st, 2, p->accounts[p->n - 1].id);
+    _Static_assert(LEDGER_FLAG_HOT == 2u, "the query names the flag");
+    size_t cap = 0;
     int rc;
     while ((rc = store_step(st)) == STORE_ROW) {
-        struct replay *r = replay_of(p, store_column_int64(st, 0));
-        int i = release ? (side == 0 ? DEBITS_PENDING : CREDITS_PENDING)
-                        : total_moved(store_column_int64(st, 1), side);
-        int64_t sum = 0;
-        bool ok = split_sum(st, 2, &sum);
-        if (r && i >= 0)
-            replay_add(r, i, sum, !ok, release);
+        if (v->nhot == cap) {
+            cap = cap ? 2 * cap : 64;
+            v->hot = pb_realloc(v->hot, cap * sizeof(*v->hot));
+        }
+        v->hot[v->nhot++] = store_column_int64(st, 0);
     }
     store_finalize(st);
+    v->hot_replay = pb_calloc(v->nhot ? v->nhot : 1, sizeof(*v->hot_replay));
     return rc < 0 ? PB_ERR_DB : PB_OK;
 }
+
+static struct replay *hot_replay_of(struct verify *v, int64_t id)
+{
+    size_t lo = 0, hi = v->nhot;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v->hot[mid] == id)
+            return &v->hot_replay[mid];
+        if (v->hot[mid] < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+/* The streamed row's sides: a hot side is replayed here and has no chain pointer; any other
+ * side must have one (its account's walk replays it). */
+static void stream_sides(struct verify *v, const struct store_stmt *st,
+                         const struct ledger__row *r)
+{
+    const int64_t account[2] = {r->debit_account, r->credit_account};
+    for (int side = 0; side < 2; side++) {
+        struct replay *hr = hot_replay_of(v, account[side]);
+        bool chained = !store_column_is_null(st, 16 + side);
+        if (hr) {
+            replay_transfer(hr, r->kind, side, r->amount, st, 18);
+            if (chained)
+                finding(v, "transfer %lld: %s_prev %lld on the side of hot account %lld, which"
+                           " has no chain", (long long)r->id, side_names[side],
+                        (long long)store_column_int64(st, 16 + side), (long long)account[side]);
+            continue;
+        }
+        v->chained_sides++;
+        if (!chained)
+            finding(v, "transfer %lld: no %s_prev for account %lld", (long long)r->id,
+                    side_names[side], (long long)account[side]);
+    }
+}
+
+#define WALK_SQL                                                                               \
+    "SELECT t.kind, t.debit_account, t.credit_account, t.amount, t.debit_prev, t.credit_prev," \
+    RELEASED_SQL " FROM ledger_transfers t WHERE t.id = ?"
+
+/* Replays account a into r by walking its chain down from head (st: WALK_SQL). */
+static int walk_chain(struct verify *v, struct store_stmt *st, const struct ledger_account *a,
+                      int64_t head, const char *label, struct replay *r)
+{
+    for (int64_t id = head; id > 0;) {
+        store_reset(st);
+        store_bind_int64(st, 1, id);
+        int rc = store_step(st);
+        if (rc < 0)
+            return PB_ERR_DB;
+        if (rc != STORE_ROW) {
+            finding(v, "%s: its chain names transfer %lld, which does not exist", label,
+                    (long long)id);
+            break;
+        }
+        int side = store_column_int64(st, 1) == a->id ? 0
+                   : store_column_int64(st, 2) == a->id ? 1 : -1;
+        if (side < 0) {
+            finding(v, "%s: its chain reaches transfer %lld, which does not touch it", label,
+                    (long long)id);
+            break;
+        }
+        v->walked_sides++;
+        replay_transfer(r, store_column_int64(st, 0), side, store_column_int64(st, 3), st, 6);
+        if (store_column_is_null(st, 4 + side))
+            break; /* reported by stream_sides */
+        int64_t next = store_column_int64(st, 4 + side);
+        if (next < 0 || next >= id) {
+            finding(v, "transfer %lld: %s_prev %lld does not lead down %s's chain",
+                    (long long)id, side_names[side], (long long)next, label);
+            break;
+        }
+        id = next;
+    }
+    return PB_OK;
+}
+
+#define ACCOUNTS_SQL                                                                           \
+    "SELECT id, currency, code, owner, flags, debits_posted, credits_posted, debits_pending,"  \
+    " credits_pending, last_transfer FROM ledger_accounts WHERE id > ? ORDER BY id LIMIT ?"
+
+struct page {
+    struct ledger_account accounts[VERIFY_PAGE_ROWS];
+    int64_t heads[VERIFY_PAGE_ROWS]; /* last_transfer */
+    size_t n;
+};
 
 static void account_label(const struct ledger_account *a, char *out, size_t len)
 {
@@ -311,11 +395,21 @@ static void check_no_overdraft(struct verify *v, const struct ledger_account *a,
                 (long long)a->debits_pending);
 }
 
-static void check_account(struct verify *v, const struct ledger_account *a,
-                          const struct replay *r)
+static int check_account(struct verify *v, struct store_stmt *walk,
+                         const struct ledger_account *a, int64_t head)
 {
     char label[LEDGER_OWNER_MAX + LEDGER_CURRENCY_MAX + 80];
     account_label(a, label, sizeof(label));
+    struct replay walked = {0};
+    const struct replay *r = hot_replay_of(v, a->id);
+    if (r && head != 0)
+        finding(v, "%s: a hot account with last_transfer %lld (hot accounts have no chain)",
+                label, (long long)head);
+    if (!r) {
+        if (walk_chain(v, walk, a, head, label, &walked) != PB_OK)
+            return PB_ERR_DB;
+        r = &walked;
+    }
     const int64_t stored[TOTALS] = {a->debits_posted, a->credits_posted, a->debits_pending,
                                     a->credits_pending};
     for (int i = 0; i < TOTALS; i++) {
@@ -329,6 +423,7 @@ static void check_account(struct verify *v, const struct ledger_account *a,
                     (long long)stored[i], (long long)r->totals[i]);
     }
     check_no_overdraft(v, a, label);
+    return PB_OK;
 }
 
 static void account_of(const struct store_stmt *st, struct ledger_account *a)
@@ -357,6 +452,7 @@ static int read_accounts(struct verify *v, struct page *p, int64_t after_id)
     p->n = 0;
     while ((rc = store_step(st)) == STORE_ROW) {
         PB_ASSERT(p->n < VERIFY_PAGE_ROWS);
+        p->heads[p->n] = store_column_int64(st, 9);
         account_of(st, &p->accounts[p->n++]);
     }
     store_finalize(st);
@@ -366,28 +462,26 @@ static int read_accounts(struct verify *v, struct page *p, int64_t after_id)
 static int verify_accounts(struct verify *v)
 {
     struct page *p = pb_malloc(sizeof(*p));
+    struct store_stmt *walk = NULL;
     int64_t after_id = 0;
-    int rc = PB_OK;
-    for (;;) {
+    int rc = store_prepare(v->s, WALK_SQL, &walk);
+    while (rc == PB_OK) {
         rc = read_accounts(v, p, after_id);
         if (rc != PB_OK || p->n == 0)
             break;
-        memset(p->replay, 0, sizeof(p->replay));
-        for (int side = 0; side < 2 && rc == PB_OK; side++) {
-            rc = replay_query(v, p, side, false);
-            if (rc == PB_OK)
-                rc = replay_query(v, p, side, true);
-        }
-        if (rc != PB_OK)
-            break;
-        for (size_t i = 0; i < p->n; i++)
-            check_account(v, &p->accounts[i], &p->replay[i]);
+        for (size_t i = 0; i < p->n && rc == PB_OK; i++)
+            rc = check_account(v, walk, &p->accounts[i], p->heads[i]);
         v->accounts += (int64_t)p->n;
         after_id = p->accounts[p->n - 1].id;
         if (p->n < VERIFY_PAGE_ROWS)
             break;
     }
+    store_finalize(walk);
     pb_free(p);
+    if (rc == PB_OK && v->walked_sides != v->chained_sides)
+        finding(v, "account chains: the walks met %lld transfer sides of non-hot accounts, but"
+                   " the transfers have %lld (a chain skips transfers of its account)",
+                (long long)v->walked_sides, (long long)v->chained_sides);
     return rc;
 }
 
@@ -618,6 +712,8 @@ int ledger_verify(struct store *s, struct pb_buf *out)
     struct verify v = {.s = s, .out = out};
     int rc = begin_snapshot(s);
     if (rc == PB_OK)
+        rc = load_hot(&v);
+    if (rc == PB_OK)
         rc = verify_chain(&v);
     if (rc == PB_OK)
         rc = verify_accounts(&v);
@@ -625,6 +721,8 @@ int ledger_verify(struct store *s, struct pb_buf *out)
         rc = verify_currencies(&v);
     if (rc == PB_OK)
         rc = verify_relations(&v);
+    pb_free(v.hot);
+    pb_free(v.hot_replay);
     if (rc != PB_OK) {
         pb_buf_printf(out, "ledger verify: could not read the ledger: %s\n", store_errmsg(s));
         store_rollback(s);

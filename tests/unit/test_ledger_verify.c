@@ -19,6 +19,7 @@
 #include "core/outbox.h"
 #include "core/writer.h"
 #include "ledger/ledger.h"
+#include "ledger/ledger_int.h"
 #include "store/store.h"
 
 static char db_url[600];
@@ -492,6 +493,116 @@ static void transfer_to_unknown_or_foreign_account_is_reported(bool pg)
     stop();
 }
 
+/* One int64 read by a query on a new connection. */
+static int64_t query_int(const char *sql)
+{
+    struct store *s = open_db();
+    struct store_stmt *st;
+    assert_int_equal(store_prepare(s, sql, &st), 0);
+    assert_int_equal(store_step(st), STORE_ROW);
+    int64_t v = store_column_int64(st, 0);
+    store_finalize(st);
+    store_close(s);
+    return v;
+}
+
+/* A chain pointer that skips a transfer of its account: the walk misses it, so the account's
+ * totals do not replay and the walks meet one side fewer than the transfers have. */
+static void chain_skipping_a_transfer_is_reported(bool pg)
+{
+    start(pg);
+    struct fixture f;
+    build(&f);
+    struct ledger_account alice = account(f.alice.ids[0]);
+    /* the hold follows the bet on Alice's cash chain; make it skip the bet */
+    char sql[200];
+    snprintf(sql, sizeof(sql), "SELECT debit_prev FROM ledger_transfers WHERE id = %lld",
+             (long long)f.hold_id);
+    assert_int_equal(query_int(sql), f.bet_id);
+    snprintf(sql, sizeof(sql), "UPDATE ledger_transfers SET debit_prev = (SELECT debit_prev FROM"
+             " ledger_transfers WHERE id = %lld) WHERE id = %lld", (long long)f.bet_id,
+             (long long)f.hold_id);
+    exec_sql(sql);
+    char *report = verify_expecting(PB_ERR_CONFLICT);
+    expect_line(report, "account %lld (player:alice player_cash EUR): debits_posted %lld but"
+                        " transfers replay to %lld", (long long)alice.id,
+                (long long)alice.debits_posted, (long long)alice.debits_posted - 300);
+    expect_line(report, "account chains: the walks met %lld transfer sides of non-hot accounts,"
+                        " but the transfers have %lld (a chain skips transfers of its account)",
+                (long long)query_int("SELECT COUNT(*) FROM ledger_transfers t JOIN"
+                                     " ledger_accounts a ON a.id = t.debit_account"
+                                     " WHERE (a.flags & 2) = 0") +
+                    query_int("SELECT COUNT(*) FROM ledger_transfers t JOIN ledger_accounts a"
+                              " ON a.id = t.credit_account WHERE (a.flags & 2) = 0") - 1,
+                (long long)query_int("SELECT COUNT(*) FROM ledger_transfers t JOIN"
+                                     " ledger_accounts a ON a.id = t.debit_account"
+                                     " WHERE (a.flags & 2) = 0") +
+                    query_int("SELECT COUNT(*) FROM ledger_transfers t JOIN ledger_accounts a"
+                              " ON a.id = t.credit_account WHERE (a.flags & 2) = 0"));
+    expect_line(report, "ledger verify: FAILED (2 findings)");
+    pb_free(report);
+    stop();
+}
+
+/* Chain pointers where there must be none (a hot side) or that lead elsewhere, and a head
+ * that is not the account's last transfer. */
+static void broken_chain_links_are_reported(bool pg)
+{
+    start(pg);
+    struct fixture f;
+    build(&f);
+    char sql[200];
+    /* the bet's credit side is the hot house account: no pointer allowed */
+    snprintf(sql, sizeof(sql), "UPDATE ledger_transfers SET credit_prev = 1 WHERE id = %lld",
+             (long long)f.bet_id);
+    exec_sql(sql);
+    /* Bob's bet of group 2 now leads to Carol's deposit (3), which is not Bob's */
+    snprintf(sql, sizeof(sql), "UPDATE ledger_transfers SET debit_prev = 3 WHERE id = %lld",
+             (long long)f.group2_id);
+    exec_sql(sql);
+    /* Carol's cash head goes back to her deposit: her bet (11) is off her chain */
+    snprintf(sql, sizeof(sql), "UPDATE ledger_accounts SET last_transfer = 3 WHERE id = %lld",
+             (long long)f.carol.ids[0]);
+    exec_sql(sql);
+    char *report = verify_expecting(PB_ERR_CONFLICT);
+    expect_line(report, "transfer %lld: credit_prev 1 on the side of hot account %lld, which"
+                        " has no chain", (long long)f.bet_id, (long long)f.alice.house);
+    expect_line(report, "account %lld (player:bob player_cash EUR): its chain reaches transfer"
+                        " 3, which does not touch it", (long long)f.bob.ids[0]);
+    struct ledger_account carol = account(f.carol.ids[0]);
+    expect_line(report, "account %lld (player:carol player_cash BTC): debits_posted %lld but"
+                        " transfers replay to 0", (long long)carol.id,
+                (long long)carol.debits_posted);
+    pb_free(report);
+    stop();
+}
+
+/* Migration 2's backfill rebuilds the chains of a ledger written before them: wipe the
+ * chains, restore the history indexes the backfill reads, run it, and get the same chains
+ * back (and a ledger that verifies). */
+static void chain_backfill_rebuilds_the_chains(bool pg)
+{
+    start(pg);
+    struct fixture f;
+    build(&f);
+    stop();
+    const char *fingerprint_sql =
+        "SELECT SUM(id * 1000003 + COALESCE(debit_prev, -1) * 1009 + COALESCE(credit_prev, -7))"
+        " + (SELECT SUM(id * 31 + last_transfer) FROM ledger_accounts) FROM ledger_transfers";
+    int64_t before = query_int(fingerprint_sql);
+    exec_sql("UPDATE ledger_transfers SET debit_prev = NULL, credit_prev = NULL");
+    exec_sql("UPDATE ledger_accounts SET last_transfer = 0");
+    exec_sql("CREATE INDEX ledger_transfers_debit ON ledger_transfers (debit_account, id)");
+    exec_sql("CREATE INDEX ledger_transfers_credit ON ledger_transfers (credit_account, id)");
+    assert_int_not_equal(query_int(fingerprint_sql), before);
+    char *report = verify_expecting(PB_ERR_CONFLICT); /* chains gone */
+    pb_free(report);
+    exec_sql(LEDGER__CHAIN_BACKFILL_SQL);
+    assert_int_equal(query_int(fingerprint_sql), before);
+    report = verify_expecting(0);
+    pb_free(report);
+}
+
 #define BOTH PBT_BOTH
 
 BOTH(empty_ledger_verifies)
@@ -507,6 +618,9 @@ BOTH(player_account_without_its_flag_is_reported)
 BOTH(post_exceeding_its_pending_is_reported)
 BOTH(pending_resolved_twice_is_reported)
 BOTH(transfer_to_unknown_or_foreign_account_is_reported)
+BOTH(chain_skipping_a_transfer_is_reported)
+BOTH(broken_chain_links_are_reported)
+BOTH(chain_backfill_rebuilds_the_chains)
 
 #define PAIR PBT_PAIR
 
@@ -526,6 +640,9 @@ int main(void)
         PAIR(post_exceeding_its_pending_is_reported),
         PAIR(pending_resolved_twice_is_reported),
         PAIR(transfer_to_unknown_or_foreign_account_is_reported),
+        PAIR(chain_skipping_a_transfer_is_reported),
+        PAIR(broken_chain_links_are_reported),
+        PAIR(chain_backfill_rebuilds_the_chains),
     };
     return cmocka_run_group_tests_name("unit.ledger_verify", tests, NULL, NULL);
 }
