@@ -1,4 +1,4 @@
-/* sha256.h: SHA-256 for the hot paths (the ledger's hash chain, idempotency fingerprints),
+/* sha256.h: SHA-256 for the hot paths (the ledger's hash chain),
  * through OpenSSL's libcrypto, which uses the CPU's SHA extensions where present: several
  * times faster than libsodium's portable code, which stays in use everywhere else. Same
  * digests, so stored hashes do not change. Any thread; each thread keeps one context. */

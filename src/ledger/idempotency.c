@@ -2,20 +2,16 @@
  * with its canonical request and its result; a repeat with the same request gets the recorded
  * result, a repeat with a different request is refused naming the first field that differs.
  * A first attempt refused by a state-dependent rule (insufficient funds, say) is recorded too,
- * so it stays refused even if the state changes later: the client must use a new key. */
+ * so it stays refused even if the state changes later: the client must use a new key.
+ * Requests are canonical JSON (sorted keys, no spaces), so "the same request" is the same
+ * text: the stored request is compared as it is (schema version 3 dropped the SHA-256
+ * fingerprint column, which only repeated that comparison at the cost of a hash per key). */
 #include <jansson.h>
 #include <string.h>
 #include <time.h>
 
 #include "base/base.h"
-#include "base/sha256.h"
 #include "ledger/ledger.h"
-
-static void fingerprint(const char *request_json, char out[LEDGER_HASH_HEX + 1])
-{
-    _Static_assert(LEDGER_HASH_HEX == PB_SHA256_HEX_LEN, "fingerprints are SHA-256 hex");
-    pb_sha256_hex(request_json, strlen(request_json), out);
-}
 
 /* The first field (in sorted order) whose value differs between two JSON objects. */
 static void first_difference(const char *a_text, const char *b_text, char *field, size_t len)
@@ -46,22 +42,20 @@ int ledger_idem_check(struct store *tx, const char *scope, const char *key,
     memset(hit, 0, sizeof(*hit));
     *state = LEDGER_IDEM_NEW;
     struct store_stmt *st;
-    if (store_prepare(tx, "SELECT fingerprint, request, status, body FROM ledger_idempotency"
+    if (store_prepare(tx, "SELECT request, status, body FROM ledger_idempotency"
                           " WHERE scope = ? AND key = ?", &st) != PB_OK)
         return PB_ERR_DB;
     store_bind_text(st, 1, scope, strlen(scope));
     store_bind_text(st, 2, key, strlen(key));
     int rc = store_step(st);
     if (rc == STORE_ROW) {
-        char fp[LEDGER_HASH_HEX + 1];
-        fingerprint(request_json, fp);
-        if (strcmp(fp, store_column_text(st, 0)) == 0) {
+        if (strcmp(request_json, store_column_text(st, 0)) == 0) {
             *state = LEDGER_IDEM_REPLAY;
-            hit->status = (int)store_column_int64(st, 2);
-            hit->body = pb_strdup(store_column_text(st, 3));
+            hit->status = (int)store_column_int64(st, 1);
+            hit->body = pb_strdup(store_column_text(st, 2));
         } else {
             *state = LEDGER_IDEM_CONFLICT;
-            first_difference(store_column_text(st, 1), request_json, hit->field,
+            first_difference(store_column_text(st, 0), request_json, hit->field,
                              sizeof(hit->field));
         }
     }
@@ -72,22 +66,18 @@ int ledger_idem_check(struct store *tx, const char *scope, const char *key,
 int ledger_idem_record(struct store *tx, const char *scope, const char *key,
                        const char *request_json, int status, const char *body)
 {
-    char fp[LEDGER_HASH_HEX + 1];
-    fingerprint(request_json, fp);
     struct store_stmt *st;
-    if (store_prepare(tx, "INSERT INTO ledger_idempotency (scope, key, fingerprint, request,"
-                          " status, body, created_ns) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                      &st) != PB_OK)
+    if (store_prepare(tx, "INSERT INTO ledger_idempotency (scope, key, request, status, body,"
+                          " created_ns) VALUES (?, ?, ?, ?, ?, ?)", &st) != PB_OK)
         return PB_ERR_DB;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     int rc = store_bind_text(st, 1, scope, strlen(scope));
     rc = rc ? rc : store_bind_text(st, 2, key, strlen(key));
-    rc = rc ? rc : store_bind_text(st, 3, fp, strlen(fp));
-    rc = rc ? rc : store_bind_text(st, 4, request_json, strlen(request_json));
-    rc = rc ? rc : store_bind_int64(st, 5, status);
-    rc = rc ? rc : store_bind_text(st, 6, body, strlen(body));
-    rc = rc ? rc : store_bind_int64(st, 7, (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
+    rc = rc ? rc : store_bind_text(st, 3, request_json, strlen(request_json));
+    rc = rc ? rc : store_bind_int64(st, 4, status);
+    rc = rc ? rc : store_bind_text(st, 5, body, strlen(body));
+    rc = rc ? rc : store_bind_int64(st, 6, (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
     if (rc == PB_OK)
         rc = store_step(st) == STORE_DONE ? PB_OK : PB_ERR_DB;
     store_finalize(st);

@@ -479,7 +479,8 @@ struct group {
     struct store_stmt *update;
     int64_t group_id;
     const char *idem;
-    /* Non-hot accounts the group changed, with their latest totals, for the event. */
+    /* Non-hot accounts the group changed, with their latest totals and chain heads: for the
+     * event, and on SQLite the rows write_accounts writes at the group's end. */
     struct ledger__meta touched[2 * LEDGER_LINKED_MAX];
     struct ledger__totals totals[2 * LEDGER_LINKED_MAX];
     size_t ntouched;
@@ -594,14 +595,19 @@ static enum ledger_error check_totals(const struct ledger__totals *t,
 }
 
 /* The cache slot of non-hot account meta, with the row's totals and chain head loaded. The
- * pointer is valid until the next meta_put. */
-static int row_state(struct ledger *lg, struct store *tx, const struct ledger__meta *meta,
-                     struct ledger__meta **out)
+ * pointer is valid until the next meta_put. If the cache was cleared (full) since resolve()
+ * read it, the account is filed again: from the group's copy when the group already moved it
+ * (on SQLite its row is written only at the group's end), else to be reloaded from its row. */
+static int row_state(struct ledger *lg, struct store *tx, const struct group *g,
+                     const struct ledger__meta *meta, struct ledger__meta **out)
 {
     struct ledger__meta *m = meta_find(lg, meta->id);
-    if (!m) { /* the cache was cleared (full) since resolve() read it: file it again */
+    if (!m) {
         struct ledger__meta again = *meta;
         again.has_totals = false;
+        for (size_t k = 0; k < g->ntouched; k++)
+            if (g->touched[k].id == meta->id)
+                again = g->touched[k];
         meta_put(lg, &again);
         m = meta_find(lg, meta->id);
         PB_ASSERT(m != NULL);
@@ -612,31 +618,31 @@ static int row_state(struct ledger *lg, struct store *tx, const struct ledger__m
     return PB_OK;
 }
 
-/* SQLite: checks the rules in C on m's cached totals (authoritative: the writer is the only
- * writer of the file) and writes the row through, with transfer_id as its chain head.
- * 0 (*err may be set: nothing changed) or PB_ERR_DB. */
-static int apply_cached(struct store *tx, struct group *g, const struct ledger__meta *m,
-                        const struct ledger__delta *d, bool no_overdraft, int64_t need,
-                        int64_t transfer_id, struct ledger__totals *after,
-                        enum ledger_error *err)
+/* SQLite: writes the group's non-hot accounts (their final totals and chain heads) once
+ * each, after its transfers: the writer's copies are authoritative (the writer is the only
+ * writer of the file), so the rules were checked in C as each transfer was applied, and an
+ * account a group moves twice (a bet and its win) is written once. The rows are exact when
+ * ledger_apply returns, and before the guard runs. */
+static int write_accounts(struct store *tx, struct group *g)
 {
-    *err = check_totals(&m->totals, d, no_overdraft, need, after);
-    if (*err != LEDGER_OK)
-        return PB_OK;
     if (!g->update &&
         store_prepare(tx, "UPDATE ledger_accounts SET debits_posted = ?, credits_posted = ?,"
                           " debits_pending = ?, credits_pending = ?, last_transfer = ?"
                           " WHERE id = ?", &g->update) != PB_OK)
         return PB_ERR_DB;
-    const int64_t v[6] = {after->debits_posted, after->credits_posted, after->debits_pending,
-                          after->credits_pending, transfer_id, m->id};
     int rc = PB_OK;
-    for (int i = 0; i < 6 && rc == PB_OK; i++)
-        rc = store_bind_int64(g->update, i + 1, v[i]);
-    if (rc == PB_OK)
-        rc = store_step(g->update) == STORE_DONE && store_changes(g->update) == 1 ? PB_OK
-                                                                                  : PB_ERR_DB;
-    store_reset(g->update);
+    for (size_t k = 0; k < g->ntouched && rc == PB_OK; k++) {
+        const struct ledger__totals *t = &g->totals[k];
+        const int64_t v[6] = {t->debits_posted, t->credits_posted, t->debits_pending,
+                              t->credits_pending, g->touched[k].last_transfer,
+                              g->touched[k].id};
+        for (int i = 0; i < 6 && rc == PB_OK; i++)
+            rc = store_bind_int64(g->update, i + 1, v[i]);
+        if (rc == PB_OK)
+            rc = store_step(g->update) == STORE_DONE && store_changes(g->update) == 1
+                     ? PB_OK : PB_ERR_DB;
+        store_reset(g->update);
+    }
     return rc;
 }
 
@@ -666,13 +672,14 @@ static int apply_side(struct ledger *lg, struct store *tx, struct group *g,
         return PB_OK;
     }
     struct ledger__meta *m;
-    int rc = row_state(lg, tx, mm, &m);
+    int rc = row_state(lg, tx, g, mm, &m);
     if (rc != PB_OK)
         return rc;
     struct ledger__totals after;
-    rc = store_backend_of(tx) == STORE_SQLITE
-             ? apply_cached(tx, g, m, d, no_overdraft, need, transfer_id, &after, err)
-             : ledger__update_totals(tx, &g->update, d, no_overdraft, need, transfer_id, &after);
+    if (store_backend_of(tx) == STORE_SQLITE) /* the row is written by write_accounts */
+        *err = check_totals(&m->totals, d, no_overdraft, need, &after);
+    else
+        rc = ledger__update_totals(tx, &g->update, d, no_overdraft, need, transfer_id, &after);
     if (rc == 1)
         return refusal_reason(tx, m->id, d, err);
     if (rc != PB_OK || *err != LEDGER_OK)
@@ -948,6 +955,8 @@ int ledger_apply(struct ledger *lg, struct store *tx, struct writer_cmd *cmd,
     size_t i = 0;
     for (; i < n && rc == PB_OK && err == LEDGER_OK; i++)
         rc = apply_one(lg, tx, &g, &t[i], &out->applied[i], &err);
+    if (rc == PB_OK && err == LEDGER_OK && store_backend_of(tx) == STORE_SQLITE)
+        rc = write_accounts(tx, &g);
     store_finalize(g.update);
     if (rc == PB_OK && err == LEDGER_OK && g.player && lg->guard.check) {
         rc = lg->guard.check(lg->guard.arg, tx, cmd, g.items, n, &out->refusal);

@@ -20,13 +20,14 @@
  * and the int64 bounds of every total: zero rows changed means the rule refused it. On SQLite
  * the writer is the only writer of the file, so its cached copy of an account's totals (in
  * the metadata cache, loaded on first use) is authoritative: the rules are checked in C on
- * the copy and the row is written through with a plain UPDATE by id, so the row is exact
- * after every transfer (readers inside the batch, such as the guard, see it). Each change
- * appends the account's id to the touched log (part of the state, so snapshots truncate
- * it); rolling back to a snapshot drops the cached totals of the accounts touched since,
- * and the next use reloads them from the rolled-back row. This saves the conditional
- * statement's RETURNING (an ephemeral table per statement on SQLite) and a SELECT when a
- * rule refuses.
+ * the copy as each transfer is applied, and each account the group moved is written once,
+ * with a plain UPDATE by id, when the group's transfers are done (before the guard runs), so
+ * the row is exact whenever ledger_apply is not running (readers inside the batch see it) and
+ * a bet and its win cost one row write. Each change appends the account's id to the touched
+ * log (part of the state, so snapshots truncate it); rolling back to a snapshot drops the
+ * cached totals of the accounts touched since, and the next use reloads them from the
+ * rolled-back row. This saves the conditional statement's RETURNING (an ephemeral table per
+ * statement on SQLite) and a SELECT when a rule refuses.
  *
  * Account metadata (currency, code, flags, owner) never changes after opening, so the writer
  * caches it (bounded, cleared when full) and skips a SELECT per transfer.

@@ -15,7 +15,10 @@
  * on the side of a hot account, which has no chain), and each non-hot account row its last
  * transfer (last_transfer). An index entry per side was a B-tree insert at a random position
  * on every commit; the chain costs nothing beyond the row, which is appended. History and
- * verification walk the chains (read.c, verify.c). */
+ * verification walk the chains (read.c, verify.c).
+ *
+ * Version 3 drops ledger_idempotency.fingerprint: the SHA-256 of the canonical request, which
+ * the stored request itself answers (idempotency.c). */
 #include "base/base.h"
 #include "ledger/ledger_int.h"
 
@@ -52,5 +55,7 @@ const struct store_migration ledger_migrations[] = {
      "DROP INDEX ledger_transfers_debit;"
      "DROP INDEX ledger_transfers_credit;",
      NULL},
+    {"ledger", 3, "idempotency records without the request fingerprint",
+     "ALTER TABLE ledger_idempotency DROP COLUMN fingerprint;", NULL},
 };
 const size_t ledger_migrations_count = PB_ARRAY_LEN(ledger_migrations);
