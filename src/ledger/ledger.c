@@ -87,7 +87,8 @@ void ledger__transfer_hash(const char *prev_hash_hex, const struct ledger__row *
 struct ledger *ledger_new(void)
 {
     struct ledger *lg = pb_calloc(1, sizeof(*lg));
-    lg->meta = pb_calloc(LEDGER_META_CACHE_MAX, sizeof(*lg->meta));
+    lg->meta_slots = LEDGER_META_CACHE_MAX;
+    lg->meta = pb_calloc(lg->meta_slots, sizeof(*lg->meta));
     return lg;
 }
 
@@ -144,7 +145,7 @@ static int load_state(struct store *tx, void *arg)
             return PB_ERR_DB;
     }
     lg->cur = lg->cmd_start = lg->batch_start = s;
-    memset(lg->meta, 0, sizeof(*lg->meta) * LEDGER_META_CACHE_MAX);
+    memset(lg->meta, 0, sizeof(*lg->meta) * lg->meta_slots);
     lg->nmeta = 0;
     lg->loaded = true;
     return PB_OK;
@@ -158,7 +159,7 @@ static struct ledger__meta *meta_find(struct ledger *lg, int64_t id);
 static void restore(struct ledger *lg, const struct ledger__state *snap)
 {
     if (lg->cur.next_account_id != snap->next_account_id) {
-        memset(lg->meta, 0, sizeof(*lg->meta) * LEDGER_META_CACHE_MAX);
+        memset(lg->meta, 0, sizeof(*lg->meta) * lg->meta_slots);
         lg->nmeta = 0;
     }
     PB_ASSERT(snap->ntouched <= lg->cur.ntouched);
@@ -305,21 +306,29 @@ int ledger__update_totals(struct store *tx, struct store_stmt **cached,
 
 /* ---- account metadata ---- */
 
-static size_t meta_slot(int64_t id)
+static size_t meta_slot(const struct ledger *lg, int64_t id)
 {
     uint64_t h = (uint64_t)id * UINT64_C(0x9E3779B97F4A7C15);
-    return (size_t)(h >> 20) % LEDGER_META_CACHE_MAX;
+    return (size_t)(h >> 20) % lg->meta_slots;
+}
+
+void ledger__set_meta_slots(struct ledger *lg, size_t slots)
+{
+    PB_ASSERT(slots >= 8 && slots <= LEDGER_META_CACHE_MAX);
+    lg->meta_slots = slots;
+    memset(lg->meta, 0, sizeof(*lg->meta) * LEDGER_META_CACHE_MAX);
+    lg->nmeta = 0;
 }
 
 static void meta_put(struct ledger *lg, const struct ledger__meta *m)
 {
-    if (lg->nmeta >= LEDGER_META_CACHE_MAX / 2) { /* keep probes short: start over */
-        memset(lg->meta, 0, sizeof(*lg->meta) * LEDGER_META_CACHE_MAX);
+    if (lg->nmeta >= lg->meta_slots / 2) { /* keep probes short: start over */
+        memset(lg->meta, 0, sizeof(*lg->meta) * lg->meta_slots);
         lg->nmeta = 0;
     }
-    size_t i = meta_slot(m->id);
+    size_t i = meta_slot(lg, m->id);
     while (lg->meta[i].id != 0 && lg->meta[i].id != m->id)
-        i = (i + 1) % LEDGER_META_CACHE_MAX;
+        i = (i + 1) % lg->meta_slots;
     if (lg->meta[i].id == 0)
         lg->nmeta++;
     lg->meta[i] = *m;
@@ -328,7 +337,7 @@ static void meta_put(struct ledger *lg, const struct ledger__meta *m)
 /* The cache slot of account id, or NULL. The pointer is valid until the next meta_put. */
 static struct ledger__meta *meta_find(struct ledger *lg, int64_t id)
 {
-    for (size_t i = meta_slot(id); lg->meta[i].id != 0; i = (i + 1) % LEDGER_META_CACHE_MAX)
+    for (size_t i = meta_slot(lg, id); lg->meta[i].id != 0; i = (i + 1) % lg->meta_slots)
         if (lg->meta[i].id == id)
             return &lg->meta[i];
     return NULL;
@@ -595,19 +604,22 @@ static enum ledger_error check_totals(const struct ledger__totals *t,
 }
 
 /* The cache slot of non-hot account meta, with the row's totals and chain head loaded. The
- * pointer is valid until the next meta_put. If the cache was cleared (full) since resolve()
- * read it, the account is filed again: from the group's copy when the group already moved it
- * (on SQLite its row is written only at the group's end), else to be reloaded from its row. */
+ * pointer is valid until the next meta_put. When the group already moved the account, the
+ * group's copy is the truth (on SQLite its row is written only at the group's end): the cache
+ * may have been cleared (full) since and refilled from the row, so the copy is filed again. */
 static int row_state(struct ledger *lg, struct store *tx, const struct group *g,
                      const struct ledger__meta *meta, struct ledger__meta **out)
 {
+    const struct ledger__meta *mine = NULL;
+    for (size_t k = 0; k < g->ntouched && !mine; k++)
+        if (g->touched[k].id == meta->id)
+            mine = &g->touched[k];
     struct ledger__meta *m = meta_find(lg, meta->id);
-    if (!m) {
-        struct ledger__meta again = *meta;
-        again.has_totals = false;
-        for (size_t k = 0; k < g->ntouched; k++)
-            if (g->touched[k].id == meta->id)
-                again = g->touched[k];
+    if (m && mine) {
+        *m = *mine;
+    } else if (!m) {
+        struct ledger__meta again = mine ? *mine : *meta;
+        again.has_totals = mine != NULL;
         meta_put(lg, &again);
         m = meta_find(lg, meta->id);
         PB_ASSERT(m != NULL);

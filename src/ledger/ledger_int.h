@@ -109,7 +109,8 @@ struct ledger {
     struct ledger__state cur, cmd_start, batch_start;
     struct ledger__delta *deltas; /* grows to at most LEDGER_DELTA_LOG_MAX entries */
     size_t deltas_cap;
-    struct ledger__meta *meta;    /* LEDGER_META_CACHE_MAX slots, open addressing */
+    struct ledger__meta *meta;    /* meta_slots slots, open addressing */
+    size_t meta_slots;            /* LEDGER_META_CACHE_MAX (tests: fewer) */
     size_t nmeta;
     int64_t *touched;             /* SQLite: accounts whose cached totals changed this batch */
     size_t touched_cap;
@@ -140,6 +141,10 @@ struct ledger__row {
 int ledger__update_totals(struct store *tx, struct store_stmt **cached,
                           const struct ledger__delta *d, bool no_overdraft, int64_t need,
                           int64_t last_transfer, struct ledger__totals *after);
+
+/* Tests: shrinks the metadata cache to slots (8..LEDGER_META_CACHE_MAX; cleared at half full)
+ * so that a few accounts exercise its clearing; empties it. */
+void ledger__set_meta_slots(struct ledger *lg, size_t slots);
 
 /* hex SHA-256 over prev_hash_hex and the canonical bytes of row (out: 65 bytes). */
 void ledger__transfer_hash(const char *prev_hash_hex, const struct ledger__row *row,
