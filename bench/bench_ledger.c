@@ -1,7 +1,7 @@
 /* bench_ledger.c: durable ledger transfers per second through the real writer, in process.
  *
  *   bench_ledger --db URL [--clients K] [--seconds S] [--linked N] [--players P]
- *                [--batch-max B] [--verify]
+ *                [--batch-max B] [--spread] [--verify]
  *
  * The ledger joins the writer as a participant and every command does what the HTTP transfer
  * route does inside the writer: an idempotency check, ledger_apply of one linked group (with
@@ -9,7 +9,9 @@
  * players' EUR accounts and funds each cash account by a deposit; then K clients run a closed
  * loop (each keeps one command in flight, as K HTTP clients waiting for their answer would).
  * A group of N = 1 is one bet (player cash -> house casino) or one win (house -> player
- * cash), chosen at random; N > 1 alternates bet, win, bet, ... for one player, linked.
+ * cash), chosen at random; N > 1 alternates bet, win, bet, ... for one player, linked; with
+ * --spread each of the N transfers is a bet or a win of its own random player (a client
+ * submitting a batch of unrelated transfers, as ledger clients batch them; still linked).
  * Amounts are 1..100 minor units. A command is complete only after its batch's COMMIT
  * (SQLite synchronous=FULL: after fsync). Prints transfers/s, commands/s and exact latency
  * percentiles (submit to completion, after a 1 s warm-up); --verify runs ledger_verify at the
@@ -47,7 +49,8 @@ struct bench {
     struct writer *w;
     struct ledger *lg;
     int linked, players;
-    bool bare; /* --bare: ledger_apply only (no idempotency record, no event) */
+    bool bare;   /* --bare: ledger_apply only (no idempotency record, no event) */
+    bool spread; /* --spread: every transfer of a group for its own random player */
     int64_t *cash;           /* each player's cash account id */
     int64_t house, psp;
     volatile bool stopping;
@@ -86,6 +89,10 @@ static void make_group(struct client_cmd *c, struct ledger_transfer *t, char *re
     snprintf(reference, reflen, "round:%lld", (long long)c->key);
     for (int i = 0; i < b->linked; i++) {
         bool bet = (i % 2 == 0) == first_is_bet;
+        if (b->spread && i > 0) {
+            player_cash = b->cash[next_random(&c->rng) % (uint64_t)b->players];
+            bet = next_random(&c->rng) & 1;
+        }
         t[i] = (struct ledger_transfer){
             .kind = LEDGER_POSTED,
             .debit_account = bet ? player_cash : b->house,
@@ -296,16 +303,17 @@ static void setup_accounts(struct bench *b)
 struct options {
     const char *url;
     int clients, seconds, linked, players, batch_max;
-    bool verify, bare;
+    bool verify, bare, spread;
 };
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
-    *o = (struct options){NULL, 256, 10, 1, 4000, 512, false, false};
+    *o = (struct options){NULL, 256, 10, 1, 4000, 512, false, false, false};
     for (int i = 1; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : "";
         if (!strcmp(argv[i], "--verify")) { o->verify = true; continue; }
         if (!strcmp(argv[i], "--bare")) { o->bare = true; continue; }
+        if (!strcmp(argv[i], "--spread")) { o->spread = true; continue; }
         if (!strcmp(argv[i], "--db")) o->url = v;
         else if (!strcmp(argv[i], "--clients")) o->clients = atoi(v);
         else if (!strcmp(argv[i], "--seconds")) o->seconds = atoi(v);
@@ -318,7 +326,7 @@ static int parse_options(int argc, char **argv, struct options *o)
     if (!o->url || o->clients < 1 || o->seconds < 1 || o->linked < 1 ||
         o->linked > LEDGER_LINKED_MAX || o->players < 1 || o->batch_max < 1) {
         fprintf(stderr, "usage: bench_ledger --db URL [--clients K] [--seconds S] "
-                        "[--linked 1..%d] [--players P] [--batch-max B] [--verify]\n",
+                        "[--linked 1..%d] [--players P] [--batch-max B] [--spread] [--verify]\n",
                 LEDGER_LINKED_MAX);
         return -1;
     }
@@ -463,10 +471,11 @@ static void measure(struct bench *b, const struct options *o)
     qsort(b->lat, n, sizeof(uint64_t), cmp_u64);
     double secs = (double)(t1 - t0) / 1e9;
     uint64_t batches = batches1 - batches0 ? batches1 - batches0 : 1;
-    printf("ledger%s db=%s clients=%d linked=%d players=%d batch_max=%d: %.0f transfers/s, "
+    printf("ledger%s%s db=%s clients=%d linked=%d players=%d batch_max=%d: %.0f transfers/s, "
            "%.0f commands/s, avg batch %.1f, latency ms p50 %.2f p99 %.2f p99.9 %.2f "
            "max %.2f (%zu samples, %llu refused), writer CPU %.2f us/transfer\n",
            o->bare ? " (bare: no idempotency, no event)" : "",
+           o->spread ? " (spread: a random player per transfer)" : "",
            strncmp(o->url, "postgres", 8) == 0 ? "postgresql" : "sqlite", o->clients,
            o->linked, o->players, o->batch_max, (double)(x1 - x0) / secs,
            (double)(c1 - c0) / secs, (double)(c1 - c0) / (double)batches,
@@ -483,7 +492,8 @@ int main(int argc, char **argv)
         return 2;
     if (sodium_init() < 0 || prepare_db(o.url) != 0)
         return 1;
-    struct bench b = {.linked = o.linked, .players = o.players, .bare = o.bare};
+    struct bench b = {.linked = o.linked, .players = o.players, .bare = o.bare,
+                      .spread = o.spread};
     b.lat = pb_malloc(sizeof(uint64_t) * LATENCY_SAMPLES_MAX);
     b.cash = pb_calloc((size_t)o.players, sizeof(int64_t));
     b.lg = ledger_new();
