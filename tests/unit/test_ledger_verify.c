@@ -207,6 +207,16 @@ static void exec_sql(const char *sql)
     store_close(s);
 }
 
+__attribute__((format(printf, 1, 2))) static void exec_sqlf(const char *fmt, ...)
+{
+    char sql[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(sql, sizeof(sql), fmt, ap);
+    va_end(ap);
+    exec_sql(sql);
+}
+
 static struct ledger_account account(int64_t id)
 {
     struct store *s = open_db();
@@ -506,6 +516,15 @@ static int64_t query_int(const char *sql)
     return v;
 }
 
+/* How many transfer sides name a non-hot account: what the chain walks must meet. */
+static int64_t chained_sides(void)
+{
+    return query_int("SELECT COUNT(*) FROM ledger_transfers t JOIN ledger_accounts a"
+                     " ON a.id = t.debit_account WHERE (a.flags & 2) = 0") +
+           query_int("SELECT COUNT(*) FROM ledger_transfers t JOIN ledger_accounts a"
+                     " ON a.id = t.credit_account WHERE (a.flags & 2) = 0");
+}
+
 /* A chain pointer that skips a transfer of its account: the walk misses it, so the account's
  * totals do not replay and the walks meet one side fewer than the transfers have. */
 static void chain_skipping_a_transfer_is_reported(bool pg)
@@ -519,26 +538,16 @@ static void chain_skipping_a_transfer_is_reported(bool pg)
     snprintf(sql, sizeof(sql), "SELECT debit_prev FROM ledger_transfers WHERE id = %lld",
              (long long)f.hold_id);
     assert_int_equal(query_int(sql), f.bet_id);
-    snprintf(sql, sizeof(sql), "UPDATE ledger_transfers SET debit_prev = (SELECT debit_prev FROM"
-             " ledger_transfers WHERE id = %lld) WHERE id = %lld", (long long)f.bet_id,
-             (long long)f.hold_id);
-    exec_sql(sql);
+    exec_sqlf("UPDATE ledger_transfers SET debit_prev = (SELECT debit_prev FROM ledger_transfers"
+              " WHERE id = %lld) WHERE id = %lld", (long long)f.bet_id, (long long)f.hold_id);
     char *report = verify_expecting(PB_ERR_CONFLICT);
     expect_line(report, "account %lld (player:alice player_cash EUR): debits_posted %lld but"
                         " transfers replay to %lld", (long long)alice.id,
                 (long long)alice.debits_posted, (long long)alice.debits_posted - 300);
+    int64_t sides = chained_sides();
     expect_line(report, "account chains: the walks met %lld transfer sides of non-hot accounts,"
                         " but the transfers have %lld (a chain skips transfers of its account)",
-                (long long)query_int("SELECT COUNT(*) FROM ledger_transfers t JOIN"
-                                     " ledger_accounts a ON a.id = t.debit_account"
-                                     " WHERE (a.flags & 2) = 0") +
-                    query_int("SELECT COUNT(*) FROM ledger_transfers t JOIN ledger_accounts a"
-                              " ON a.id = t.credit_account WHERE (a.flags & 2) = 0") - 1,
-                (long long)query_int("SELECT COUNT(*) FROM ledger_transfers t JOIN"
-                                     " ledger_accounts a ON a.id = t.debit_account"
-                                     " WHERE (a.flags & 2) = 0") +
-                    query_int("SELECT COUNT(*) FROM ledger_transfers t JOIN ledger_accounts a"
-                              " ON a.id = t.credit_account WHERE (a.flags & 2) = 0"));
+                (long long)sides - 1, (long long)sides);
     expect_line(report, "ledger verify: FAILED (2 findings)");
     pb_free(report);
     stop();
@@ -551,19 +560,14 @@ static void broken_chain_links_are_reported(bool pg)
     start(pg);
     struct fixture f;
     build(&f);
-    char sql[200];
     /* the bet's credit side is the hot house account: no pointer allowed */
-    snprintf(sql, sizeof(sql), "UPDATE ledger_transfers SET credit_prev = 1 WHERE id = %lld",
-             (long long)f.bet_id);
-    exec_sql(sql);
+    exec_sqlf("UPDATE ledger_transfers SET credit_prev = 1 WHERE id = %lld", (long long)f.bet_id);
     /* Bob's bet of group 2 now leads to Carol's deposit (3), which is not Bob's */
-    snprintf(sql, sizeof(sql), "UPDATE ledger_transfers SET debit_prev = 3 WHERE id = %lld",
-             (long long)f.group2_id);
-    exec_sql(sql);
+    exec_sqlf("UPDATE ledger_transfers SET debit_prev = 3 WHERE id = %lld",
+              (long long)f.group2_id);
     /* Carol's cash head goes back to her deposit: her bet (11) is off her chain */
-    snprintf(sql, sizeof(sql), "UPDATE ledger_accounts SET last_transfer = 3 WHERE id = %lld",
-             (long long)f.carol.ids[0]);
-    exec_sql(sql);
+    exec_sqlf("UPDATE ledger_accounts SET last_transfer = 3 WHERE id = %lld",
+              (long long)f.carol.ids[0]);
     char *report = verify_expecting(PB_ERR_CONFLICT);
     expect_line(report, "transfer %lld: credit_prev 1 on the side of hot account %lld, which"
                         " has no chain", (long long)f.bet_id, (long long)f.alice.house);
