@@ -414,8 +414,9 @@ int main(int argc, char **argv)
     int setup_cmds = b.o.players / SETUP_PLAYERS_PER_COMMAND + 2;
     struct writer_config wc = {.batch_max = b.o.batch_max, .wait_us = 0,
                                .queue_max = b.o.clients * 2 + setup_cmds, .url = b.o.url,
-                               .participants = {ledger_participant(b.lg)},
-                               .nparticipants = 1};
+                               .participants = {ledger_participant(b.lg),
+                                                rg_participant(b.rg)},
+                               .nparticipants = 2};
     PB_ASSERT(writer_start(&wc, tx, ob, &b.w) == PB_OK);
     uint64_t t0 = pb_mono_ns();
     setup_players(&b);
@@ -445,6 +446,12 @@ int main(int argc, char **argv)
            b.o.limits ? "yes" : "no", b.o.players, b.o.groups, b.o.clients, n / secs,
            (double)(wcpu1 - wcpu0) / 1e3 / n, (double)(pcpu1 - pcpu0) / 1e3 / n,
            (long)(b.refused - refused0));
+    struct rg_cache_stats cs;
+    rg_cache_stats(b.rg, &cs);
+    printf("  rg cache: %llu hits, %llu misses, %llu evictions, %llu dropped, %llu flushes\n",
+           (unsigned long long)cs.hits, (unsigned long long)cs.misses,
+           (unsigned long long)cs.evictions, (unsigned long long)cs.dropped,
+           (unsigned long long)cs.flushes);
     writer_stop(b.w);
     outbox_free(ob);
     ledger_free(b.lg);

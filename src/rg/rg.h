@@ -63,6 +63,8 @@ struct pam_config;
 #define RG_LONG_SESSION_MS (3 * RG_HOUR_MS)  /* a reality check past this marks a long session */
 #define RG_CHASING_DEPOSITS 3         /* deposits within RG_CHASING_WINDOW_MS after losing */
 #define RG_CHASING_WINDOW_MS RG_HOUR_MS
+#define RG_CACHE_PLAYERS_MAX 65536    /* players whose guard inputs the writer keeps (LRU):
+                                         ~400 bytes each, memory taken as they come */
 
 /* ---- rule sets (rules.c) ---- */
 
@@ -134,6 +136,23 @@ struct rg *rg_new(const struct pam_config *cfg, struct rg_rules *rules);
 void rg_free(struct rg *rg);
 /* The guard to register with ledger_set_guard. */
 struct ledger_guard rg_guard(struct rg *rg);
+/* The writer participant that lets the guard keep players' inputs between calls (see
+ * docs/rg.md, "Performance"): pass it in writer_config.participants of the writer whose
+ * connection the guard runs on. Without it (and on PostgreSQL) the guard reads everything
+ * from the database in every call. */
+struct writer_participant rg_participant(struct rg *rg);
+struct rg_cache_stats {
+    uint64_t hits, misses; /* guard calls' players found / loaded */
+    uint64_t evictions;    /* entries given up for room */
+    uint64_t dropped;      /* by a write (limits, exclusions, ...) or a rollback */
+    uint64_t flushes;      /* every entry at once: start, another connection's commit */
+};
+void rg_cache_stats(const struct rg *rg, struct rg_cache_stats *out);
+/* Turns the cache off or on, and its self-check: every cached state used is compared with
+ * the database, a difference stops the process (tests; PITBOSS_RG_CACHE_CHECK=1 at
+ * rg_new); capacity: players kept (0: RG_CACHE_PLAYERS_MAX; tests use a few). Empties it.
+ * While no command runs. */
+void rg_cache_configure(struct rg *rg, bool enabled, bool check, size_t capacity);
 /* Tests: a clock returning milliseconds since the epoch (NULL: the wall clock). */
 void rg_set_clock(struct rg *rg, int64_t (*now_ms)(void *arg), void *arg);
 int64_t rg_now_ms(const struct rg *rg);

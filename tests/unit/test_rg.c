@@ -106,7 +106,9 @@ static void start(bool pg)
     struct ledger_guard g = rg_guard(rg);
     ledger_set_guard(lg, &g);
     ob = outbox_new("t");
-    struct writer_config wc = {64, 0, 1024, url, {ledger_participant(lg)}, 1};
+    rg_cache_configure(rg, true, true, 0); /* every cached state used is checked */
+    struct writer_config wc = {64, 0, 1024, url, {ledger_participant(lg), rg_participant(rg)},
+                               2};
     assert_int_equal(writer_start(&wc, pbt_open(url), ob, &w), PB_OK);
     rd = pbt_open(url);
     assert_int_equal(run(open_house, NULL), PB_OK);
