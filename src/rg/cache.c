@@ -94,8 +94,10 @@ static void pstate_free(struct rg__pstate *ps)
 {
     pb_free(ps->excl);
     pb_free(ps->limits);
+    pb_free(ps->bounds);
     ps->excl = NULL;
     ps->limits = NULL;
+    ps->bounds = NULL;
 }
 
 /* ---- the table ---- */
@@ -618,6 +620,63 @@ int rg__ps_last(struct rg *rg, struct store *tx, struct rg__pstate *ps, const ch
     return PB_OK;
 }
 
+static int load_bound(struct store *tx, const struct rg__pstate *ps, const char *currency,
+                      int64_t at, struct rg__bound *b)
+{
+    struct rg__activity after[RG__BOUND_ROWS];
+    size_t k;
+    int rc = rg__activity_at(tx, ps->player_id, currency, at, &b->rows[0]);
+    rc = rc ? rc : rg__activity_after(tx, ps->player_id, currency, at, after, RG__BOUND_ROWS,
+                                      &k);
+    if (rc != PB_OK)
+        return rc;
+    pb_strlcpy(b->currency, currency, sizeof(b->currency));
+    b->at = at;
+    b->has0 = b->rows[0].seq > 0; /* seq counts from 1 */
+    b->n = 1 + (k < RG__BOUND_ROWS ? k : RG__BOUND_ROWS - 1);
+    memcpy(&b->rows[1], after, (b->n - 1) * sizeof(after[0]));
+    b->hi = k == RG__BOUND_ROWS ? after[RG__BOUND_ROWS - 1].at_ms : INT64_MAX;
+    return PB_OK;
+}
+
+int rg__ps_at(struct rg *rg, struct store *tx, struct rg__pstate *ps, const char *currency,
+              int64_t window_ms, int64_t now, struct rg__activity *out)
+{
+    PB_UNUSED(rg);
+    int64_t at = now - window_ms;
+    if (!ps->cached)
+        return rg__activity_at(tx, ps->player_id, currency, at, out);
+    if (!ps->bounds)
+        ps->bounds = pb_calloc(RG__BOUNDS_MAX, sizeof(*ps->bounds));
+    struct rg__bound *b = NULL, *slot = &ps->bounds[0];
+    for (size_t i = 0; i < RG__BOUNDS_MAX && !b; i++) {
+        struct rg__bound *x = &ps->bounds[i];
+        if (x->window_ms == window_ms && strcmp(x->currency, currency) == 0)
+            b = x;
+        else if (x->used < slot->used)
+            slot = x; /* unused ones have used 0 */
+    }
+    if (!b || at < (b->has0 ? b->rows[0].at_ms : INT64_MIN) || at >= b->hi) {
+        b = b ? b : slot;
+        int rc = load_bound(tx, ps, currency, at, b);
+        if (rc != PB_OK) {
+            b->currency[0] = '\0';
+            return rc;
+        }
+        b->window_ms = window_ms;
+    }
+    b->used = ++ps->uses;
+    /* Every row before hi is here: the latest at or before `at` is the answer. */
+    for (size_t i = b->n; i-- > 1;)
+        if (b->rows[i].at_ms <= at)
+            return *out = b->rows[i], PB_OK;
+    if (b->has0)
+        *out = b->rows[0];
+    else
+        memset(out, 0, sizeof(*out));
+    return PB_OK;
+}
+
 void rg__ps_set_rp(struct rg *rg, struct rg__pstate *ps, const struct rg__player *rp)
 {
     save(rg, ps);
@@ -636,6 +695,10 @@ void rg__ps_set_last(struct rg *rg, struct rg__pstate *ps, const char *currency,
     }
     t->last = *last;
     t->used = ++ps->uses;
+    /* The new row is the latest: window starts that held every row hold those before it. */
+    for (size_t i = 0; ps->bounds && i < RG__BOUNDS_MAX; i++)
+        if (ps->bounds[i].hi == INT64_MAX && strcmp(ps->bounds[i].currency, currency) == 0)
+            ps->bounds[i].hi = last->at_ms;
 }
 
 /* ---- the self-check (tests, PITBOSS_RG_CACHE_CHECK=1) ---- */
@@ -705,6 +768,18 @@ static void verify(struct rg *rg, struct store *tx, struct entry *e)
                                   PB_OK &&
             memcmp(&a, &t->last, sizeof(a)) != 0)
             stale(ps, "running totals");
+    }
+    for (size_t i = 0; ps->bounds && i < RG__BOUNDS_MAX; i++) {
+        const struct rg__bound *b = &ps->bounds[i];
+        struct rg__bound fb;
+        if (!b->currency[0] || load_bound(tx, ps, b->currency, b->at, &fb) != PB_OK)
+            continue;
+        /* The same rows (appended ones come after them and lowered hi). */
+        bool same = fb.has0 == b->has0 && fb.n >= b->n &&
+                    memcmp(fb.rows, b->rows, b->n * sizeof(b->rows[0])) == 0 &&
+                    (fb.n > b->n ? fb.rows[b->n].at_ms >= b->hi : fb.hi >= b->hi);
+        if (!same)
+            stale(ps, "window start");
     }
     pstate_free(&f);
 }

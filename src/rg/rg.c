@@ -155,6 +155,34 @@ int rg__activity_at(struct store *s, const char *player_id, const char *currency
     return rc == STORE_ROW || rc == STORE_DONE ? PB_OK : PB_ERR_DB;
 }
 
+int rg__activity_after(struct store *s, const char *player_id, const char *currency,
+                       int64_t at_ms, struct rg__activity *out, size_t max, size_t *n)
+{
+    *n = 0;
+    struct store_stmt *st;
+    int rc = store_prepare(s,
+                           "SELECT seq, at_ms, stakes, wins, deposits FROM rg_activity"
+                           " WHERE player_id = ? AND currency = ? AND at_ms > ?"
+                           " ORDER BY at_ms, seq LIMIT ?",
+                           &st);
+    if (rc != PB_OK)
+        return rc;
+    rc = bind_text(st, 1, player_id);
+    rc = rc ? rc : bind_text(st, 2, currency);
+    rc = rc ? rc : store_bind_int64(st, 3, at_ms);
+    rc = rc ? rc : store_bind_int64(st, 4, (int64_t)max);
+    while (rc == PB_OK && *n < max && (rc = store_step(st)) == STORE_ROW) {
+        rc = PB_OK;
+        int64_t *f[] = {&out[*n].seq, &out[*n].at_ms, &out[*n].stakes, &out[*n].wins,
+                        &out[*n].deposits};
+        for (int i = 0; i < 5; i++)
+            *f[i] = store_column_int64(st, i);
+        (*n)++;
+    }
+    store_finalize(st);
+    return rc == STORE_DONE || rc == PB_OK ? PB_OK : PB_ERR_DB;
+}
+
 static int activity_append(struct store *tx, const char *player_id, const char *currency,
                            const struct rg__activity *a)
 {
@@ -342,11 +370,10 @@ static int64_t metric(enum rg_limit_kind k, const struct rg__activity *a)
     return 0;
 }
 
-/* Usage of limit l at now: money over the window from running totals (the latest: *last,
- * read when NULL), or session seconds. */
+/* Usage of limit l at now: money over the window from running totals, or session
+ * seconds. */
 static int limit_usage(const struct rg *rg, struct store *s, const char *player_id,
-                       const struct rg_limit *l, int64_t now, const struct rg__activity *last,
-                       int64_t *used)
+                       const struct rg_limit *l, int64_t now, int64_t *used)
 {
     if (l->kind == RG_LIMIT_SESSION) {
         int64_t ms;
@@ -355,11 +382,11 @@ static int limit_usage(const struct rg *rg, struct store *s, const char *player_
         *used = ms / 1000;
         return rc;
     }
-    struct rg__activity latest, before;
-    int rc = last ? PB_OK : rg__activity_at(s, player_id, l->currency, INT64_MAX, &latest);
+    struct rg__activity last, before;
+    int rc = rg__activity_at(s, player_id, l->currency, INT64_MAX, &last);
     rc = rc ? rc : rg__activity_at(s, player_id, l->currency, now - rg_window_ms(l->window),
                                    &before);
-    *used = metric(l->kind, last ? last : &latest) - metric(l->kind, &before);
+    *used = metric(l->kind, &last) - metric(l->kind, &before);
     return rc;
 }
 
@@ -369,7 +396,7 @@ int rg_limits_get(struct rg *rg, struct store *s, const char *player_id, struct 
     int64_t now = rg_now_ms(rg);
     int rc = rg__limits_in_force(s, player_id, now, out, max, n);
     for (size_t i = 0; i < *n && rc == PB_OK; i++)
-        rc = limit_usage(rg, s, player_id, &out[i], now, NULL, &out[i].used);
+        rc = limit_usage(rg, s, player_id, &out[i], now, &out[i].used);
     return rc;
 }
 
@@ -701,10 +728,15 @@ static int limit_checks(struct rg *rg, struct store *tx, struct rg__pstate *ps,
         if (l->kind != RG_LIMIT_SESSION && strcmp(l->currency, currency) != 0)
             continue;
         int64_t used;
-        struct rg__activity last;
-        if (l->kind != RG_LIMIT_SESSION)
+        if (l->kind == RG_LIMIT_SESSION) {
+            rc = limit_usage(rg, tx, player_id, l, now, &used);
+        } else {
+            struct rg__activity last, before;
             rc = rg__ps_last(rg, tx, ps, currency, &last);
-        rc = rc ? rc : limit_usage(rg, tx, player_id, l, now, &last, &used);
+            rc = rc ? rc : rg__ps_at(rg, tx, ps, currency, rg_window_ms(l->window), now,
+                                     &before);
+            used = metric(l->kind, &last) - metric(l->kind, &before);
+        }
         bool over = l->kind == RG_LIMIT_SESSION ? used >= l->value
                                                 : used > l->value - amount;
         int64_t room = l->value - used;
@@ -857,7 +889,7 @@ static int chasing(struct rg *rg, struct store *tx, struct writer_cmd *cmd, cons
 {
     struct rg__activity last, day;
     int rc = rg__ps_last(rg, tx, ps, a->currency, &last);
-    rc = rc ? rc : rg__activity_at(tx, a->player_id, a->currency, now - RG_DAY_MS, &day);
+    rc = rc ? rc : rg__ps_at(rg, tx, ps, a->currency, RG_DAY_MS, now, &day);
     if (rc != PB_OK || metric(RG_LIMIT_LOSS, &last) - metric(RG_LIMIT_LOSS, &day) <= 0)
         return rc;
     if (now - rp->chase_from_ms > RG_CHASING_WINDOW_MS) {

@@ -25,6 +25,9 @@ struct rg__activity {
 /* The latest row at or before at_ms (INT64_MAX: the latest); zeros when none. */
 int rg__activity_at(struct store *s, const char *player_id, const char *currency,
                     int64_t at_ms, struct rg__activity *out);
+/* The first rows after at_ms (oldest first), at most max. */
+int rg__activity_after(struct store *s, const char *player_id, const char *currency,
+                       int64_t at_ms, struct rg__activity *out, size_t max, size_t *n);
 /* The player's per-player row: prompt answered, reality interval (-1: the rule set's), start
  * of the last slot cycle, chasing-losses counter; defaults when there is none. */
 struct rg__player {
@@ -79,6 +82,9 @@ int rg__exclusion_rows(struct store *s, const char *player_id, int64_t after_ms,
 #define RG__CURRENCIES_MAX 2 /* currencies whose running totals a state keeps (LRU beyond) */
 #define RG__EXCL_MAX 4       /* exclusions kept per state; beyond, the database decides */
 #define RG__LIMIT_ROWS_MAX 48 /* limit rows kept per state; beyond, read each time */
+#define RG__BOUNDS_MAX 4      /* window starts (currency, window) kept per state */
+#define RG__BOUND_ROWS 16     /* rows kept per window start: the one at or before it, then
+                                 the next ones, so it moves on without a read 15 times */
 
 enum {
     RG__HAVE_PAM = 1u,
@@ -93,6 +99,18 @@ struct rg__totals {
     char currency[LEDGER_CURRENCY_MAX + 1]; /* "": slot unused */
     struct rg__activity last;
     uint64_t used; /* for replacement: the state's use counter when last used */
+};
+
+/* The running totals around a window's start: the latest row at or before `at` (has0), then
+ * the rows after it; every row before hi is here (INT64_MAX: every row there was). */
+struct rg__bound {
+    char currency[LEDGER_CURRENCY_MAX + 1]; /* "": unused */
+    int64_t window_ms;
+    int64_t at, hi;
+    bool has0;
+    size_t n;
+    uint64_t used;
+    struct rg__activity rows[RG__BOUND_ROWS];
 };
 
 struct rg__pstate {
@@ -119,9 +137,10 @@ struct rg__pstate {
     bool limits_more;
     size_t nlimits;
     struct rg_limit *limits; /* pb_malloc'd when nlimits > 0 */
-    /* running totals */
+    /* running totals: the latest per currency, and around window starts */
     uint64_t uses;
     struct rg__totals totals[RG__CURRENCIES_MAX];
+    struct rg__bound *bounds; /* RG__BOUNDS_MAX, pb_calloc'd on first use (cached states) */
 };
 
 /* A guard call: rg__guard_begin, then per (player, currency) rg__acquire (scratch: storage
@@ -149,6 +168,10 @@ int rg__ps_limits(struct rg *rg, struct store *tx, struct rg__pstate *ps, int64_
 /* The latest running totals in currency (zeros when none). */
 int rg__ps_last(struct rg *rg, struct store *tx, struct rg__pstate *ps, const char *currency,
                 struct rg__activity *out);
+/* The running totals in currency at the start of a window: the latest row at or before
+ * now - window_ms (zeros when none). */
+int rg__ps_at(struct rg *rg, struct store *tx, struct rg__pstate *ps, const char *currency,
+              int64_t window_ms, int64_t now, struct rg__activity *out);
 
 /* Writers: after the guard wrote the row / appended the totals (inside the guard call). */
 void rg__ps_set_rp(struct rg *rg, struct rg__pstate *ps, const struct rg__player *rp);

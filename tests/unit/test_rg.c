@@ -930,6 +930,43 @@ static void cache_evicts_and_restarts(bool pg)
 }
 PBT_BOTH(cache_evicts_and_restarts)
 
+/* A window's start moves over many rows (more than the cache keeps around it) while new
+ * bets come in: the usage is exact at every minute, and one millisecond before. */
+static void cache_window_starts_move_exactly(bool pg)
+{
+    start(pg);
+    struct player p = new_player("windowplayer", "demo", NULL);
+    deposit(&p, 1000000);
+    assert_true(set_limit(&p, RG_LIMIT_WAGER, RG_WINDOW_DAY, 4000));
+    for (int i = 0; i < 40; i++) {
+        now_ms = T0 + i * 60000LL;
+        assert_int_equal(bet(&p, 100, &table, NULL), LEDGER_OK);
+    }
+    int64_t added = 0;
+    for (int i = 0; i < 40; i++) {
+        for (int64_t edge = -1; edge <= 0; edge++) {
+            now_ms = T0 + RG_DAY_MS + i * 60000LL + edge;
+            /* Bets made at T0 + j minutes have left for j < i, and for j == i at the edge. */
+            int64_t used = 4000 - (i + (edge == 0)) * 100 + added;
+            struct ledger_refusal r;
+            char want[64];
+            assert_int_equal(bet(&p, 4001 - used, &table, &r), LEDGER_E_REFUSED);
+            snprintf(want, sizeof(want), "\"used_minor\":%lld", (long long)used);
+            assert_non_null(strstr(r.members, want));
+        }
+        assert_int_equal(bet(&p, 10, &table, NULL), LEDGER_OK);
+        added += 10;
+    }
+    /* The clock goes back 35 minutes: the window starts earlier again (the usage counts
+     * every row up to the latest, as without a cache). */
+    now_ms = T0 + RG_DAY_MS + 5 * 60000LL;
+    struct ledger_refusal r;
+    assert_int_equal(bet(&p, 201, &table, &r), LEDGER_E_REFUSED);
+    assert_non_null(strstr(r.members, "\"used_minor\":3800"));
+    stop();
+}
+PBT_BOTH(cache_window_starts_move_exactly)
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -947,6 +984,7 @@ int main(void)
         PBT_PAIR(cache_follows_rollbacks),
         PBT_PAIR(cache_sees_every_change),
         PBT_PAIR(cache_evicts_and_restarts),
+        PBT_PAIR(cache_window_starts_move_exactly),
     };
     return cmocka_run_group_tests_name("unit.rg", tests, NULL, NULL);
 }
