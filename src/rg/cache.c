@@ -450,13 +450,14 @@ int rg__ps_pam(struct rg *rg, struct store *tx, struct rg__pstate *ps)
     ps->known = rc == PB_OK;
     ps->closed = false;
     ps->blocks = 0;
-    ps->dob[0] = '\0';
+    ps->dob_ok = false;
     ps->rules = rg__default_rules(rg);
     if (rc == PB_ERR_NOT_FOUND)
         rc = PB_OK; /* an account opened by staff for an id PAM does not know */
     else if (rc == PB_OK) {
         ps->closed = p.closed;
-        pb_strlcpy(ps->dob, p.date_of_birth, sizeof(ps->dob));
+        ps->dob_ok = sscanf(p.date_of_birth, "%4d-%2d-%2d", &ps->dob[0], &ps->dob[1],
+                            &ps->dob[2]) == 3;
         ps->rules = rg__rules_of(rg, &p);
         rc = pam_player_blocks(tx, ps->player_id, &ps->blocks);
     }
@@ -728,7 +729,8 @@ static void verify(struct rg *rg, struct store *tx, struct entry *e)
     bool ok;
     if ((ps->have & RG__HAVE_PAM) && rg__ps_pam(rg, tx, &f) == PB_OK &&
         (f.known != ps->known || f.closed != ps->closed || f.blocks != ps->blocks ||
-         strcmp(f.dob, ps->dob) != 0 || f.rules != ps->rules))
+         f.dob_ok != ps->dob_ok || (f.dob_ok && memcmp(f.dob, ps->dob, sizeof(f.dob))) ||
+         f.rules != ps->rules))
         stale(ps, "pam");
     if ((ps->have & RG__HAVE_KYC_PLAY) && rg__ps_pam(rg, tx, &f) == PB_OK &&
         rg__ps_kyc(rg, tx, &f, KYC_ACTION_PLAY, &ok) == PB_OK && ok != ps->kyc_play)

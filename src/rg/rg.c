@@ -620,12 +620,13 @@ static void members(struct ledger_refusal *r, const struct pb_buf *b)
     pb_strlcpy(r->members, b->len ? b->data + 1 : "", sizeof(r->members));
 }
 
-/* Age in whole years at now from "YYYY-MM-DD"; 200 when unreadable (no youth cap). */
-static int age_years(const char *dob, int64_t now)
+/* Age in whole years at now of a player born on y-m-d (read from "YYYY-MM-DD"); 200 when
+ * the date was unreadable (no youth cap). */
+static int age_years(const struct rg__pstate *ps, int64_t now)
 {
-    int y, m, d;
-    if (sscanf(dob, "%4d-%2d-%2d", &y, &m, &d) != 3)
+    if (!ps->dob_ok)
         return 200;
+    int y = ps->dob[0], m = ps->dob[1], d = ps->dob[2];
     time_t t = (time_t)(now / 1000);
     struct tm tm;
     gmtime_r(&t, &tm);
@@ -791,7 +792,7 @@ static int stake_checks(struct rg *rg, struct store *tx, const struct agg *a,
             if (strcmp(c->currency, a->currency) != 0)
                 continue;
             bool young = ps->known && rs->young_age_max > 0 && c->young_cap_minor > 0 &&
-                         age_years(ps->dob, now) <= rs->young_age_max;
+                         age_years(ps, now) <= rs->young_age_max;
             int64_t cap = young ? c->young_cap_minor : c->cap_minor;
             if (a->slot_stake > cap) {
                 refuse(r, 422, "stake_cap_exceeded",

@@ -121,7 +121,8 @@ struct rg__pstate {
     uint64_t pam_generation; /* pam_player_generation when loaded */
     bool known, closed;
     unsigned blocks;
-    char dob[PAM_DATE_TEXT_LEN + 1];
+    int dob[3];   /* the date of birth: year, month, day */
+    bool dob_ok;  /* it reads as YYYY-MM-DD */
     const struct rg_rule_set *rules;
     /* RG__HAVE_KYC_*: the gate lets the player through (also: no rule applies) */
     bool kyc_play, kyc_deposit;
