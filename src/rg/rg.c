@@ -961,6 +961,8 @@ static int guard_check(void *arg, struct store *tx, struct writer_cmd *cmd,
     struct rg *rg = arg;
     struct agg a[2 * LEDGER_LINKED_MAX];
     size_t na = aggregate(items, n, a);
+    if (na == 0)
+        return PB_OK; /* no stake, win, refund or deposit of a player: nothing to check */
     int64_t now = rg_now_ms(rg);
     int rc = PB_OK;
     rg__guard_begin(rg, tx);
