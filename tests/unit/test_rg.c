@@ -967,6 +967,42 @@ static void cache_window_starts_move_exactly(bool pg)
 }
 PBT_BOTH(cache_window_starts_move_exactly)
 
+/* Schema rg/2 moves the activity rows into one B-tree: rows written under rg/1 stay, with
+ * their order and the window lookups they serve. */
+static void activity_rows_survive_migration_2(bool pg)
+{
+    pbt_fresh_database(pg, "pb_rgmig", url, sizeof(url));
+    pbt_migrate(url, rg_migrations, 1);
+    struct store *s = pbt_open(url);
+    assert_int_equal(store_exec(s, "INSERT INTO rg_activity (player_id, currency, seq, at_ms,"
+                                   " stakes, wins, deposits) VALUES"
+                                   " ('m1', 'GBP', 1, 1000, 100, 0, 0),"
+                                   " ('m1', 'GBP', 2, 1000, 300, 50, 0),"
+                                   " ('m1', 'GBP', 3, 5000, 350, 50, 1000),"
+                                   " ('m1', 'EUR', 1, 2000, 7, 0, 0)"),
+                     0);
+    store_close(s);
+    pbt_migrate(url, rg_migrations, rg_migrations_count);
+    s = pbt_open(url);
+    struct store_stmt *st;
+    assert_int_equal(store_prepare(s, "SELECT seq, stakes FROM rg_activity WHERE player_id = ?"
+                                      " AND currency = ? AND at_ms <= ?"
+                                      " ORDER BY at_ms DESC, seq DESC LIMIT 1", &st), 0);
+    store_bind_text(st, 1, "m1", 2);
+    store_bind_text(st, 2, "GBP", 3);
+    store_bind_int64(st, 3, 4999);
+    assert_int_equal(store_step(st), STORE_ROW);
+    assert_int_equal(store_column_int64(st, 0), 2);
+    assert_int_equal(store_column_int64(st, 1), 300);
+    store_finalize(st);
+    assert_int_equal(store_prepare(s, "SELECT COUNT(*) FROM rg_activity", &st), 0);
+    assert_int_equal(store_step(st), STORE_ROW);
+    assert_int_equal(store_column_int64(st, 0), 4);
+    store_finalize(st);
+    store_close(s);
+}
+PBT_BOTH(activity_rows_survive_migration_2)
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -985,6 +1021,7 @@ int main(void)
         PBT_PAIR(cache_sees_every_change),
         PBT_PAIR(cache_evicts_and_restarts),
         PBT_PAIR(cache_window_starts_move_exactly),
+        PBT_PAIR(activity_rows_survive_migration_2),
     };
     return cmocka_run_group_tests_name("unit.rg", tests, NULL, NULL);
 }
