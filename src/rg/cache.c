@@ -29,7 +29,7 @@
 #include "rg/rg_int.h"
 
 #define NONE (-1)
-#define TOUCHED_MAX 8192 /* entries remembered per batch for a rollback; beyond, all go */
+#define TOUCHED_MAX RG_CACHE_TOUCHED_MAX
 #define SAVED_MAX (2 * LEDGER_LINKED_MAX) /* players in one guard call */
 
 struct entry {
@@ -94,10 +94,12 @@ static void pstate_free(struct rg__pstate *ps)
 {
     pb_free(ps->excl);
     pb_free(ps->limits);
-    pb_free(ps->bounds);
     ps->excl = NULL;
     ps->limits = NULL;
-    ps->bounds = NULL;
+    for (size_t i = 0; i < RG__BOUNDS_MAX; i++) {
+        pb_free(ps->bounds[i]);
+        ps->bounds[i] = NULL;
+    }
 }
 
 /* ---- the table ---- */
@@ -647,18 +649,20 @@ int rg__ps_at(struct rg *rg, struct store *tx, struct rg__pstate *ps, const char
     int64_t at = now - window_ms;
     if (!ps->cached)
         return rg__activity_at(tx, ps->player_id, currency, at, out);
-    if (!ps->bounds)
-        ps->bounds = pb_calloc(RG__BOUNDS_MAX, sizeof(*ps->bounds));
-    struct rg__bound *b = NULL, *slot = &ps->bounds[0];
+    struct rg__bound *b = NULL, **slot = NULL;
     for (size_t i = 0; i < RG__BOUNDS_MAX && !b; i++) {
-        struct rg__bound *x = &ps->bounds[i];
-        if (x->window_ms == window_ms && strcmp(x->currency, currency) == 0)
+        struct rg__bound *x = ps->bounds[i];
+        if (x && x->window_ms == window_ms && strcmp(x->currency, currency) == 0)
             b = x;
-        else if (x->used < slot->used)
-            slot = x; /* unused ones have used 0 */
+        else if (!slot || (*slot && (!x || x->used < (*slot)->used)))
+            slot = &ps->bounds[i]; /* an empty one, else the least recently used */
     }
     if (!b || at < (b->has0 ? b->rows[0].at_ms : INT64_MIN) || at >= b->hi) {
-        b = b ? b : slot;
+        if (!b) {
+            if (!*slot)
+                *slot = pb_calloc(1, sizeof(**slot));
+            b = *slot;
+        }
         int rc = load_bound(tx, ps, currency, at, b);
         if (rc != PB_OK) {
             b->currency[0] = '\0';
@@ -689,17 +693,22 @@ void rg__ps_set_last(struct rg *rg, struct rg__pstate *ps, const char *currency,
                      const struct rg__activity *last)
 {
     save(rg, ps);
+    PB_ASSERT(last->seq > 0);
     struct rg__totals *t = totals_of(ps, currency);
     if (!t) {
         t = totals_slot(ps);
         pb_strlcpy(t->currency, currency, sizeof(t->currency));
+    } else {
+        /* The row appended follows the one held: the next seq, never back in time. */
+        PB_ASSERT(last->seq == t->last.seq + 1 && last->at_ms >= t->last.at_ms);
     }
     t->last = *last;
     t->used = ++ps->uses;
     /* The new row is the latest: window starts that held every row hold those before it. */
-    for (size_t i = 0; ps->bounds && i < RG__BOUNDS_MAX; i++)
-        if (ps->bounds[i].hi == INT64_MAX && strcmp(ps->bounds[i].currency, currency) == 0)
-            ps->bounds[i].hi = last->at_ms;
+    for (size_t i = 0; i < RG__BOUNDS_MAX; i++)
+        if (ps->bounds[i] && ps->bounds[i]->hi == INT64_MAX &&
+            strcmp(ps->bounds[i]->currency, currency) == 0)
+            ps->bounds[i]->hi = last->at_ms;
 }
 
 /* ---- the self-check (tests, PITBOSS_RG_CACHE_CHECK=1) ---- */
@@ -771,10 +780,10 @@ static void verify(struct rg *rg, struct store *tx, struct entry *e)
             memcmp(&a, &t->last, sizeof(a)) != 0)
             stale(ps, "running totals");
     }
-    for (size_t i = 0; ps->bounds && i < RG__BOUNDS_MAX; i++) {
-        const struct rg__bound *b = &ps->bounds[i];
+    for (size_t i = 0; i < RG__BOUNDS_MAX; i++) {
+        const struct rg__bound *b = ps->bounds[i];
         struct rg__bound fb;
-        if (!b->currency[0] || load_bound(tx, ps, b->currency, b->at, &fb) != PB_OK)
+        if (!b || !b->currency[0] || load_bound(tx, ps, b->currency, b->at, &fb) != PB_OK)
             continue;
         /* The same rows (appended ones come after them and lowered hi). */
         bool same = fb.has0 == b->has0 && fb.n >= b->n &&

@@ -890,7 +890,7 @@ static int chasing(struct rg *rg, struct store *tx, struct writer_cmd *cmd, cons
 {
     struct rg__activity last, day;
     int rc = rg__ps_last(rg, tx, ps, a->currency, &last);
-    rc = rc ? rc : rg__ps_at(rg, tx, ps, a->currency, RG_DAY_MS, now, &day);
+    rc = rc ? rc : rg__activity_at(tx, a->player_id, a->currency, now - RG_DAY_MS, &day);
     if (rc != PB_OK || metric(RG_LIMIT_LOSS, &last) - metric(RG_LIMIT_LOSS, &day) <= 0)
         return rc;
     if (now - rp->chase_from_ms > RG_CHASING_WINDOW_MS) {

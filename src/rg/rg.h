@@ -63,8 +63,21 @@ struct pam_config;
 #define RG_LONG_SESSION_MS (3 * RG_HOUR_MS)  /* a reality check past this marks a long session */
 #define RG_CHASING_DEPOSITS 3         /* deposits within RG_CHASING_WINDOW_MS after losing */
 #define RG_CHASING_WINDOW_MS RG_HOUR_MS
-#define RG_CACHE_PLAYERS_MAX 65536    /* players whose guard inputs the writer keeps (LRU):
-                                         ~400 bytes each, memory taken as they come */
+/* The guard's cache of players' inputs (cache.c, docs/rg.md "Performance"). */
+#define RG_CACHE_PLAYERS_MAX 65536    /* players kept (LRU): ~400 bytes each (more with limits),
+                                         memory taken as they come; enough for the players of
+                                         a busy hour on one node */
+#define RG_CACHE_CURRENCIES_MAX 2     /* latest totals kept per player: most play in one */
+#define RG_CACHE_EXCLUSIONS_MAX 4     /* exclusions ending later kept per player: each new one
+                                         extends the last; beyond, the database decides */
+#define RG_CACHE_LIMIT_ROWS_MAX 48    /* limit rows kept per player (4 currencies' worth);
+                                         beyond, they are read at every call */
+#define RG_CACHE_WINDOW_STARTS_MAX 4  /* (currency, window) starts of money limits kept per
+                                         player (~370 bytes each, taken on first use) */
+#define RG_CACHE_WINDOW_ROWS 8        /* rows kept per window start: the one at or before it and
+                                         the next 7, so it moves on 7 rows without a read */
+#define RG_CACHE_TOUCHED_MAX 8192     /* entries a batch may use and still be undone one by one
+                                         on a rollback (512 commands x 16); beyond, all go */
 
 /* ---- rule sets (rules.c) ---- */
 

@@ -79,12 +79,11 @@ int rg__exclusion_rows(struct store *s, const char *player_id, int64_t after_ms,
  * elsewhere (PostgreSQL, other connections, the cache not joined to the writer) a state lives
  * for one guard call only, so it reads what the guard always read. */
 
-#define RG__CURRENCIES_MAX 2 /* currencies whose running totals a state keeps (LRU beyond) */
-#define RG__EXCL_MAX 4       /* exclusions kept per state; beyond, the database decides */
-#define RG__LIMIT_ROWS_MAX 48 /* limit rows kept per state; beyond, read each time */
-#define RG__BOUNDS_MAX 4      /* window starts (currency, window) kept per state */
-#define RG__BOUND_ROWS 16     /* rows kept per window start: the one at or before it, then
-                                 the next ones, so it moves on without a read 15 times */
+#define RG__CURRENCIES_MAX RG_CACHE_CURRENCIES_MAX
+#define RG__EXCL_MAX RG_CACHE_EXCLUSIONS_MAX
+#define RG__LIMIT_ROWS_MAX RG_CACHE_LIMIT_ROWS_MAX
+#define RG__BOUNDS_MAX RG_CACHE_WINDOW_STARTS_MAX
+#define RG__BOUND_ROWS RG_CACHE_WINDOW_ROWS
 
 enum {
     RG__HAVE_PAM = 1u,
@@ -141,7 +140,7 @@ struct rg__pstate {
     /* running totals: the latest per currency, and around window starts */
     uint64_t uses;
     struct rg__totals totals[RG__CURRENCIES_MAX];
-    struct rg__bound *bounds; /* RG__BOUNDS_MAX, pb_calloc'd on first use (cached states) */
+    struct rg__bound *bounds[RG__BOUNDS_MAX]; /* pb_calloc'd on first use (cached states) */
 };
 
 /* A guard call: rg__guard_begin, then per (player, currency) rg__acquire (scratch: storage
@@ -169,8 +168,8 @@ int rg__ps_limits(struct rg *rg, struct store *tx, struct rg__pstate *ps, int64_
 /* The latest running totals in currency (zeros when none). */
 int rg__ps_last(struct rg *rg, struct store *tx, struct rg__pstate *ps, const char *currency,
                 struct rg__activity *out);
-/* The running totals in currency at the start of a window: the latest row at or before
- * now - window_ms (zeros when none). */
+/* The running totals in currency at the start of a money limit's window: the latest row at
+ * or before now - window_ms (zeros when none). */
 int rg__ps_at(struct rg *rg, struct store *tx, struct rg__pstate *ps, const char *currency,
               int64_t window_ms, int64_t now, struct rg__activity *out);
 
