@@ -1,12 +1,13 @@
 /* bench_rg.c: the responsible-gaming guard's cost on the writer thread, in process.
  *
  *   bench_rg --db URL [--groups K] [--players P] [--who unknown|demo|uk] [--guard on|off]
- *            [--game table|slot] [--limits] [--clients C] [--batch-max B]
+ *            [--cache on|off] [--game table|slot] [--limits] [--clients C] [--batch-max B]
  *
  * Opens P players and funds each by a deposit, then runs K linked groups [bet, win] (two
  * transfers, amounts 1..100 minor units) through ledger_apply inside writer commands, C
  * clients in a closed loop, with the rg guard registered (--guard on, the default) or not
- * (--guard off: the ledger alone, to subtract). Players:
+ * (--guard off: the ledger alone, to subtract), with its cache of players' inputs (the rg
+ * writer participant; --cache off: every input read from the database). Players:
  *   unknown  accounts opened for owner ids PAM does not know ("bench<N>"), as the HTTP
  *            benchmark's staff-opened wallets: the permissive rule set, no block/KYC gate;
  *   demo     PAM players of a brand under the permissive rule set;
@@ -20,7 +21,8 @@
  * Prints groups/s (wall clock; the machine may be shared) and CPU per group: of the writer
  * thread (CLOCK_THREAD_CPUTIME_ID read inside two marker commands around the measured run:
  * what bounds throughput) and of the whole process (getrusage: with the clients and the
- * syncer). Run it twice (--guard on / off) to get the guard's own cost. */
+ * syncer), and the cache's counters. Run it twice (--guard on / off) to get the guard's own
+ * cost. */
 #include <semaphore.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -61,7 +63,7 @@ struct options {
     long groups;
     int players, clients, batch_max;
     enum who who;
-    bool guard, slot, limits;
+    bool guard, cache, slot, limits;
 };
 
 struct bench {
@@ -332,7 +334,7 @@ static void run_groups(struct bench *b, long n)
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
-    *o = (struct options){NULL, 200000, 4000, 256, 512, WHO_UNKNOWN, true, false, false};
+    *o = (struct options){NULL, 200000, 4000, 256, 512, WHO_UNKNOWN, true, true, false, false};
     for (int i = 1; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : "";
         if (!strcmp(argv[i], "--limits")) { o->limits = true; continue; }
@@ -343,6 +345,8 @@ static int parse_options(int argc, char **argv, struct options *o)
         else if (!strcmp(argv[i], "--batch-max")) o->batch_max = atoi(v);
         else if (!strcmp(argv[i], "--guard") && (!strcmp(v, "on") || !strcmp(v, "off")))
             o->guard = !strcmp(v, "on");
+        else if (!strcmp(argv[i], "--cache") && (!strcmp(v, "on") || !strcmp(v, "off")))
+            o->cache = !strcmp(v, "on");
         else if (!strcmp(argv[i], "--game") && (!strcmp(v, "slot") || !strcmp(v, "table")))
             o->slot = !strcmp(v, "slot");
         else if (!strcmp(argv[i], "--who") && !strcmp(v, "unknown")) o->who = WHO_UNKNOWN;
@@ -353,7 +357,8 @@ static int parse_options(int argc, char **argv, struct options *o)
     }
     if (!o->url || o->groups < 1 || o->players < 1 || o->clients < 1 || o->batch_max < 1) {
         fprintf(stderr, "usage: bench_rg --db URL [--groups K] [--players P] "
-                        "[--who unknown|demo|uk] [--guard on|off] [--game table|slot] "
+                        "[--who unknown|demo|uk] [--guard on|off] [--cache on|off] "
+                        "[--game table|slot] "
                         "[--limits] [--clients C] [--batch-max B]\n");
         return -1;
     }
@@ -398,6 +403,7 @@ int main(int argc, char **argv)
         return 1;
     }
     b.rg = rg_new(cfg, rules);
+    rg_cache_configure(b.rg, b.o.cache, false, 0);
     b.clock_ms = BENCH_T0;
     rg_set_clock(b.rg, bench_clock, &b);
     b.cash = pb_calloc((size_t)b.o.players, sizeof(int64_t));
@@ -438,11 +444,11 @@ int main(int argc, char **argv)
     int64_t wcpu1 = writer_cpu_ns(&b), pcpu1 = process_cpu_ns();
     double secs = (double)(t1 - t0) / 1e9, n = (double)groups;
     static const char *const who[] = {"unknown", "demo", "uk"};
-    printf("bench_rg db=%s guard=%s who=%s game=%s limits=%s players=%d groups=%ld "
+    printf("bench_rg db=%s guard=%s cache=%s who=%s game=%s limits=%s players=%d groups=%ld "
            "clients=%d: %.0f groups/s, writer CPU %.2f us/group, process CPU %.2f us/group "
            "(%ld refused)\n",
            strncmp(b.o.url, "postgres", 8) == 0 ? "postgresql" : "sqlite",
-           b.o.guard ? "on" : "off", who[b.o.who], b.o.slot ? "slot" : "table",
+           b.o.guard ? "on" : "off", b.o.cache ? "on" : "off", who[b.o.who], b.o.slot ? "slot" : "table",
            b.o.limits ? "yes" : "no", b.o.players, b.o.groups, b.o.clients, n / secs,
            (double)(wcpu1 - wcpu0) / 1e3 / n, (double)(pcpu1 - pcpu0) / 1e3 / n,
            (long)(b.refused - refused0));

@@ -370,8 +370,7 @@ static int64_t metric(enum rg_limit_kind k, const struct rg__activity *a)
     return 0;
 }
 
-/* Usage of limit l at now: money over the window from running totals, or session
- * seconds. */
+/* Usage of limit l at now: money over the window from running totals, or session seconds. */
 static int limit_usage(const struct rg *rg, struct store *s, const char *player_id,
                        const struct rg_limit *l, int64_t now, int64_t *used)
 {
