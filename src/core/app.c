@@ -369,7 +369,7 @@ static int start_storage(struct pb_app *app)
     ledger_set_guard(app->ledger, &guard);
     struct writer_config wc = {(int)cfg->writer_batch_max, (int)cfg->writer_wait_us,
                                (int)cfg->writer_queue_max, app->cfg.db_url,
-                               {ledger_participant(app->ledger)}, 1};
+                               {ledger_participant(app->ledger), rg_participant(app->rg)}, 2};
     if (writer_start(&wc, tx, app->outbox, &app->writer) != PB_OK) {
         store_close(tx);
         return PB_ERR_IO;

@@ -155,6 +155,7 @@ static int status_write(struct store *tx, const char *player_id, const struct ky
     if (rc == STORE_DONE)
         rc = store_changes(st) == 1 ? PB_OK : PB_ERR_CONFLICT;
     store_finalize(st);
+    pam_player_changed(player_id); /* the wallet's KYC gate (src/rg caches it) */
     return rc;
 }
 

@@ -143,6 +143,17 @@ int pam_player_blocks_each(struct store *s, const char *player_id, pam_block_fn 
 int pam_player_close(struct store *tx, const char *player_id, const char *reason,
                      int64_t now_ms);
 
+/* Change generations, for caches of player data on the writer thread (src/rg keeps each
+ * player's block and KYC gate inputs): every write of a player's row (insert, close), blocks
+ * or KYC status (kyc.c) bumps the player's counter, one of PAM_GENERATION_STRIPES shared by
+ * hashing the id (a bump may make other players' entries reload, never the reverse). A cache
+ * remembers the value it loaded at and reloads when it moved; rolled-back writes and writes of
+ * other connections are the cache's own business (rg: savepoints and PRAGMA data_version).
+ * Any thread. */
+#define PAM_GENERATION_STRIPES 4096
+uint64_t pam_player_generation(const char *player_id);
+void pam_player_changed(const char *player_id);
+
 /* ---- login throttling (sessions.c) ---- */
 
 /* Counters are kept per scope ("account": "brand/email", also for e-mails that have no

@@ -1,5 +1,6 @@
 /* players.c: player rows, account blocks and closure (pam.h; tables in schema.c, design in
  * docs/pam.md). Writers run inside writer commands; readers take any connection. */
+#include <stdatomic.h>
 #include <string.h>
 
 #include "base/base.h"
@@ -26,6 +27,28 @@ unsigned pam_block_parse(const char *name)
 static int bind_text(struct store_stmt *st, int idx, const char *v)
 {
     return store_bind_text(st, idx, v, strlen(v));
+}
+
+/* ---- change generations ---- */
+
+static _Atomic uint64_t generations[PAM_GENERATION_STRIPES];
+
+static _Atomic uint64_t *generation_of(const char *player_id)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const unsigned char *c = (const unsigned char *)player_id; *c; c++)
+        h = (h ^ *c) * 16777619u;
+    return &generations[h % PAM_GENERATION_STRIPES];
+}
+
+uint64_t pam_player_generation(const char *player_id)
+{
+    return atomic_load_explicit(generation_of(player_id), memory_order_acquire);
+}
+
+void pam_player_changed(const char *player_id)
+{
+    atomic_fetch_add_explicit(generation_of(player_id), 1, memory_order_release);
 }
 
 /* Runs a statement without result rows; the store's PB_ERR_CONFLICT passes through. */
@@ -64,6 +87,7 @@ int pam_player_insert(struct store *tx, const struct pam_player *p)
     rc = rc ? rc : store_step(st);
     int64_t changes = rc == STORE_DONE ? store_changes(st) : 0;
     store_finalize(st);
+    pam_player_changed(p->id);
     if (rc != STORE_DONE)
         return rc == STORE_ROW ? PB_ERR_DB : rc;
     return changes == 1 ? PB_OK : PB_ERR_CONFLICT; /* DO NOTHING: the e-mail is taken */
@@ -170,7 +194,9 @@ int pam_player_block_set(struct store *tx, const char *player_id, unsigned block
     rc = rc ? rc : bind_text(st, 2, name);
     rc = rc ? rc : bind_text(st, 3, reason);
     rc = rc ? rc : store_bind_int64(st, 4, now_ms);
-    return step_done(st, rc);
+    rc = step_done(st, rc);
+    pam_player_changed(player_id);
+    return rc;
 }
 
 int pam_player_block_clear(struct store *tx, const char *player_id, unsigned block)
@@ -183,7 +209,9 @@ int pam_player_block_clear(struct store *tx, const char *player_id, unsigned blo
         return rc;
     rc = bind_text(st, 1, player_id);
     rc = rc ? rc : bind_text(st, 2, name);
-    return step_done(st, rc);
+    rc = step_done(st, rc);
+    pam_player_changed(player_id);
+    return rc;
 }
 
 int pam_player_close(struct store *tx, const char *player_id, const char *reason,
@@ -194,6 +222,7 @@ int pam_player_close(struct store *tx, const char *player_id, const char *reason
     if (rc != PB_OK)
         return rc;
     rc = step_done(st, bind_text(st, 1, player_id));
+    pam_player_changed(player_id);
     if (rc == PB_OK)
         rc = pam_player_block_set(tx, player_id, PAM_BLOCK_DEPOSIT, reason, now_ms);
     if (rc == PB_OK)

@@ -26,9 +26,9 @@ static int interval_minutes(struct rg *rg, struct store *s, const char *player_i
 int rg_reality_interval_set(struct rg *rg, struct store *tx, const char *player_id,
                             int minutes)
 {
-    PB_UNUSED(rg);
     PB_ASSERT(minutes == 0 || (minutes >= RG_REALITY_MINUTES_MIN &&
                                minutes <= RG_REALITY_MINUTES_MAX));
+    rg__forget(rg, player_id);
     struct rg__player p;
     int rc = rg__player_get(tx, player_id, &p);
     p.reality_minutes = minutes;

@@ -73,6 +73,8 @@ struct rg *rg_new(const struct pam_config *cfg, struct rg_rules *rules)
     struct rg *rg = pb_calloc(1, sizeof(*rg));
     rg->cfg = cfg;
     rg->rules = rules;
+    const char *check = getenv("PITBOSS_RG_CACHE_CHECK");
+    rg->cache = rg__cache_new(check && strcmp(check, "1") == 0);
     return rg;
 }
 
@@ -81,6 +83,7 @@ void rg_free(struct rg *rg)
     if (!rg)
         return;
     rg_rules_free(rg->rules);
+    rg__cache_free(rg->cache);
     pb_free(rg);
 }
 
@@ -95,19 +98,19 @@ int64_t rg_now_ms(const struct rg *rg)
     return rg->clock ? rg->clock(rg->clock_arg) : pb_wall_ms();
 }
 
-static const struct rg_rule_set *default_rules(const struct rg *rg)
+const struct rg_rule_set *rg__default_rules(const struct rg *rg)
 {
     const struct rg_rule_set *rs = rg_rules_find(rg->rules, "permissive");
     return rs ? rs : &rg->rules->sets[0];
 }
 
 /* The rule set of a known player p. */
-static const struct rg_rule_set *rules_of(const struct rg *rg, const struct pam_player *p)
+const struct rg_rule_set *rg__rules_of(const struct rg *rg, const struct pam_player *p)
 {
     const struct pam_brand *b = pam_config_brand(rg->cfg, p->brand);
     const struct rg_rule_set *rs = b ? rg_rules_find(rg->rules, b->jurisdiction->rg_rule_set)
                                      : NULL;
-    return rs ? rs : default_rules(rg);
+    return rs ? rs : rg__default_rules(rg);
 }
 
 int rg_player_rules(struct rg *rg, struct store *s, const char *player_id,
@@ -116,7 +119,7 @@ int rg_player_rules(struct rg *rg, struct store *s, const char *player_id,
     struct pam_player p;
     int rc = pam_player_get(s, player_id, &p);
     if (rc == PB_OK)
-        *out = rules_of(rg, &p);
+        *out = rg__rules_of(rg, &p);
     return rc;
 }
 
@@ -150,6 +153,34 @@ int rg__activity_at(struct store *s, const char *player_id, const char *currency
     }
     store_finalize(st);
     return rc == STORE_ROW || rc == STORE_DONE ? PB_OK : PB_ERR_DB;
+}
+
+int rg__activity_after(struct store *s, const char *player_id, const char *currency,
+                       int64_t at_ms, struct rg__activity *out, size_t max, size_t *n)
+{
+    *n = 0;
+    struct store_stmt *st;
+    int rc = store_prepare(s,
+                           "SELECT seq, at_ms, stakes, wins, deposits FROM rg_activity"
+                           " WHERE player_id = ? AND currency = ? AND at_ms > ?"
+                           " ORDER BY at_ms, seq LIMIT ?",
+                           &st);
+    if (rc != PB_OK)
+        return rc;
+    rc = bind_text(st, 1, player_id);
+    rc = rc ? rc : bind_text(st, 2, currency);
+    rc = rc ? rc : store_bind_int64(st, 3, at_ms);
+    rc = rc ? rc : store_bind_int64(st, 4, (int64_t)max);
+    while (rc == PB_OK && *n < max && (rc = store_step(st)) == STORE_ROW) {
+        rc = PB_OK;
+        int64_t *f[] = {&out[*n].seq, &out[*n].at_ms, &out[*n].stakes, &out[*n].wins,
+                        &out[*n].deposits};
+        for (int i = 0; i < 5; i++)
+            *f[i] = store_column_int64(st, i);
+        (*n)++;
+    }
+    store_finalize(st);
+    return rc == STORE_DONE || rc == PB_OK ? PB_OK : PB_ERR_DB;
 }
 
 static int activity_append(struct store *tx, const char *player_id, const char *currency,
@@ -222,40 +253,76 @@ int rg__player_put(struct store *tx, const char *player_id, const struct rg__pla
 
 /* ---- limits ---- */
 
-/* Reads the player's limits as in force at now (a due pending change applied). */
-static int limits_read(struct store *s, const char *player_id, int64_t now,
-                       struct rg_limit *out, size_t max, size_t *n)
+static void limit_row(struct store_stmt *st, struct rg_limit *l)
 {
-    *n = 0;
-    struct store_stmt *st;
+    memset(l, 0, sizeof(*l));
+    l->kind = (enum rg_limit_kind)store_column_int64(st, 0);
+    l->window = (enum rg_window)store_column_int64(st, 1);
+    pb_strlcpy(l->currency, store_column_text(st, 2), sizeof(l->currency));
+    l->value = store_column_int64(st, 3);
+    l->pending_value = store_column_int64(st, 4);
+    l->pending_at_ms = store_column_int64(st, 5);
+    l->set_at_ms = store_column_int64(st, 6);
+    PB_ASSERT(l->kind >= RG_LIMIT_DEPOSIT && l->kind <= RG_LIMIT_SESSION);
+    PB_ASSERT(l->window >= RG_WINDOW_DAY && l->window <= RG_WINDOW_MONTH);
+}
+
+static int limit_rows_prepare(struct store *s, const char *player_id, struct store_stmt **st)
+{
     int rc = store_prepare(s,
                            "SELECT kind, win, currency, value, pending_value, pending_at_ms,"
                            " set_at_ms FROM rg_limits WHERE player_id = ?"
                            " ORDER BY kind, win, currency",
-                           &st);
+                           st);
     if (rc != PB_OK)
         return rc;
-    rc = bind_text(st, 1, player_id);
+    return bind_text(*st, 1, player_id);
+}
+
+bool rg__limit_at(const struct rg_limit *raw, int64_t now, struct rg_limit *out)
+{
+    *out = *raw;
+    if (out->pending_at_ms && now >= out->pending_at_ms) {
+        out->set_at_ms = out->pending_at_ms;
+        out->value = out->pending_value;
+        out->pending_value = 0;
+        out->pending_at_ms = 0;
+    }
+    return out->value > 0 || out->pending_at_ms;
+}
+
+int rg__limit_rows(struct store *s, const char *player_id, struct rg_limit *out, size_t max,
+                   size_t *n, bool *more)
+{
+    *n = 0;
+    *more = false;
+    struct store_stmt *st = NULL;
+    int rc = limit_rows_prepare(s, player_id, &st);
+    while (rc == PB_OK && (rc = store_step(st)) == STORE_ROW) {
+        rc = PB_OK;
+        if (*n == max) {
+            *more = true;
+            break;
+        }
+        limit_row(st, &out[(*n)++]);
+    }
+    store_finalize(st);
+    return rc == STORE_DONE || rc == PB_OK ? PB_OK : PB_ERR_DB;
+}
+
+/* Reads the player's limits as in force at now (a due pending change applied). */
+int rg__limits_in_force(struct store *s, const char *player_id, int64_t now,
+                        struct rg_limit *out, size_t max, size_t *n)
+{
+    *n = 0;
+    struct store_stmt *st = NULL;
+    int rc = limit_rows_prepare(s, player_id, &st);
     while (rc == PB_OK && *n < max && (rc = store_step(st)) == STORE_ROW) {
         rc = PB_OK;
-        struct rg_limit l = {0};
-        l.kind = (enum rg_limit_kind)store_column_int64(st, 0);
-        l.window = (enum rg_window)store_column_int64(st, 1);
-        pb_strlcpy(l.currency, store_column_text(st, 2), sizeof(l.currency));
-        l.value = store_column_int64(st, 3);
-        l.pending_value = store_column_int64(st, 4);
-        l.pending_at_ms = store_column_int64(st, 5);
-        l.set_at_ms = store_column_int64(st, 6);
-        PB_ASSERT(l.kind >= RG_LIMIT_DEPOSIT && l.kind <= RG_LIMIT_SESSION);
-        PB_ASSERT(l.window >= RG_WINDOW_DAY && l.window <= RG_WINDOW_MONTH);
-        if (l.pending_at_ms && now >= l.pending_at_ms) {
-            l.set_at_ms = l.pending_at_ms;
-            l.value = l.pending_value;
-            l.pending_value = 0;
-            l.pending_at_ms = 0;
-        }
-        if (l.value > 0 || l.pending_at_ms)
-            out[(*n)++] = l;
+        struct rg_limit raw;
+        limit_row(st, &raw);
+        if (rg__limit_at(&raw, now, &out[*n]))
+            (*n)++;
     }
     store_finalize(st);
     return rc == STORE_DONE || rc == PB_OK ? PB_OK : PB_ERR_DB;
@@ -326,7 +393,7 @@ int rg_limits_get(struct rg *rg, struct store *s, const char *player_id, struct 
                   size_t max, size_t *n)
 {
     int64_t now = rg_now_ms(rg);
-    int rc = limits_read(s, player_id, now, out, max, n);
+    int rc = rg__limits_in_force(s, player_id, now, out, max, n);
     for (size_t i = 0; i < *n && rc == PB_OK; i++)
         rc = limit_usage(rg, s, player_id, &out[i], now, &out[i].used);
     return rc;
@@ -338,16 +405,17 @@ int rg_limit_set(struct rg *rg, struct store *tx, struct writer_cmd *cmd, const 
 {
     PB_ASSERT(value >= 0 && (kind == RG_LIMIT_SESSION) == (currency[0] == '\0'));
     int64_t now = rg_now_ms(rg);
-    const struct rg_rule_set *rs = default_rules(rg);
+    rg__forget(rg, player_id);
+    const struct rg_rule_set *rs = rg__default_rules(rg);
     struct pam_player p;
     int rc = pam_player_get(tx, player_id, &p);
     if (rc == PB_OK)
-        rs = rules_of(rg, &p);
+        rs = rg__rules_of(rg, &p);
     else if (rc != PB_ERR_NOT_FOUND)
         return rc;
     struct rg_limit all[RG_LIMITS_MAX * 4], cur = {.kind = kind, .window = window};
     size_t n;
-    rc = limits_read(tx, player_id, now, all, PB_ARRAY_LEN(all), &n);
+    rc = rg__limits_in_force(tx, player_id, now, all, PB_ARRAY_LEN(all), &n);
     if (rc != PB_OK)
         return rc;
     pb_strlcpy(cur.currency, currency, sizeof(cur.currency));
@@ -392,15 +460,15 @@ int rg_limit_set(struct rg *rg, struct store *tx, struct writer_cmd *cmd, const 
 
 /* ---- exclusions ---- */
 
-int rg_exclusion_get(struct rg *rg, struct store *s, const char *player_id, bool *active,
+int rg__exclusion_at(struct store *s, const char *player_id, int64_t now, bool *active,
                      struct rg_exclusion *out)
 {
-    int64_t now = rg_now_ms(rg);
     *active = false;
     struct store_stmt *st;
     int rc = store_prepare(s,
                            "SELECT kind, from_ms, until_ms FROM rg_exclusions WHERE player_id = ?"
-                           " AND from_ms <= ? AND until_ms > ? ORDER BY until_ms DESC LIMIT 1",
+                           " AND from_ms <= ? AND until_ms > ? ORDER BY until_ms DESC, seq DESC"
+                           " LIMIT 1",
                            &st);
     if (rc != PB_OK)
         return rc;
@@ -418,11 +486,49 @@ int rg_exclusion_get(struct rg *rg, struct store *s, const char *player_id, bool
     return rc == STORE_ROW || rc == STORE_DONE ? PB_OK : PB_ERR_DB;
 }
 
+int rg_exclusion_get(struct rg *rg, struct store *s, const char *player_id, bool *active,
+                     struct rg_exclusion *out)
+{
+    return rg__exclusion_at(s, player_id, rg_now_ms(rg), active, out);
+}
+
+int rg__exclusion_rows(struct store *s, const char *player_id, int64_t after_ms,
+                       struct rg__excl_row *out, size_t max, size_t *n, bool *more)
+{
+    *n = 0;
+    *more = false;
+    struct store_stmt *st;
+    int rc = store_prepare(s,
+                           "SELECT seq, kind, from_ms, until_ms FROM rg_exclusions"
+                           " WHERE player_id = ? AND until_ms > ?"
+                           " ORDER BY until_ms DESC, seq DESC LIMIT ?",
+                           &st);
+    if (rc != PB_OK)
+        return rc;
+    rc = bind_text(st, 1, player_id);
+    rc = rc ? rc : store_bind_int64(st, 2, after_ms);
+    rc = rc ? rc : store_bind_int64(st, 3, (int64_t)max + 1);
+    while (rc == PB_OK && (rc = store_step(st)) == STORE_ROW) {
+        rc = PB_OK;
+        if (*n == max) {
+            *more = true;
+            break;
+        }
+        out[*n] = (struct rg__excl_row){store_column_int64(st, 0), store_column_int64(st, 2),
+                                        store_column_int64(st, 3),
+                                        (enum rg_exclusion_kind)store_column_int64(st, 1)};
+        (*n)++;
+    }
+    store_finalize(st);
+    return rc == STORE_DONE || rc == PB_OK ? PB_OK : PB_ERR_DB;
+}
+
 int rg_exclude(struct rg *rg, struct store *tx, struct writer_cmd *cmd, const char *player_id,
                enum rg_exclusion_kind kind, int64_t until_ms, const char *actor)
 {
     int64_t now = rg_now_ms(rg);
     PB_ASSERT(until_ms > now);
+    rg__forget(rg, player_id);
     bool active;
     struct rg_exclusion cur;
     int rc = rg_exclusion_get(rg, tx, player_id, &active, &cur);
@@ -465,7 +571,7 @@ int rg_exclude(struct rg *rg, struct store *tx, struct writer_cmd *cmd, const ch
 
 int rg_prompt_answer(struct rg *rg, struct store *tx, const char *player_id)
 {
-    PB_UNUSED(rg);
+    rg__forget(rg, player_id);
     struct rg__player p;
     int rc = rg__player_get(tx, player_id, &p);
     p.prompt_answered = true;
@@ -480,13 +586,6 @@ struct agg {
     const char *currency;
     int64_t stake, stake_back, win, deposit, deposit_back, slot_stake;
     const struct ledger_context *ctx; /* of the first stake */
-};
-
-struct player_view {
-    bool known;
-    struct pam_player p;
-    unsigned blocks;
-    const struct rg_rule_set *rules;
 };
 
 static struct agg *agg_of(struct agg *a, size_t *n, const char *owner, const char *currency)
@@ -520,12 +619,13 @@ static void members(struct ledger_refusal *r, const struct pb_buf *b)
     pb_strlcpy(r->members, b->len ? b->data + 1 : "", sizeof(r->members));
 }
 
-/* Age in whole years at now from "YYYY-MM-DD"; 200 when unreadable (no youth cap). */
-static int age_years(const char *dob, int64_t now)
+/* Age in whole years at now of a player born on y-m-d (read from "YYYY-MM-DD"); 200 when
+ * the date was unreadable (no youth cap). */
+static int age_years(const struct rg__pstate *ps, int64_t now)
 {
-    int y, m, d;
-    if (sscanf(dob, "%4d-%2d-%2d", &y, &m, &d) != 3)
+    if (!ps->dob_ok)
         return 200;
+    int y = ps->dob[0], m = ps->dob[1], d = ps->dob[2];
     time_t t = (time_t)(now / 1000);
     struct tm tm;
     gmtime_r(&t, &tm);
@@ -535,32 +635,16 @@ static int age_years(const char *dob, int64_t now)
     return age;
 }
 
-static int load_view(struct rg *rg, struct store *tx, const char *player_id,
-                     struct player_view *v)
-{
-    memset(v, 0, sizeof(*v));
-    v->rules = default_rules(rg);
-    int rc = pam_player_get(tx, player_id, &v->p);
-    if (rc == PB_ERR_NOT_FOUND)
-        return PB_OK; /* an account opened by staff for an id PAM does not know */
-    if (rc != PB_OK)
-        return rc;
-    v->known = true;
-    v->rules = rules_of(rg, &v->p);
-    return pam_player_blocks(tx, player_id, &v->blocks);
-}
-
 /* The block, exclusion and KYC checks shared by stakes and deposits. */
-static int common_checks(struct rg *rg, struct store *tx, const struct player_view *v,
-                         const char *player_id, unsigned block, enum kyc_action action,
-                         struct ledger_refusal *r)
+static int common_checks(struct rg *rg, struct store *tx, struct rg__pstate *ps, int64_t now,
+                         unsigned block, enum kyc_action action, struct ledger_refusal *r)
 {
-    if (v->known && (v->p.closed || (v->blocks & block)))
+    if (ps->known && (ps->closed || (ps->blocks & block)))
         return refuse(r, 403, "player_blocked",
                       "the account is blocked for this operation; withdrawals stay possible");
     bool active;
     struct rg_exclusion ex;
-    int rc = rg_exclusion_get(rg, tx, player_id, &active, &ex);
+    int rc = rg__ps_exclusion(rg, tx, ps, now, &active, &ex);
     if (rc != PB_OK)
         return rc;
     if (active) {
@@ -575,12 +659,12 @@ static int common_checks(struct rg *rg, struct store *tx, const struct player_vi
         pb_buf_release(&b);
         return LEDGER_E_REFUSED;
     }
-    if (v->known) {
+    if (ps->known) {
         bool allowed;
-        rc = kyc_allows(tx, rg->cfg, player_id, action, &allowed);
-        if (rc != PB_OK && rc != PB_ERR_NOT_FOUND)
+        rc = rg__ps_kyc(rg, tx, ps, action, &allowed);
+        if (rc != PB_OK)
             return rc;
-        if (rc == PB_OK && !allowed)
+        if (!allowed)
             return refuse(r, 403, "kyc_required",
                           "the jurisdiction requires verified identity (KYC) first");
     }
@@ -627,13 +711,14 @@ static int resets_at(struct store *tx, const char *player_id, const struct rg_li
 
 /* Checks the limits of kinds k1/k2 (0: unused) in currency against amount; refuses with the
  * one that has the least room. */
-static int limit_checks(struct rg *rg, struct store *tx, const char *player_id,
+static int limit_checks(struct rg *rg, struct store *tx, struct rg__pstate *ps,
                         const char *currency, enum rg_limit_kind k1, enum rg_limit_kind k2,
                         int64_t amount, int64_t now, struct ledger_refusal *r)
 {
+    const char *player_id = ps->player_id;
     struct rg_limit all[RG_LIMITS_MAX * 4];
     size_t n;
-    int rc = limits_read(tx, player_id, now, all, PB_ARRAY_LEN(all), &n);
+    int rc = rg__ps_limits(rg, tx, ps, now, all, PB_ARRAY_LEN(all), &n);
     const struct rg_limit *worst = NULL;
     int64_t worst_room = INT64_MAX, worst_used = 0;
     for (size_t i = 0; i < n && rc == PB_OK; i++) {
@@ -643,7 +728,15 @@ static int limit_checks(struct rg *rg, struct store *tx, const char *player_id,
         if (l->kind != RG_LIMIT_SESSION && strcmp(l->currency, currency) != 0)
             continue;
         int64_t used;
-        rc = limit_usage(rg, tx, player_id, l, now, &used);
+        if (l->kind == RG_LIMIT_SESSION) {
+            rc = limit_usage(rg, tx, player_id, l, now, &used);
+        } else {
+            struct rg__activity last, before;
+            rc = rg__ps_last(rg, tx, ps, currency, &last);
+            rc = rc ? rc : rg__ps_at(rg, tx, ps, currency, rg_window_ms(l->window), now,
+                                     &before);
+            used = metric(l->kind, &last) - metric(l->kind, &before);
+        }
         bool over = l->kind == RG_LIMIT_SESSION ? used >= l->value
                                                 : used > l->value - amount;
         int64_t room = l->value - used;
@@ -680,13 +773,13 @@ static int limit_checks(struct rg *rg, struct store *tx, const char *player_id,
 }
 
 static int stake_checks(struct rg *rg, struct store *tx, const struct agg *a,
-                        const struct player_view *v, int64_t now, struct rg__player *rp,
+                        struct rg__pstate *ps, int64_t now, struct rg__player *rp,
                         bool *rp_dirty, struct ledger_refusal *r)
 {
-    int rc = common_checks(rg, tx, v, a->player_id, PAM_BLOCK_BET, KYC_ACTION_PLAY, r);
+    int rc = common_checks(rg, tx, ps, now, PAM_BLOCK_BET, KYC_ACTION_PLAY, r);
     if (rc != PB_OK)
         return rc;
-    const struct rg_rule_set *rs = v->rules;
+    const struct rg_rule_set *rs = ps->rules;
     if (a->ctx && a->ctx->autoplay && !rs->autoplay)
         return refuse(r, 422, "autoplay_not_allowed", "the jurisdiction does not allow autoplay");
     if (a->ctx && a->ctx->turbo && !rs->turbo)
@@ -697,8 +790,8 @@ static int stake_checks(struct rg *rg, struct store *tx, const struct agg *a,
             const struct rg_stake_cap *c = &rs->slot_stake_caps[i];
             if (strcmp(c->currency, a->currency) != 0)
                 continue;
-            bool young = v->known && rs->young_age_max > 0 && c->young_cap_minor > 0 &&
-                         age_years(v->p.date_of_birth, now) <= rs->young_age_max;
+            bool young = ps->known && rs->young_age_max > 0 && c->young_cap_minor > 0 &&
+                         age_years(ps, now) <= rs->young_age_max;
             int64_t cap = young ? c->young_cap_minor : c->cap_minor;
             if (a->slot_stake > cap) {
                 refuse(r, 422, "stake_cap_exceeded",
@@ -723,25 +816,23 @@ static int stake_checks(struct rg *rg, struct store *tx, const struct agg *a,
             *rp_dirty = true;
         }
     }
-    rc = limit_checks(rg, tx, a->player_id, a->currency, RG_LIMIT_WAGER, RG_LIMIT_LOSS,
-                      a->stake, now, r);
-    return rc ? rc : limit_checks(rg, tx, a->player_id, a->currency, RG_LIMIT_SESSION, 0, 0,
-                                  now, r);
+    rc = limit_checks(rg, tx, ps, a->currency, RG_LIMIT_WAGER, RG_LIMIT_LOSS, a->stake, now, r);
+    return rc ? rc : limit_checks(rg, tx, ps, a->currency, RG_LIMIT_SESSION, 0, 0, now, r);
 }
 
 static int deposit_checks(struct rg *rg, struct store *tx, const struct agg *a,
-                          const struct player_view *v, const struct rg__player *rp, int64_t now,
+                          struct rg__pstate *ps, const struct rg__player *rp, int64_t now,
                           struct ledger_refusal *r)
 {
-    int rc = common_checks(rg, tx, v, a->player_id, PAM_BLOCK_DEPOSIT, KYC_ACTION_DEPOSIT, r);
+    int rc = common_checks(rg, tx, ps, now, PAM_BLOCK_DEPOSIT, KYC_ACTION_DEPOSIT, r);
     if (rc != PB_OK)
         return rc;
-    if (v->known && v->rules->deposit_limit_prompt && !rp->prompt_answered) {
+    if (ps->known && ps->rules->deposit_limit_prompt && !rp->prompt_answered) {
         struct rg_limit all[RG_LIMITS_MAX * 4];
         size_t n;
         bool has_deposit_limit = false;
-        rc = limits_read(tx, a->player_id, now, all, PB_ARRAY_LEN(all), &n);
-        for (size_t i = 0; i < n; i++)
+        rc = rg__ps_limits(rg, tx, ps, now, all, PB_ARRAY_LEN(all), &n);
+        for (size_t i = 0; i < n && rc == PB_OK; i++)
             has_deposit_limit |= all[i].kind == RG_LIMIT_DEPOSIT && all[i].value > 0;
         if (rc != PB_OK)
             return rc;
@@ -749,8 +840,7 @@ static int deposit_checks(struct rg *rg, struct store *tx, const struct agg *a,
             return refuse(r, 403, "deposit_limit_prompt_required",
                           "set a deposit limit or decline the prompt before the first deposit");
     }
-    return limit_checks(rg, tx, a->player_id, a->currency, RG_LIMIT_DEPOSIT, 0, a->deposit,
-                        now, r);
+    return limit_checks(rg, tx, ps, a->currency, RG_LIMIT_DEPOSIT, 0, a->deposit, now, r);
 }
 
 /* Sorts the group's transfers into per-player, per-currency aggregates. */
@@ -795,10 +885,10 @@ static size_t aggregate(const struct ledger_guard_item *items, size_t n, struct 
 /* The chasing-losses marker: the RG_CHASING_DEPOSITS-th deposit within RG_CHASING_WINDOW_MS
  * made while the player's net loss over the last 24 hours is positive. */
 static int chasing(struct rg *rg, struct store *tx, struct writer_cmd *cmd, const struct agg *a,
-                   struct rg__player *rp, int64_t now, bool *rp_dirty)
+                   struct rg__pstate *ps, struct rg__player *rp, int64_t now, bool *rp_dirty)
 {
     struct rg__activity last, day;
-    int rc = rg__activity_at(tx, a->player_id, a->currency, INT64_MAX, &last);
+    int rc = rg__ps_last(rg, tx, ps, a->currency, &last);
     rc = rc ? rc : rg__activity_at(tx, a->player_id, a->currency, now - RG_DAY_MS, &day);
     if (rc != PB_OK || metric(RG_LIMIT_LOSS, &last) - metric(RG_LIMIT_LOSS, &day) <= 0)
         return rc;
@@ -810,7 +900,6 @@ static int chasing(struct rg *rg, struct store *tx, struct writer_cmd *cmd, cons
     *rp_dirty = true;
     if (rp->chase_deposits != RG_CHASING_DEPOSITS || !cmd)
         return PB_OK;
-    PB_UNUSED(rg);
     char subject[PLAYER_PREFIX_LEN + PAM_PLAYER_ID_SIZE], data[160];
     snprintf(subject, sizeof(subject), PLAYER_PREFIX "%s", a->player_id);
     snprintf(data, sizeof(data),
@@ -820,6 +909,50 @@ static int chasing(struct rg *rg, struct store *tx, struct writer_cmd *cmd, cons
     return writer_emit(tx, cmd, "rg.marker", subject, data);
 }
 
+/* The checks and the usage record of one player in one currency. */
+static int guard_one(struct rg *rg, struct store *tx, struct writer_cmd *cmd,
+                     const struct agg *g, struct rg__pstate *ps, int64_t now,
+                     struct ledger_refusal *refusal)
+{
+    int rc = PB_OK;
+    if (g->stake > 0 || g->deposit > 0) {
+        struct rg__player rp;
+        bool rp_dirty = false;
+        rc = rg__ps_pam(rg, tx, ps);
+        rc = rc ? rc : rg__ps_rp(rg, tx, ps, &rp);
+        if (rc == PB_OK && g->stake > 0)
+            rc = stake_checks(rg, tx, g, ps, now, &rp, &rp_dirty, refusal);
+        if (rc == PB_OK && g->deposit > 0)
+            rc = deposit_checks(rg, tx, g, ps, &rp, now, refusal);
+        if (rc == PB_OK && g->deposit > 0)
+            rc = chasing(rg, tx, cmd, g, ps, &rp, now, &rp_dirty);
+        if (rc == PB_OK && rp_dirty) {
+            rc = rg__player_put(tx, g->player_id, &rp);
+            if (rc == PB_OK)
+                rg__ps_set_rp(rg, ps, &rp);
+        }
+    }
+    if (rc != PB_OK)
+        return rc; /* LEDGER_E_REFUSED or an error */
+    int64_t dstakes = g->stake - g->stake_back, ddeposits = g->deposit - g->deposit_back;
+    if (dstakes == 0 && g->win == 0 && ddeposits == 0)
+        return PB_OK;
+    struct rg__activity last;
+    rc = rg__ps_last(rg, tx, ps, g->currency, &last);
+    if (rc != PB_OK)
+        return rc;
+    last.seq++;
+    last.at_ms = now > last.at_ms ? now : last.at_ms; /* never back in time */
+    if (ledger_add(last.stakes, dstakes, &last.stakes) != PB_OK ||
+        ledger_add(last.wins, g->win, &last.wins) != PB_OK ||
+        ledger_add(last.deposits, ddeposits, &last.deposits) != PB_OK)
+        return refuse(refusal, 422, "overflow", "the player's running totals would overflow");
+    rc = activity_append(tx, g->player_id, g->currency, &last);
+    if (rc == PB_OK)
+        rg__ps_set_last(rg, ps, g->currency, &last);
+    return rc;
+}
+
 static int guard_check(void *arg, struct store *tx, struct writer_cmd *cmd,
                        const struct ledger_guard_item *items, size_t n,
                        struct ledger_refusal *refusal)
@@ -827,45 +960,18 @@ static int guard_check(void *arg, struct store *tx, struct writer_cmd *cmd,
     struct rg *rg = arg;
     struct agg a[2 * LEDGER_LINKED_MAX];
     size_t na = aggregate(items, n, a);
+    if (na == 0)
+        return PB_OK; /* no stake, win, refund or deposit of a player: nothing to check */
     int64_t now = rg_now_ms(rg);
-    for (size_t i = 0; i < na; i++) {
-        const struct agg *g = &a[i];
-        struct player_view v;
-        struct rg__player rp;
-        bool rp_dirty = false;
-        int rc = PB_OK;
-        if (g->stake > 0 || g->deposit > 0) {
-            rc = load_view(rg, tx, g->player_id, &v);
-            rc = rc ? rc : rg__player_get(tx, g->player_id, &rp);
-            if (rc == PB_OK && g->stake > 0)
-                rc = stake_checks(rg, tx, g, &v, now, &rp, &rp_dirty, refusal);
-            if (rc == PB_OK && g->deposit > 0)
-                rc = deposit_checks(rg, tx, g, &v, &rp, now, refusal);
-            if (rc == PB_OK && g->deposit > 0)
-                rc = chasing(rg, tx, cmd, g, &rp, now, &rp_dirty);
-            if (rc == PB_OK && rp_dirty)
-                rc = rg__player_put(tx, g->player_id, &rp);
-        }
-        if (rc != PB_OK)
-            return rc; /* LEDGER_E_REFUSED or an error */
-        int64_t dstakes = g->stake - g->stake_back, ddeposits = g->deposit - g->deposit_back;
-        if (dstakes == 0 && g->win == 0 && ddeposits == 0)
-            continue;
-        struct rg__activity last;
-        rc = rg__activity_at(tx, g->player_id, g->currency, INT64_MAX, &last);
-        if (rc != PB_OK)
-            return rc;
-        last.seq++;
-        last.at_ms = now > last.at_ms ? now : last.at_ms; /* never back in time */
-        if (ledger_add(last.stakes, dstakes, &last.stakes) != PB_OK ||
-            ledger_add(last.wins, g->win, &last.wins) != PB_OK ||
-            ledger_add(last.deposits, ddeposits, &last.deposits) != PB_OK)
-            return refuse(refusal, 422, "overflow", "the player's running totals would overflow");
-        rc = activity_append(tx, g->player_id, g->currency, &last);
-        if (rc != PB_OK)
-            return rc;
+    int rc = PB_OK;
+    rg__guard_begin(rg, tx);
+    for (size_t i = 0; i < na && rc == PB_OK; i++) {
+        struct rg__pstate scratch, *ps = rg__acquire(rg, tx, a[i].player_id, &scratch);
+        rc = guard_one(rg, tx, cmd, &a[i], ps, now, refusal);
+        rg__release(rg, ps);
     }
-    return PB_OK;
+    rg__guard_end(rg, rc == PB_OK); /* otherwise the ledger rolls the group back */
+    return rc;
 }
 
 /* After a refusal: "rg.limit_reached" for a limit, so the risk engine and CRM see it. */

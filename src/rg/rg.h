@@ -63,6 +63,21 @@ struct pam_config;
 #define RG_LONG_SESSION_MS (3 * RG_HOUR_MS)  /* a reality check past this marks a long session */
 #define RG_CHASING_DEPOSITS 3         /* deposits within RG_CHASING_WINDOW_MS after losing */
 #define RG_CHASING_WINDOW_MS RG_HOUR_MS
+/* The guard's cache of players' inputs (cache.c, docs/rg.md "Performance"). */
+#define RG_CACHE_PLAYERS_MAX 65536    /* players kept (LRU): ~400 bytes each (more with limits),
+                                         memory taken as they come; enough for the players of
+                                         a busy hour on one node */
+#define RG_CACHE_CURRENCIES_MAX 2     /* latest totals kept per player: most play in one */
+#define RG_CACHE_EXCLUSIONS_MAX 4     /* exclusions ending later kept per player: each new one
+                                         extends the last; beyond, the database decides */
+#define RG_CACHE_LIMIT_ROWS_MAX 48    /* limit rows kept per player (4 currencies' worth);
+                                         beyond, they are read at every call */
+#define RG_CACHE_WINDOW_STARTS_MAX 4  /* (currency, window) starts of money limits kept per
+                                         player (~370 bytes each, taken on first use) */
+#define RG_CACHE_WINDOW_ROWS 8        /* rows kept per window start: the one at or before it and
+                                         the next 7, so it moves on 7 rows without a read */
+#define RG_CACHE_TOUCHED_MAX 8192     /* entries a batch may use and still be undone one by one
+                                         on a rollback (512 commands x 16); beyond, all go */
 
 /* ---- rule sets (rules.c) ---- */
 
@@ -134,6 +149,23 @@ struct rg *rg_new(const struct pam_config *cfg, struct rg_rules *rules);
 void rg_free(struct rg *rg);
 /* The guard to register with ledger_set_guard. */
 struct ledger_guard rg_guard(struct rg *rg);
+/* The writer participant that lets the guard keep players' inputs between calls (see
+ * docs/rg.md, "Performance"): pass it in writer_config.participants of the writer whose
+ * connection the guard runs on. Without it (and on PostgreSQL) the guard reads everything
+ * from the database in every call. */
+struct writer_participant rg_participant(struct rg *rg);
+struct rg_cache_stats {
+    uint64_t hits, misses; /* guard calls' players found / loaded */
+    uint64_t evictions;    /* entries given up for room */
+    uint64_t dropped;      /* by a write (limits, exclusions, ...) or a rollback */
+    uint64_t flushes;      /* every entry at once: start, another connection's commit */
+};
+void rg_cache_stats(const struct rg *rg, struct rg_cache_stats *out);
+/* Turns the cache off or on, and its self-check: every cached state used is compared with
+ * the database, a difference stops the process (tests; PITBOSS_RG_CACHE_CHECK=1 at
+ * rg_new); capacity: players kept (0: RG_CACHE_PLAYERS_MAX; tests use a few). Empties it.
+ * While no command runs. */
+void rg_cache_configure(struct rg *rg, bool enabled, bool check, size_t capacity);
 /* Tests: a clock returning milliseconds since the epoch (NULL: the wall clock). */
 void rg_set_clock(struct rg *rg, int64_t (*now_ms)(void *arg), void *arg);
 int64_t rg_now_ms(const struct rg *rg);

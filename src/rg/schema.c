@@ -4,7 +4,10 @@
  *                change (value and the time it takes effect) and when it was set.
  * rg_activity    running totals per (player, currency): one row per guarded group with the
  *                cumulative stakes, wins and deposits after it, so usage over any window is a
- *                difference of two rows. Append-only.
+ *                difference of two rows. Append-only. Since version 2 one B-tree keyed
+ *                (player, currency, at_ms, seq) (SQLite: WITHOUT ROWID) serves every lookup,
+ *                so a group's row costs one index insert instead of three (table, primary key
+ *                and time index); seq stays unique per (player, currency) by construction.
  * rg_exclusions  every time-out and self-exclusion (history; never updated or deleted).
  * rg_players     per-player settings and state: the deposit-limit prompt answer, the
  *                reality-check interval (-1: the rule set's), the start of the last slot
@@ -38,5 +41,23 @@ const struct store_migration rg_migrations[] = {
      " next_due_ms BIGINT NOT NULL, last_sent_ms BIGINT NOT NULL, acked_ms BIGINT NOT NULL,"
      " ack_action TEXT NOT NULL, long_marked INTEGER NOT NULL);",
      NULL},
+    {"rg", 2, "activity rows in one B-tree keyed by player, currency, time",
+     "CREATE TABLE rg_activity_v2 ("
+     " player_id TEXT NOT NULL, currency TEXT NOT NULL, at_ms BIGINT NOT NULL,"
+     " seq BIGINT NOT NULL, stakes BIGINT NOT NULL, wins BIGINT NOT NULL,"
+     " deposits BIGINT NOT NULL, PRIMARY KEY (player_id, currency, at_ms, seq))"
+     " WITHOUT ROWID;"
+     "INSERT INTO rg_activity_v2 (player_id, currency, at_ms, seq, stakes, wins, deposits)"
+     " SELECT player_id, currency, at_ms, seq, stakes, wins, deposits FROM rg_activity;"
+     "DROP TABLE rg_activity;"
+     "ALTER TABLE rg_activity_v2 RENAME TO rg_activity;",
+     "CREATE TABLE rg_activity_v2 ("
+     " player_id TEXT NOT NULL, currency TEXT NOT NULL, at_ms BIGINT NOT NULL,"
+     " seq BIGINT NOT NULL, stakes BIGINT NOT NULL, wins BIGINT NOT NULL,"
+     " deposits BIGINT NOT NULL, PRIMARY KEY (player_id, currency, at_ms, seq));"
+     "INSERT INTO rg_activity_v2 (player_id, currency, at_ms, seq, stakes, wins, deposits)"
+     " SELECT player_id, currency, at_ms, seq, stakes, wins, deposits FROM rg_activity;"
+     "DROP TABLE rg_activity;"
+     "ALTER TABLE rg_activity_v2 RENAME TO rg_activity;"},
 };
 const size_t rg_migrations_count = PB_ARRAY_LEN(rg_migrations);

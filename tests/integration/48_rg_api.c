@@ -3,7 +3,10 @@
  * overshoot it; an increase is pending; bad input names the field and changes nothing; a
  * time-out and a self-exclusion block bets and deposits while the session, history and
  * withdrawals stay; the reality check reports the session's net position; staff read a
- * player's status; RG events reach the player's WebSocket. */
+ * player's status; RG events reach the player's WebSocket; staff changes, a restart and
+ * another connection's write reach the guard's cached inputs at the next bet. The server
+ * runs with PITBOSS_RG_CACHE_CHECK=1: every cached input the guard uses is compared with the
+ * database (a difference stops it). */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +23,7 @@
 #include "fixtures.h"
 #include "pam/auth.h"
 #include "pam/pam.h"
+#include "store/store.h"
 #include "ws_client.h"
 
 #define STAFF "staff-token-for-rg-tests-0123456789"
@@ -30,6 +34,7 @@
 static const char *const env[] = {
     "PITBOSS_STAFF_TOKEN=" STAFF,
     "PITBOSS_PROVIDER_SEAL_KEY=00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+    "PITBOSS_RG_CACHE_CHECK=1",
     NULL};
 
 struct fixture {
@@ -334,12 +339,77 @@ static void test_exclusion_blocks_money_in_and_keeps_the_rest(void **state)
     pb_server_stop(&f.srv);
 }
 
+/* Runs sql on a connection of this process (not the server's): another writer. */
+static void exec_elsewhere(const struct fixture *f, const char *sql)
+{
+    struct store *s;
+    char err[256];
+    assert_int_equal(store_open(f->srv.db_url, &s, err, sizeof(err)), 0);
+    assert_int_equal(store_exec(s, sql), 0);
+    store_close(s);
+}
+
+static void test_changes_reach_the_cached_guard_at_once(void **state)
+{
+    (void)state;
+    struct fixture f;
+    pb_server_start(&f.srv, env);
+    setup(&f, "cached@example.com");
+    struct pb_response r;
+    transfer(&f, f.psp, f.cash, 10000, "deposit", &r);
+    assert_int_equal(r.status, 201);
+    pb_response_release(&r);
+    assert_int_equal(bet(&f, 1000, NULL, 0), 201); /* the guard has the player's inputs now */
+    char path[256], code[64];
+    snprintf(path, sizeof(path), "/api/v1/admin/players/%s/blocks", f.id);
+    json_t *doc = pb_call_json(&f.srv, "POST", path,
+                               "{\"block\":\"bet\",\"reason\":\"risk review\"}", STAFF, NULL,
+                               200);
+    json_decref(doc);
+    assert_int_equal(bet(&f, 100, code, sizeof(code)), 403);
+    assert_string_equal(code, "player_blocked");
+    snprintf(path, sizeof(path), "/api/v1/admin/players/%s/blocks/bet", f.id);
+    doc = pb_call_json(&f.srv, "DELETE", path, "{\"reason\":\"review done\"}", STAFF, NULL,
+                       200);
+    json_decref(doc);
+    assert_int_equal(bet(&f, 100, NULL, 0), 201);
+    /* A staff limit counts the losses before it: 11.00 lost of 20.00. */
+    snprintf(path, sizeof(path), "/api/v1/admin/players/%s/rg/limits/loss/24h", f.id);
+    doc = pb_call_json(&f.srv, "PUT", path,
+                       "{\"currency\":\"EUR\",\"amount\":\"20.00\",\"reason\":\"affordability\"}",
+                       STAFF, NULL, 200);
+    json_decref(doc);
+    assert_int_equal(bet(&f, 901, code, sizeof(code)), 422);
+    assert_string_equal(code, "limit_exceeded");
+    assert_int_equal(bet(&f, 900, NULL, 0), 201);
+    assert_int_equal(bet(&f, 1, NULL, 0), 422);
+    /* After a restart the usage is still there. */
+    pb_server_restart(&f.srv, env);
+    assert_int_equal(bet(&f, 1, code, sizeof(code)), 422);
+    assert_string_equal(code, "limit_exceeded");
+    transfer(&f, f.house, f.cash, 500, "win", &r);
+    assert_int_equal(r.status, 201);
+    pb_response_release(&r);
+    assert_int_equal(bet(&f, 500, NULL, 0), 201); /* the win made room */
+    /* Another connection's commit (a tool, another process): seen at the next bet. */
+    char sql[512];
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO rg_exclusions (player_id, seq, kind, from_ms, until_ms, actor)"
+             " VALUES ('%s', 99, 1, 0, 9000000000000000000, 'test')",
+             f.id);
+    exec_elsewhere(&f, sql);
+    assert_int_equal(bet(&f, 1, code, sizeof(code)), 403);
+    assert_string_equal(code, "self_excluded");
+    pb_server_stop(&f.srv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_limits_hold_under_concurrent_bets),
         cmocka_unit_test(test_bad_input_names_the_field_and_changes_nothing),
         cmocka_unit_test(test_exclusion_blocks_money_in_and_keeps_the_rest),
+        cmocka_unit_test(test_changes_reach_the_cached_guard_at_once),
     };
     return cmocka_run_group_tests_name("integration.rg_api", tests, NULL, NULL);
 }

@@ -3,7 +3,11 @@
  * cooling period for increases and removals, time-outs and self-exclusions blocking bets and
  * deposits but not wins or withdrawals, stake caps by age, the game-cycle minimum, autoplay,
  * the deposit-limit prompt, the KYC gate, session-time limits, and the events a refusal
- * leaves. The clock is the test's own (rg_set_clock). */
+ * leaves; the guard's cache of players' inputs (docs/rg.md, "Performance") through command,
+ * group and batch rollbacks, PAM, KYC and limit changes, a clock going back, evictions, a
+ * writer restart and another connection's writes. Every test runs with the cache's
+ * self-check on: a cached input that differs from the database stops the test. The clock is
+ * the test's own (rg_set_clock). */
 #include <semaphore.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +21,7 @@
 #include "core/app.h"
 #include "core/outbox.h"
 #include "ledger/ledger.h"
+#include "pam/kyc.h"
 #include "pam/pam.h"
 #include "rg/rg.h"
 #include "unit.h"
@@ -42,6 +47,7 @@ static struct pam_config *cfg;
 static struct store *rd;
 static int64_t now_ms;
 static int64_t house, psp;
+static bool fail_commits; /* the next batches fail at their end (a batch rollback) */
 
 static int64_t test_clock(void *arg)
 {
@@ -89,6 +95,21 @@ static int open_house(struct store *tx, struct writer_cmd *cmd, void *arg)
     return rc ? rc : ledger_open_account(lg, tx, "house", LEDGER_ACC_PSP_CLEARING, "GBP", &psp);
 }
 
+static int failing_before_commit(struct store *tx, void *arg)
+{
+    (void)tx;
+    (void)arg;
+    return fail_commits ? PB_ERR_DB : PB_OK;
+}
+
+static struct writer_config writer_config(void)
+{
+    struct writer_config wc = {64, 0, 1024, url, {ledger_participant(lg), rg_participant(rg)},
+                               3};
+    wc.participants[2] = (struct writer_participant){.before_commit = failing_before_commit};
+    return wc;
+}
+
 static void start(bool pg)
 {
     pbt_fresh_database(pg, "pb_rg", url, sizeof(url));
@@ -106,7 +127,9 @@ static void start(bool pg)
     struct ledger_guard g = rg_guard(rg);
     ledger_set_guard(lg, &g);
     ob = outbox_new("t");
-    struct writer_config wc = {64, 0, 1024, url, {ledger_participant(lg)}, 1};
+    rg_cache_configure(rg, true, true, 0); /* every cached state used is checked */
+    fail_commits = false;
+    struct writer_config wc = writer_config();
     assert_int_equal(writer_start(&wc, pbt_open(url), ob, &w), PB_OK);
     rd = pbt_open(url);
     assert_int_equal(run(open_house, NULL), PB_OK);
@@ -691,6 +714,295 @@ static void withdrawal_refunds_give_no_limit_room(bool pg)
 }
 PBT_BOTH(withdrawal_refunds_give_no_limit_room)
 
+
+/* ---- the guard's cache ---- */
+
+static struct rg_cache_stats cache_stats(void)
+{
+    struct rg_cache_stats st;
+    rg_cache_stats(rg, &st);
+    return st;
+}
+
+/* The cache is used on SQLite (the writer's connection) and never on PostgreSQL. */
+static void assert_cache_used(bool pg)
+{
+    struct rg_cache_stats st = cache_stats();
+    if (pg) {
+        assert_int_equal(st.hits + st.misses, 0);
+    } else {
+        assert_true(st.hits > 0);
+    }
+}
+
+struct group_args {
+    struct ledger_transfer t[2];
+    size_t n;
+    bool fail_after; /* the command fails after the group was applied */
+    struct ledger_outcome out;
+};
+
+static int group_step(struct store *tx, struct writer_cmd *cmd, void *arg)
+{
+    struct group_args *g = arg;
+    int rc = ledger_apply(lg, tx, cmd, NULL, g->t, g->n, &g->out);
+    return rc ? rc : g->fail_after ? PB_ERR_INVALID : PB_OK;
+}
+
+static struct ledger_transfer bet_transfer(const struct player *p, int64_t amount,
+                                           const struct ledger_context *ctx)
+{
+    return (struct ledger_transfer){.kind = LEDGER_POSTED, .debit_account = p->acc[0],
+                                    .credit_account = house, .amount = amount,
+                                    .code = LEDGER_TX_BET, .reference = "test",
+                                    .context = ctx};
+}
+
+/* A bet the command undoes after the ledger applied it (the savepoint of the command). */
+static void bet_then_fail(const struct player *p, int64_t amount,
+                          const struct ledger_context *ctx)
+{
+    struct group_args g = {.t = {bet_transfer(p, amount, ctx)}, .n = 1, .fail_after = true};
+    assert_int_equal(run(group_step, &g), PB_ERR_INVALID);
+    assert_int_equal(g.out.error, LEDGER_OK);
+}
+
+/* A linked group of p's bet and x's bet, refused because x is excluded. */
+static void refused_pair(const struct player *p, int64_t amount,
+                         const struct ledger_context *ctx, const struct player *x)
+{
+    struct group_args g = {.t = {bet_transfer(p, amount, ctx), bet_transfer(x, 100, &table)},
+                           .n = 2};
+    assert_int_equal(run(group_step, &g), PB_OK);
+    assert_int_equal(g.out.error, LEDGER_E_REFUSED);
+    assert_string_equal(g.out.refusal.code, "self_excluded");
+}
+
+/* Usage and the slot pace are right after a command, a linked group and a batch were rolled
+ * back: the cached running totals and rg_players row go back too. */
+static void cache_follows_rollbacks(bool pg)
+{
+    start(pg);
+    struct player p = new_player("rollplayer", "demo", NULL);
+    struct player x = new_player("rollexcluded", "demo", NULL);
+    struct player u = new_player("rollslots", "uk", "1980-01-01");
+    deposit(&p, 100000);
+    deposit(&x, 1000);
+    assert_int_equal(run(answer_step, u.id), PB_OK);
+    deposit(&u, 10000);
+    struct exclude_args ex = {x.id, RG_TIME_OUT, T0 + 48 * RG_HOUR_MS};
+    assert_int_equal(run(exclude_step, &ex), PB_OK);
+    assert_true(set_limit(&p, RG_LIMIT_LOSS, RG_WINDOW_DAY, 10000));
+    assert_int_equal(bet(&p, 1000, &table, NULL), LEDGER_OK);
+    bet_then_fail(&p, 6000, &table);     /* the command is rolled back */
+    refused_pair(&p, 2000, &table, &x);  /* the group is rolled back */
+    fail_commits = true;                 /* the batch is rolled back */
+    assert_int_equal(run(move_step, &(struct move){.t = bet_transfer(&p, 3000, &table)}),
+                     PB_ERR_DB);
+    fail_commits = false;
+    struct ledger_refusal r;
+    assert_int_equal(bet(&p, 9001, &table, &r), LEDGER_E_REFUSED);
+    assert_non_null(strstr(r.members, "\"used_minor\":1000"));
+    assert_int_equal(bet(&p, 9000, &table, NULL), LEDGER_OK);
+    assert_int_equal(bet(&p, 1, &table, NULL), LEDGER_E_REFUSED);
+    /* The slot pace: a rolled-back cycle does not count. */
+    assert_int_equal(bet(&u, 100, &slot, NULL), LEDGER_OK);
+    now_ms += 2500;
+    bet_then_fail(&u, 100, &slot);
+    assert_int_equal(bet(&u, 100, &slot, NULL), LEDGER_OK);
+    now_ms += 2500;
+    refused_pair(&u, 100, &slot, &x);
+    assert_int_equal(bet(&u, 100, &slot, NULL), LEDGER_OK);
+    assert_int_equal(bet(&u, 100, &slot, &r), LEDGER_E_REFUSED);
+    assert_string_equal(r.code, "game_cycle_too_fast");
+    assert_non_null(strstr(r.members, "\"retry_after_ms\":2500"));
+    assert_cache_used(pg);
+    if (!pg)
+        assert_true(cache_stats().dropped > 0);
+    stop();
+}
+PBT_BOTH(cache_follows_rollbacks)
+
+static int kyc_step(struct store *tx, struct writer_cmd *cmd, void *arg)
+{
+    (void)cmd;
+    int rc = kyc_transition(tx, arg, KYC_PENDING, 0, "staff", "documents", now_ms, NULL, NULL);
+    return rc ? rc : kyc_transition(tx, arg, KYC_VERIFIED, 1, "staff", "ok", now_ms, NULL, NULL);
+}
+
+static int close_step(struct store *tx, struct writer_cmd *cmd, void *arg)
+{
+    (void)cmd;
+    return pam_player_close(tx, arg, "closed by the player", now_ms);
+}
+
+static int unblock_step(struct store *tx, struct writer_cmd *cmd, void *arg)
+{
+    (void)cmd;
+    return pam_player_block_clear(tx, arg, PAM_BLOCK_BET);
+}
+
+/* What other writers change reaches the next guard call: KYC, blocks, closure, limits,
+ * exclusions; exclusions are evaluated at each call's time, also when the clock goes back. */
+static void cache_sees_every_change(bool pg)
+{
+    start(pg);
+    struct player k = new_player("kyccache", "kyc", NULL);
+    struct ledger_refusal r;
+    assert_int_equal(apply(LEDGER_POSTED, LEDGER_TX_DEPOSIT, psp, k.acc[0], 100, NULL, &r),
+                     LEDGER_E_REFUSED);
+    assert_string_equal(r.code, "kyc_required");
+    assert_int_equal(run(kyc_step, k.id), PB_OK);
+    deposit(&k, 5000);
+    assert_int_equal(bet(&k, 100, &table, NULL), LEDGER_OK);
+    assert_int_equal(run(block_step, k.id), PB_OK);
+    assert_int_equal(bet(&k, 100, &table, &r), LEDGER_E_REFUSED);
+    assert_string_equal(r.code, "player_blocked");
+    assert_int_equal(run(unblock_step, k.id), PB_OK);
+    assert_int_equal(bet(&k, 100, &table, NULL), LEDGER_OK);
+    assert_int_equal(run(close_step, k.id), PB_OK);
+    assert_int_equal(bet(&k, 100, &table, &r), LEDGER_E_REFUSED);
+    assert_string_equal(r.code, "player_blocked");
+    /* A limit set after the bets counts them. */
+    struct player p = new_player("latelimit", "demo", NULL);
+    deposit(&p, 100000);
+    assert_int_equal(bet(&p, 5000, &table, NULL), LEDGER_OK);
+    assert_true(set_limit(&p, RG_LIMIT_LOSS, RG_WINDOW_DAY, 6000));
+    assert_int_equal(bet(&p, 1001, &table, &r), LEDGER_E_REFUSED);
+    assert_int_equal(bet(&p, 1000, &table, NULL), LEDGER_OK);
+    /* A time-out; then the clock goes past its end, back into it, and past it again. */
+    struct player q = new_player("clockplayer", "demo", NULL);
+    deposit(&q, 10000);
+    assert_int_equal(bet(&q, 100, &table, NULL), LEDGER_OK);
+    struct exclude_args ex = {q.id, RG_TIME_OUT, T0 + 48 * RG_HOUR_MS};
+    assert_int_equal(run(exclude_step, &ex), PB_OK);
+    now_ms = T0 + 49 * RG_HOUR_MS; /* first read after its end */
+    assert_int_equal(bet(&q, 100, &table, NULL), LEDGER_OK);
+    now_ms = T0 + 47 * RG_HOUR_MS;
+    assert_int_equal(bet(&q, 100, &table, &r), LEDGER_E_REFUSED);
+    assert_string_equal(r.code, "self_excluded");
+    now_ms = T0 + 49 * RG_HOUR_MS;
+    assert_int_equal(bet(&q, 100, &table, NULL), LEDGER_OK);
+    assert_cache_used(pg);
+    stop();
+}
+PBT_BOTH(cache_sees_every_change)
+
+/* With room for two players, three take turns: entries are evicted and loaded again; the
+ * limits hold. A new writer (a restart) and another connection's commit empty the cache. */
+static void cache_evicts_and_restarts(bool pg)
+{
+    start(pg);
+    rg_cache_configure(rg, true, true, 2);
+    struct player ps[3] = {new_player("evict0", "demo", NULL),
+                           new_player("evict1", "demo", NULL),
+                           new_player("evict2", "uk", "1980-01-01")};
+    assert_int_equal(run(answer_step, ps[2].id), PB_OK);
+    for (int i = 0; i < 3; i++) {
+        deposit(&ps[i], 10000);
+        assert_true(set_limit(&ps[i], RG_LIMIT_WAGER, RG_WINDOW_DAY, 1000));
+    }
+    for (int round = 0; round < 10; round++)
+        for (int i = 0; i < 3; i++)
+            assert_int_equal(bet(&ps[i], 100, &table, NULL), LEDGER_OK);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(bet(&ps[i], 1, &table, NULL), LEDGER_E_REFUSED);
+    struct rg_cache_stats st = cache_stats();
+    if (!pg)
+        assert_true(st.evictions > 0);
+    /* A restart of the writer. */
+    writer_stop(w);
+    struct writer_config wc = writer_config();
+    assert_int_equal(writer_start(&wc, pbt_open(url), ob, &w), PB_OK);
+    assert_int_equal(bet(&ps[0], 1, &table, NULL), LEDGER_E_REFUSED);
+    if (!pg)
+        assert_true(cache_stats().flushes > st.flushes);
+    win(&ps[0], 100); /* wins give no wager room */
+    assert_int_equal(bet(&ps[0], 1, &table, NULL), LEDGER_E_REFUSED);
+    /* Another connection lifts player 1's limit behind the writer's back (a tool would):
+     * the next batch sees it. */
+    uint64_t flushes = cache_stats().flushes;
+    assert_int_equal(store_exec(rd, "DELETE FROM rg_limits WHERE player_id = 'evict1'"), 0);
+    assert_int_equal(bet(&ps[1], 500, &table, NULL), LEDGER_OK);
+    if (!pg)
+        assert_true(cache_stats().flushes > flushes);
+    stop();
+}
+PBT_BOTH(cache_evicts_and_restarts)
+
+/* A window's start moves over many rows (more than the cache keeps around it) while new
+ * bets come in: the usage is exact at every minute, and one millisecond before. */
+static void cache_window_starts_move_exactly(bool pg)
+{
+    start(pg);
+    struct player p = new_player("windowplayer", "demo", NULL);
+    deposit(&p, 1000000);
+    assert_true(set_limit(&p, RG_LIMIT_WAGER, RG_WINDOW_DAY, 4000));
+    for (int i = 0; i < 40; i++) {
+        now_ms = T0 + i * 60000LL;
+        assert_int_equal(bet(&p, 100, &table, NULL), LEDGER_OK);
+    }
+    int64_t added = 0;
+    for (int i = 0; i < 40; i++) {
+        for (int64_t edge = -1; edge <= 0; edge++) {
+            now_ms = T0 + RG_DAY_MS + i * 60000LL + edge;
+            /* Bets made at T0 + j minutes have left for j < i, and for j == i at the edge. */
+            int64_t used = 4000 - (i + (edge == 0)) * 100 + added;
+            struct ledger_refusal r;
+            char want[64];
+            assert_int_equal(bet(&p, 4001 - used, &table, &r), LEDGER_E_REFUSED);
+            snprintf(want, sizeof(want), "\"used_minor\":%lld", (long long)used);
+            assert_non_null(strstr(r.members, want));
+        }
+        assert_int_equal(bet(&p, 10, &table, NULL), LEDGER_OK);
+        added += 10;
+    }
+    /* The clock goes back 35 minutes: the window starts earlier again (the usage counts
+     * every row up to the latest, as without a cache). */
+    now_ms = T0 + RG_DAY_MS + 5 * 60000LL;
+    struct ledger_refusal r;
+    assert_int_equal(bet(&p, 201, &table, &r), LEDGER_E_REFUSED);
+    assert_non_null(strstr(r.members, "\"used_minor\":3800"));
+    stop();
+}
+PBT_BOTH(cache_window_starts_move_exactly)
+
+/* Schema rg/2 moves the activity rows into one B-tree: rows written under rg/1 stay, with
+ * their order and the window lookups they serve. */
+static void activity_rows_survive_migration_2(bool pg)
+{
+    pbt_fresh_database(pg, "pb_rgmig", url, sizeof(url));
+    pbt_migrate(url, rg_migrations, 1);
+    struct store *s = pbt_open(url);
+    assert_int_equal(store_exec(s, "INSERT INTO rg_activity (player_id, currency, seq, at_ms,"
+                                   " stakes, wins, deposits) VALUES"
+                                   " ('m1', 'GBP', 1, 1000, 100, 0, 0),"
+                                   " ('m1', 'GBP', 2, 1000, 300, 50, 0),"
+                                   " ('m1', 'GBP', 3, 5000, 350, 50, 1000),"
+                                   " ('m1', 'EUR', 1, 2000, 7, 0, 0)"),
+                     0);
+    store_close(s);
+    pbt_migrate(url, rg_migrations, rg_migrations_count);
+    s = pbt_open(url);
+    struct store_stmt *st;
+    assert_int_equal(store_prepare(s, "SELECT seq, stakes FROM rg_activity WHERE player_id = ?"
+                                      " AND currency = ? AND at_ms <= ?"
+                                      " ORDER BY at_ms DESC, seq DESC LIMIT 1", &st), 0);
+    store_bind_text(st, 1, "m1", 2);
+    store_bind_text(st, 2, "GBP", 3);
+    store_bind_int64(st, 3, 4999);
+    assert_int_equal(store_step(st), STORE_ROW);
+    assert_int_equal(store_column_int64(st, 0), 2);
+    assert_int_equal(store_column_int64(st, 1), 300);
+    store_finalize(st);
+    assert_int_equal(store_prepare(s, "SELECT COUNT(*) FROM rg_activity", &st), 0);
+    assert_int_equal(store_step(st), STORE_ROW);
+    assert_int_equal(store_column_int64(st, 0), 4);
+    store_finalize(st);
+    store_close(s);
+}
+PBT_BOTH(activity_rows_survive_migration_2)
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -705,6 +1017,11 @@ int main(void)
         PBT_PAIR(session_time_limit_counts_open_sessions),
         PBT_PAIR(reality_checks_and_markers),
         PBT_PAIR(withdrawal_refunds_give_no_limit_room),
+        PBT_PAIR(cache_follows_rollbacks),
+        PBT_PAIR(cache_sees_every_change),
+        PBT_PAIR(cache_evicts_and_restarts),
+        PBT_PAIR(cache_window_starts_move_exactly),
+        PBT_PAIR(activity_rows_survive_migration_2),
     };
     return cmocka_run_group_tests_name("unit.rg", tests, NULL, NULL);
 }
