@@ -1230,9 +1230,32 @@ static void publish_player(void *app, const struct pb_event *ev, json_t *balance
     free(text);
 }
 
+/* Whether a "ledger.transfers" event may concern a subscribed player, from a look at the
+ * owners in its text (the ledger writes "owner":"<owner>", and a player's owner needs no
+ * escapes; the byte sequence cannot occur inside a string, whose quotes are escaped) before
+ * parsing it. False only when every owner's topic is unwanted. */
+static bool event_wanted(struct ws_hub *hub, const char *data)
+{
+    static const char key[] = "\"owner\":\"";
+    char topic[PB_WS_TOPIC_MAX + 1];
+    for (const char *p = strstr(data, key); p; p = strstr(p, key)) {
+        p += sizeof(key) - 1;
+        size_t n = strcspn(p, "\"\\");
+        if (p[n] != '"' || n > PB_WS_TOPIC_MAX)
+            return true; /* escaped or long: the parser decides */
+        memcpy(topic, p, n);
+        topic[n] = '\0';
+        if (n > 0 && ws_hub_wanted(hub, topic))
+            return true;
+        p += n;
+    }
+    return false;
+}
+
 void ledger_http_on_event(const struct pb_event *ev, void *app)
 {
-    if (strcmp(ev->type, "ledger.transfers") != 0 || ws_hub_idle(ws_hub_of(app)))
+    if (strcmp(ev->type, "ledger.transfers") != 0 || ws_hub_idle(ws_hub_of(app)) ||
+        !event_wanted(ws_hub_of(app), ev->data))
         return; /* nothing to publish, or nobody to publish it to */
     json_t *root = json_loads(ev->data, 0, NULL);
     json_t *balances = json_object_get(root, "balances");
