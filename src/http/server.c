@@ -143,7 +143,9 @@ static struct http__request_int *request_new(struct http_server *srv,
                                              struct MHD_Connection *conn, const char *url,
                                              const char *method)
 {
-    struct http__request_int *r = pb_calloc(1, sizeof(*r));
+    /* param_storage (most of the struct) is written by the router before it is read. */
+    struct http__request_int *r = pb_malloc(sizeof(*r));
+    memset(r, 0, offsetof(struct http__request_int, param_storage));
     struct http_request *req = &r->pub;
     r->started_ns = pb_mono_ns();
     r->route_index = -1;

@@ -693,13 +693,11 @@ static char *space_copy(struct idem_space *sp, const char *s)
     return out;
 }
 
-/* Allocates a command of struct size size (an idem_cmd first) followed by room for extra
- * bytes of strings and the answer; sp tracks the strings' room. */
-static void *idem_cmd_new(size_t size, size_t extra, const char *scope, const char *key,
-                          const char *request_json, idem_apply_fn apply, struct ledger *lg,
-                          struct idem_space *sp)
+/* Allocates a command of struct size size (an idem_cmd first) followed by strings bytes of
+ * room for strings (sp tracks it) and the answer's room; the caller sets request_json. */
+static void *idem_cmd_alloc(size_t size, size_t strings, const char *scope, const char *key,
+                            idem_apply_fn apply, struct ledger *lg, struct idem_space *sp)
 {
-    size_t strings = extra + strlen(request_json) + 1;
     /* Only the struct is zeroed: the strings and the answer are written before being read
      * (answer_set; finish reads body_len bytes), and clearing 32 KiB per request cost more
      * than the rest of the allocation. */
@@ -711,11 +709,21 @@ static void *idem_cmd_new(size_t size, size_t extra, const char *scope, const ch
     c->lg = lg;
     c->scope = scope;
     pb_strlcpy(c->key, key, sizeof(c->key));
-    c->request_json = space_copy(sp, request_json);
     c->apply = apply;
     c->body = sp->end;
     c->body_cap = LEDGER_HTTP_RESULT_MAX;
     return block;
+}
+
+/* idem_cmd_alloc with room for extra bytes of strings and a copy of request_json. */
+static void *idem_cmd_new(size_t size, size_t extra, const char *scope, const char *key,
+                          const char *request_json, idem_apply_fn apply, struct ledger *lg,
+                          struct idem_space *sp)
+{
+    struct idem_cmd *c = idem_cmd_alloc(size, extra + strlen(request_json) + 1, scope, key,
+                                        apply, lg, sp);
+    c->request_json = space_copy(sp, request_json);
+    return c;
 }
 
 static int answer_set(struct idem_cmd *c, int status, const char *text, size_t len)
@@ -938,16 +946,17 @@ static enum http_result post_transfers(struct http_request *req, struct http_res
         ledger_http__transfers_release(&r);
         return HTTP_DONE;
     }
-    struct pb_buf canonical = PB_BUF_INIT;
-    ledger_http__transfers_canonical(&r, &canonical);
-    size_t extra = 0;
+    size_t canonical_cap = ledger_http__transfers_canonical_max(&r) + 1;
+    size_t extra = canonical_cap;
     for (size_t i = 0; i < r.n; i++)
         extra += strlen(r.t[i].reference) + 1 + (r.t[i].metadata ? strlen(r.t[i].metadata) + 1
                                                                    : 0);
     struct idem_space sp;
-    struct transfers_cmd *c = idem_cmd_new(sizeof(*c), extra, "http:transfers", key,
-                                           canonical.data, transfers_apply,
-                                           app_ledger(req->app), &sp);
+    struct transfers_cmd *c = idem_cmd_alloc(sizeof(*c), extra, "http:transfers", key,
+                                             transfers_apply, app_ledger(req->app), &sp);
+    PB_ASSERT((size_t)(sp.end - sp.next) >= canonical_cap);
+    c->base.request_json = sp.next;
+    sp.next += ledger_http__transfers_canonical(&r, sp.next, canonical_cap) + 1;
     c->n = r.n;
     for (size_t i = 0; i < r.n; i++) {
         c->t[i] = r.t[i];
@@ -956,7 +965,6 @@ static enum http_result post_transfers(struct http_request *req, struct http_res
             c->t[i].metadata = space_copy(&sp, r.t[i].metadata);
     }
     c->base.cmd.run = idem_run;
-    pb_buf_release(&canonical);
     ledger_http__transfers_release(&r);
     return http_submit(req, app_writer(req->app), &c->base.cmd, idem_finish);
 }

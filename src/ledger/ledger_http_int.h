@@ -19,7 +19,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "base/buf.h"
 #include "base/json.h"
 #include "ledger/ledger.h"
 
@@ -43,8 +42,11 @@ int ledger_http__transfers_decode_json(const char *text, size_t len,
                                        struct ledger_http__transfers *r,
                                        struct pb_json_error *err);
 void ledger_http__transfers_release(struct ledger_http__transfers *r);
-/* Appends the canonical request of a decoded body to out. */
-void ledger_http__transfers_canonical(const struct ledger_http__transfers *r,
-                                      struct pb_buf *out);
+/* The canonical request of a decoded body and a NUL into text (cap bytes, more than
+ * ledger_http__transfers_canonical_max(r)); returns its length. Written in place so that
+ * the request's command allocation holds it without a copy. */
+size_t ledger_http__transfers_canonical_max(const struct ledger_http__transfers *r);
+size_t ledger_http__transfers_canonical(const struct ledger_http__transfers *r, char *text,
+                                        size_t cap);
 
 #endif

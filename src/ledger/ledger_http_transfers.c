@@ -357,57 +357,72 @@ void ledger_http__transfers_release(struct ledger_http__transfers *r)
 
 /* ---- the canonical request ---- */
 
+/* Appending to room measured beforehand (ledger_http__transfers_canonical_max). */
+struct out {
+    char *p;
+};
+
+#define PUT_LITERAL(o, s) put_bytes(o, s, sizeof(s) - 1)
+
+static void put_bytes(struct out *o, const char *s, size_t n)
+{
+    memcpy(o->p, s, n);
+    o->p += n;
+}
+
 /* s as json_dumps writes a string: quotes, backslash and control characters escaped (the
- * short forms, else \u00XX in upper case), everything else (UTF-8, DEL) as it is. */
-static void canonical_string(struct pb_buf *b, const char *s)
+ * short forms, else \u00XX in upper case), everything else (UTF-8, DEL) as it is. At most
+ * 2 + 6 * strlen(s) bytes. */
+static void canonical_string(struct out *o, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
-    pb_buf_putc(b, '"');
+    *o->p++ = '"';
     for (const char *run = s;; s++) {
         unsigned char c = (unsigned char)*s;
         if (c >= 0x20 && c != '"' && c != '\\')
             continue;
-        pb_buf_append(b, run, (size_t)(s - run));
+        put_bytes(o, run, (size_t)(s - run));
         run = s + 1;
         if (c == '\0')
             break;
-        char esc[6] = {'\\', (char)c, 0, 0, 0, 0};
-        size_t n = 2;
+        *o->p++ = '\\';
         switch (c) {
-        case '"': case '\\': break;
-        case '\b': esc[1] = 'b'; break;
-        case '\f': esc[1] = 'f'; break;
-        case '\n': esc[1] = 'n'; break;
-        case '\r': esc[1] = 'r'; break;
-        case '\t': esc[1] = 't'; break;
+        case '"': case '\\': *o->p++ = (char)c; break;
+        case '\b': *o->p++ = 'b'; break;
+        case '\f': *o->p++ = 'f'; break;
+        case '\n': *o->p++ = 'n'; break;
+        case '\r': *o->p++ = 'r'; break;
+        case '\t': *o->p++ = 't'; break;
         default:
-            memcpy(esc + 1, "u00", 3);
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            n = 6;
+            PUT_LITERAL(o, "u00");
+            *o->p++ = hex[c >> 4];
+            *o->p++ = hex[c & 15];
         }
-        pb_buf_append(b, esc, n);
     }
-    pb_buf_putc(b, '"');
+    *o->p++ = '"';
 }
 
-static void canonical_int(struct pb_buf *b, int64_t v)
+/* An integer, or null for 0 (the field was absent): at most 20 bytes. */
+static void canonical_int(struct out *o, int64_t v)
 {
     if (v)
-        pb_buf_put_i64(b, v);
+        o->p += pb_i64_text(v, o->p);
     else
-        pb_buf_puts(b, "null");
+        PUT_LITERAL(o, "null");
 }
 
-/* ",\"transfers[<index>].<name>\":" */
-static void canonical_key(struct pb_buf *b, const char *index, const char *name)
-{
-    pb_buf_puts(b, ",\"transfers[");
-    pb_buf_puts(b, index);
-    pb_buf_puts(b, "].");
-    pb_buf_puts(b, name);
-    pb_buf_puts(b, "\":");
-}
+/* ",\"transfers[<index>].<name>\":": at most 18 + strlen(name) bytes (index < 100). */
+#define CANONICAL_KEY(o, index, index_len, name)                                              \
+    do {                                                                                       \
+        PUT_LITERAL(o, ",\"transfers[");                                                       \
+        put_bytes(o, index, index_len);                                                        \
+        PUT_LITERAL(o, "]." name "\":");                                                       \
+    } while (0)
+
+/* The keys of one transfer with 2-digit indexes (nine keys, 84 bytes of names), the five
+ * integers, and the quotes and escapes of kind: what a transfer takes besides its code,
+ * reference and metadata. */
+#define CANONICAL_TRANSFER_FIXED (9 * 18 + 84 + 5 * 20 + 2 + 6 * 7)
 
 /* Orders transfer indexes as their keys sort: by the text "<i>]". */
 static int index_cmp(const void *a, const void *b)
@@ -420,49 +435,68 @@ static int index_cmp(const void *a, const void *b)
     return strcmp(x, y);
 }
 
+size_t ledger_http__transfers_canonical_max(const struct ledger_http__transfers *r)
+{
+    PB_ASSERT(r->n >= 1 && r->n <= LEDGER_LINKED_MAX && LEDGER_LINKED_MAX <= 100);
+    size_t max = 14 + 20 + 1; /* {"transfers":<n>} */
+    for (size_t i = 0; i < r->n; i++) {
+        const struct ledger_transfer *t = &r->t[i];
+        const char *code = ledger_transfer_code_name(t->code);
+        max += CANONICAL_TRANSFER_FIXED + 2 + 6 * (code ? strlen(code) : 0) + 2 +
+               6 * strlen(t->reference) + (t->metadata ? strlen(t->metadata) : 2);
+    }
+    return max;
+}
+
 /* Keys sort as strings: "transfers" first, then by "<i>]" ("transfers[10]..." comes before
  * "transfers[1]..."), then the fields' names in order. The metadata text is already
  * json_dumps's compact sorted form of the object, which dumping it again reproduces. */
-void ledger_http__transfers_canonical(const struct ledger_http__transfers *r,
-                                      struct pb_buf *out)
+size_t ledger_http__transfers_canonical(const struct ledger_http__transfers *r, char *text,
+                                        size_t cap)
 {
-    PB_ASSERT(r->n >= 1 && r->n <= LEDGER_LINKED_MAX);
     size_t order[LEDGER_LINKED_MAX];
     for (size_t i = 0; i < r->n; i++)
         order[i] = i;
     if (r->n > 10) /* up to ten, "0]" < "1]" < ... < "9]" */
         qsort(order, r->n, sizeof(order[0]), index_cmp);
-    pb_buf_grow(out, 64 + 400 * r->n);
-    pb_buf_puts(out, "{\"transfers\":");
-    pb_buf_put_i64(out, (int64_t)r->n);
+    struct out o = {text};
+    PUT_LITERAL(&o, "{\"transfers\":");
+    o.p += pb_i64_text((int64_t)r->n, o.p);
     for (size_t k = 0; k < r->n; k++) {
         size_t i = order[k];
         char index[PB_I64_TEXT_MAX];
-        pb_i64_text((int64_t)i, index);
+        size_t index_len = pb_i64_text((int64_t)i, index);
         const struct ledger_transfer *t = &r->t[i];
         PB_ASSERT(kind_rules[t->kind].kind == t->kind);
         bool has_code = t->kind == LEDGER_POSTED || t->kind == LEDGER_PENDING;
-        canonical_key(out, index, "amount_minor");
-        canonical_int(out, t->amount);
-        canonical_key(out, index, "code");
+        CANONICAL_KEY(&o, index, index_len, "amount_minor");
+        canonical_int(&o, t->amount);
+        CANONICAL_KEY(&o, index, index_len, "code");
         if (has_code)
-            canonical_string(out, ledger_transfer_code_name(t->code));
+            canonical_string(&o, ledger_transfer_code_name(t->code));
         else
-            pb_buf_puts(out, "null");
-        canonical_key(out, index, "credit_account");
-        canonical_int(out, t->credit_account);
-        canonical_key(out, index, "debit_account");
-        canonical_int(out, t->debit_account);
-        canonical_key(out, index, "kind");
-        canonical_string(out, kind_rules[t->kind].name);
-        canonical_key(out, index, "metadata");
-        pb_buf_puts(out, t->metadata ? t->metadata : "{}");
-        canonical_key(out, index, "pending_id");
-        canonical_int(out, t->pending_id);
-        canonical_key(out, index, "reference");
-        canonical_string(out, t->reference);
-        canonical_key(out, index, "timeout_ms");
-        canonical_int(out, t->timeout_ms);
+            PUT_LITERAL(&o, "null");
+        CANONICAL_KEY(&o, index, index_len, "credit_account");
+        canonical_int(&o, t->credit_account);
+        CANONICAL_KEY(&o, index, index_len, "debit_account");
+        canonical_int(&o, t->debit_account);
+        CANONICAL_KEY(&o, index, index_len, "kind");
+        canonical_string(&o, kind_rules[t->kind].name);
+        CANONICAL_KEY(&o, index, index_len, "metadata");
+        if (t->metadata)
+            put_bytes(&o, t->metadata, strlen(t->metadata));
+        else
+            PUT_LITERAL(&o, "{}");
+        CANONICAL_KEY(&o, index, index_len, "pending_id");
+        canonical_int(&o, t->pending_id);
+        CANONICAL_KEY(&o, index, index_len, "reference");
+        canonical_string(&o, t->reference);
+        CANONICAL_KEY(&o, index, index_len, "timeout_ms");
+        canonical_int(&o, t->timeout_ms);
     }
-    pb_buf_putc(out, '}');
+    *o.p++ = '}';
+    *o.p = '\0';
+    size_t len = (size_t)(o.p - text);
+    PB_ASSERT(len < cap); /* cap > canonical_max(r): the bound held */
+    return len;
 }

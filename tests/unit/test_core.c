@@ -396,6 +396,81 @@ static void events_delivered_in_order_after_commit(bool pg)
     node_stop(&n);
 }
 
+/* pitboss_events_read_total: delivered events the relay read back from the table. */
+static long long events_read(struct outbox *ob)
+{
+    struct pb_buf m = PB_BUF_INIT;
+    outbox_metrics(ob, &m);
+    const char *at = strstr(pb_buf_str(&m), "\npitboss_events_read_total ");
+    assert_non_null(at);
+    long long v = strtoll(at + strlen("\npitboss_events_read_total "), NULL, 10);
+    pb_buf_release(&m);
+    return v;
+}
+
+static void assert_dense(struct seen *seen, int n)
+{
+    for (int i = 0; i < n; i++)
+        assert_true(seen->seqs[i] == i + 1); /* each once, in order, from the first */
+}
+
+/* With the relay running, committed events reach it in memory: none is read back. */
+static void events_reach_the_relay_in_memory(bool pg)
+{
+    fresh_database(pg);
+    struct seen seen = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    struct node n;
+    struct test_cmd cmds[8];
+    node_start(&n, &seen, true);
+    emit_all(&n, cmds, 8, 0);
+    wait_seen(&seen, 8);
+    assert_dense(&seen, 8);
+    assert_int_equal(events_read(n.ob), 0);
+    node_stop(&n);
+}
+
+/* Events past the memory bound are dropped from memory, not lost: the relay reads what does
+ * not follow on from the table, then takes memory again. */
+static void events_beyond_memory_are_read_from_the_table(bool pg)
+{
+    fresh_database(pg);
+    struct seen seen = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    struct node n;
+    struct test_cmd cmds[5];
+    node_start(&n, &seen, false);
+    outbox__memory_limit(n.ob, 3, 1 << 20);
+    emit_all(&n, cmds, 5, 0); /* some batches kept (at most 3 events), the others dropped */
+    assert_int_equal(outbox_start(n.ob, n.readers, n.w), 0);
+    wait_seen(&seen, 5);
+    assert_dense(&seen, 5);
+    long long read = events_read(n.ob);
+    assert_true(read >= 2 && read <= 5);
+    emit_all(&n, cmds, 1, 10);
+    wait_seen(&seen, 6);
+    assert_dense(&seen, 6);
+    assert_int_equal(events_read(n.ob), read); /* memory again */
+    node_stop(&n);
+
+    /* Memory that starts past the cursor (the first events dropped): the table fills the
+     * gap and what memory held is not delivered twice. */
+    fresh_database(pg);
+    memset(&seen, 0, sizeof(seen));
+    pthread_mutex_init(&seen.lock, NULL);
+    node_start(&n, &seen, false);
+    outbox__memory_limit(n.ob, 0, 0);
+    emit_all(&n, cmds, 3, 0);
+    outbox__memory_limit(n.ob, 100, 1 << 20);
+    emit_all(&n, cmds, 2, 3);
+    assert_int_equal(outbox_start(n.ob, n.readers, n.w), 0);
+    wait_seen(&seen, 5);
+    sleep_ms(100);
+    assert_int_equal(seen_count(&seen), 5);
+    assert_dense(&seen, 5);
+    assert_int_equal(events_read(n.ob), 5);
+    assert_string_equal(seen.subjects[4], "k4");
+    node_stop(&n);
+}
+
 /* Events rewound inside a command (a rolled-back group of the ledger) are never written, and
  * an event whose text is not UTF-8 fails its own command only; seqs stay dense. */
 static void rewound_and_malformed_events_are_not_written(bool pg)
@@ -508,6 +583,8 @@ BOTH(batches_respect_batch_max)
 BOTH(events_delivered_in_order_after_commit)
 BOTH(rewound_and_malformed_events_are_not_written)
 BOTH(undelivered_events_delivered_after_restart)
+BOTH(events_reach_the_relay_in_memory)
+BOTH(events_beyond_memory_are_read_from_the_table)
 
 #define PAIR PBT_PAIR
 
@@ -522,6 +599,8 @@ int main(void)
         PAIR(events_delivered_in_order_after_commit),
         PAIR(rewound_and_malformed_events_are_not_written),
         PAIR(undelivered_events_delivered_after_restart),
+        PAIR(events_reach_the_relay_in_memory),
+        PAIR(events_beyond_memory_are_read_from_the_table),
         cmocka_unit_test(test_postgres_writer_reconnects_after_connection_loss),
     };
     return cmocka_run_group_tests_name("unit.core", tests, NULL, NULL);
