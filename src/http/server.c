@@ -116,11 +116,11 @@ static int route(struct http_server *srv, struct http__request_int *r, const cha
         return -1;
     }
     int idx = http_route_match(srv->routes, srv->nroutes, req->method, url, req->params,
-                               &req->nparams, r->param_storage, sizeof(r->param_storage),
+                               &req->nparams, r->param_storage, r->param_storage_len,
                                &allowed);
     if (idx == -2 && req->method == HTTP_HEAD && (allowed & HTTP_GET))
         idx = http_route_match(srv->routes, srv->nroutes, HTTP_GET, url, req->params,
-                               &req->nparams, r->param_storage, sizeof(r->param_storage),
+                               &req->nparams, r->param_storage, r->param_storage_len,
                                &allowed);
     if (idx >= 0) {
         req->route = srv->routes[idx];
@@ -143,9 +143,11 @@ static struct http__request_int *request_new(struct http_server *srv,
                                              struct MHD_Connection *conn, const char *url,
                                              const char *method)
 {
-    /* param_storage (most of the struct) is written by the router before it is read. */
-    struct http__request_int *r = pb_malloc(sizeof(*r));
-    memset(r, 0, offsetof(struct http__request_int, param_storage));
+    /* Path parameters are pieces of the path, so its length bounds their storage; sized so,
+     * the request usually fits the allocator's per-thread cache. */
+    size_t url_len = strnlen(url, PB_HTTP_PATH_MAX);
+    struct http__request_int *r = pb_calloc(1, sizeof(*r) + url_len + 1);
+    r->param_storage_len = url_len + 1;
     struct http_request *req = &r->pub;
     r->started_ns = pb_mono_ns();
     r->route_index = -1;
@@ -162,7 +164,7 @@ static struct http__request_int *request_new(struct http_server *srv,
         pb_strlcpy(req->request_id, rid, sizeof(req->request_id));
     else
         request_id_new(req->request_id);
-    if (strlen(url) >= PB_HTTP_PATH_MAX) {
+    if (url_len >= PB_HTTP_PATH_MAX) {
         http_problem(&r->early, 414, "uri_too_long", "URI too long", NULL, NULL);
         return r;
     }
@@ -211,7 +213,14 @@ static enum MHD_Result send_response(struct http__request_int *r, struct http_re
 {
     struct MHD_Response *mr = resp->raw;
     resp->raw = NULL;
-    if (!mr) {
+    if (!mr && resp->borrowed) { /* the command's memory, freed after the response is sent */
+        mr = MHD_create_response_from_buffer(resp->borrowed_len, (void *)resp->borrowed,
+                                             MHD_RESPMEM_PERSISTENT);
+        PB_ASSERT(mr != NULL);
+        if (resp->content_type)
+            MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
+        r->bytes_out = resp->borrowed_len;
+    } else if (!mr) {
         size_t len;
         char *body = pb_buf_detach(&resp->body, &len);
         mr = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
@@ -339,7 +348,10 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         log_access(r, dur);
     early_release(r);
     pb_buf_release(&r->pub.body);
-    pb_free(r->pub.cmd);
+    if (r->pub.cmd && r->pub.cmd_free)
+        r->pub.cmd_free(r->pub.cmd);
+    else
+        pb_free(r->pub.cmd);
     pb_free(r);
 }
 

@@ -4,18 +4,23 @@
  * Pipeline per request: staff token (401) -> path and query (400) -> Idempotency-Key (400) ->
  * strict body decoding (400, the field named) -> one writer command or a reader connection.
  *
- * A money-moving command is one allocation: the struct (its writer_cmd first, so the HTTP
- * server's pb_free of the command frees everything, also when the queue was full and finish
- * never ran), then the canonical request, the strings the transfers point to, and room for
- * the answer. Inside the writer: ledger_idem_check -> REPLAY (the recorded answer), CONFLICT
- * (409, not recorded) or NEW -> apply -> ledger_idem_record(answer). Answers are built in
- * the writer from structs read in the same transaction, so what is recorded is what is sent.
+ * A money-moving command is one allocation (a reused LEDGER_HTTP_BLOCK_SIZE block when it
+ * fits): the struct (its writer_cmd first; the HTTP server frees it with idem_cmd_free when
+ * the request ends, also when the queue was full and finish never ran), then the canonical
+ * request, the strings the transfers point to, and room for the answer (an answer longer
+ * than the room gets its own, freed with the command). The answer is sent from there
+ * without a copy. Inside the writer: ledger_idem_check -> REPLAY (the recorded answer),
+ * CONFLICT (409, not recorded) or NEW -> apply -> ledger_idem_record(answer). Answers are
+ * built in the writer from structs read in the same transaction, so what is recorded is what
+ * is sent.
  *
  * The canonical request is a flat JSON object, one key per decoded field with defaults made
  * explicit ("transfers[0].amount_minor"), keys sorted: the idempotency conflict then names
- * the exact field that differs. */
+ * the exact field that differs. The transfers route reads and writes it without jansson
+ * (ledger_http_int.h). */
 #include "ledger/ledger_http.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -664,7 +669,7 @@ struct idem_cmd;
 typedef int (*idem_apply_fn)(struct store *tx, struct idem_cmd *c);
 
 struct idem_cmd {
-    struct writer_cmd cmd; /* first: the server frees the whole allocation */
+    struct writer_cmd cmd; /* first: the server frees it with idem_cmd_free */
     struct ledger *lg;
     const char *scope;     /* "http:transfers", "http:adjustments" (static) */
     char key[LEDGER_HTTP_IDEM_KEY_MAX + 1];
@@ -674,9 +679,57 @@ struct idem_cmd {
     int status;
     bool replayed;
     char conflict_field[64];
-    char *body; /* inside the allocation, body_cap bytes */
+    char *body; /* body_cap bytes: inside the allocation, or its own when body_owned */
     size_t body_len, body_cap;
+    bool body_owned;
+    bool cached; /* the allocation is a LEDGER_HTTP_BLOCK_SIZE block of the cache */
 };
+
+/* Blocks of LEDGER_HTTP_BLOCK_SIZE for commands, kept for reuse instead of going back to the
+ * allocator (large allocations cost it more than the rest of a request's memory): taken on
+ * HTTP threads by the handlers, given back by the server's idem_cmd_free. */
+static struct {
+    pthread_mutex_t lock;
+    void *free; /* a list through each block's first word */
+    size_t count;
+} block_cache = {PTHREAD_MUTEX_INITIALIZER, NULL, 0};
+
+static char *block_take(void)
+{
+    pthread_mutex_lock(&block_cache.lock);
+    void *b = block_cache.free;
+    if (b) {
+        block_cache.free = *(void **)b;
+        block_cache.count--;
+    }
+    pthread_mutex_unlock(&block_cache.lock);
+    return b ? b : pb_malloc(LEDGER_HTTP_BLOCK_SIZE);
+}
+
+static void block_give(char *b)
+{
+    pthread_mutex_lock(&block_cache.lock);
+    if (block_cache.count < LEDGER_HTTP_BLOCK_CACHE_MAX) {
+        *(void **)b = block_cache.free;
+        block_cache.free = b;
+        block_cache.count++;
+        b = NULL;
+    }
+    pthread_mutex_unlock(&block_cache.lock);
+    pb_free(b);
+}
+
+/* The server's way to free an idem_cmd (http_request.cmd_free). */
+static void idem_cmd_free(struct writer_cmd *cmd)
+{
+    struct idem_cmd *c = (struct idem_cmd *)cmd;
+    if (c->body_owned)
+        pb_free(c->body);
+    if (c->cached)
+        block_give((char *)c);
+    else
+        pb_free(c);
+}
 
 /* Space after the struct for the canonical request, strings and the answer. */
 struct idem_space {
@@ -694,24 +747,28 @@ static char *space_copy(struct idem_space *sp, const char *s)
 }
 
 /* Allocates a command of struct size size (an idem_cmd first) followed by strings bytes of
- * room for strings (sp tracks it) and the answer's room; the caller sets request_json. */
+ * room for strings (sp tracks it) and the answer's room; the caller sets request_json and
+ * submits it with idem_submit. */
 static void *idem_cmd_alloc(size_t size, size_t strings, const char *scope, const char *key,
                             idem_apply_fn apply, struct ledger *lg, struct idem_space *sp)
 {
+    size_t need = size + strings;
+    bool cached = need + LEDGER_HTTP_ANSWER_ROOM_MIN <= LEDGER_HTTP_BLOCK_SIZE;
+    size_t total = cached ? LEDGER_HTTP_BLOCK_SIZE : need + LEDGER_HTTP_ANSWER_ROOM_MIN;
+    char *block = cached ? block_take() : pb_malloc(total);
     /* Only the struct is zeroed: the strings and the answer are written before being read
-     * (answer_set; finish reads body_len bytes), and clearing 32 KiB per request cost more
-     * than the rest of the allocation. */
-    char *block = pb_malloc(size + strings + LEDGER_HTTP_RESULT_MAX);
+     * (answer_set; finish reads body_len bytes). */
     memset(block, 0, size);
     struct idem_cmd *c = (struct idem_cmd *)block;
     sp->next = block + size;
-    sp->end = block + size + strings;
+    sp->end = block + need;
     c->lg = lg;
     c->scope = scope;
     pb_strlcpy(c->key, key, sizeof(c->key));
     c->apply = apply;
     c->body = sp->end;
-    c->body_cap = LEDGER_HTTP_RESULT_MAX;
+    c->body_cap = total - need;
+    c->cached = cached;
     return block;
 }
 
@@ -728,8 +785,14 @@ static void *idem_cmd_new(size_t size, size_t extra, const char *scope, const ch
 
 static int answer_set(struct idem_cmd *c, int status, const char *text, size_t len)
 {
-    if (len >= c->body_cap)
+    if (len >= LEDGER_HTTP_RESULT_MAX)
         return PB_ERR_TOO_LARGE;
+    if (len >= c->body_cap) { /* longer than the room left in the allocation */
+        PB_ASSERT(!c->body_owned);
+        c->body = pb_malloc(len + 1);
+        c->body_cap = len + 1;
+        c->body_owned = true;
+    }
     memcpy(c->body, text, len);
     c->body[len] = '\0';
     c->body_len = len;
@@ -829,12 +892,19 @@ static void idem_finish(struct http_request *req, struct writer_cmd *cmd,
                      "this Idempotency-Key was used with a different request", c->conflict_field);
         return;
     }
-    pb_buf_reset(&resp->body);
-    pb_buf_append(&resp->body, c->body, c->body_len);
+    http_body_borrow(resp, c->body, c->body_len); /* freed with the command */
     resp->status = c->status;
     resp->content_type = c->status >= 400 ? "application/problem+json" : "application/json";
     if (c->replayed)
         http_header_add(resp, "Idempotent-Replayed", "true");
+}
+
+/* Submits a command of idem_cmd_alloc (the server frees it with idem_cmd_free). */
+static enum http_result idem_submit(struct http_request *req, struct idem_cmd *c)
+{
+    c->cmd.run = idem_run;
+    req->cmd_free = idem_cmd_free;
+    return http_submit(req, app_writer(req->app), &c->cmd, idem_finish);
 }
 
 /* The canonical text of a flat request object (keys sorted, compact); caller frees. */
@@ -964,9 +1034,8 @@ static enum http_result post_transfers(struct http_request *req, struct http_res
         if (r.t[i].metadata)
             c->t[i].metadata = space_copy(&sp, r.t[i].metadata);
     }
-    c->base.cmd.run = idem_run;
     ledger_http__transfers_release(&r);
-    return http_submit(req, app_writer(req->app), &c->base.cmd, idem_finish);
+    return idem_submit(req, &c->base);
 }
 
 /* ---- POST /api/v1/admin/adjustments ---- */
@@ -1135,10 +1204,9 @@ static enum http_result post_adjustment(struct http_request *req, struct http_re
     pb_strlcpy(c->actor, actor, sizeof(c->actor));
     c->code = code;
     c->amount = in.amount_minor;
-    c->base.cmd.run = idem_run;
     free(canonical);
     json_decref(root);
-    return http_submit(req, app_writer(req->app), &c->base.cmd, idem_finish);
+    return idem_submit(req, &c->base);
 }
 
 /* ---- GET /api/v1/admin/audit ---- */

@@ -287,8 +287,9 @@ static bool scan_transfer(struct scan *s, struct ledger_transfer *t, char *refer
         if (!scan_string(s, &key, &len) || !scan_char(s, ':'))
             return false;
         size_t i = 0;
-        while (i < FIELD_METADATA && !(strncmp(transfer_fields[i].name, key, len) == 0 &&
-                                      transfer_fields[i].name[len] == '\0'))
+        while (i < FIELD_METADATA &&
+               !(transfer_fields[i].name[0] == key[0] && strlen(transfer_fields[i].name) == len &&
+                 memcmp(transfer_fields[i].name, key, len) == 0))
             i++;
         if (i == FIELD_METADATA || (seen & (1u << i)))
             return false; /* metadata, an unknown field, a duplicate */
