@@ -42,7 +42,6 @@
 #define PLAYER_PREFIX_LEN (sizeof(PLAYER_PREFIX) - 1)
 #define PLAYER_ID_MAX 64 /* the API's limit; the ledger's owner holds "player:" + 64 */
 _Static_assert(PLAYER_PREFIX_LEN + PLAYER_ID_MAX <= LEDGER_OWNER_MAX, "owner too short");
-#define TIME_TEXT_MAX 40 /* "2026-11-20T23:59:01.123456789Z" */
 #define ALNUM "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 #define HOUSE_OWNER "house"
 
@@ -128,16 +127,36 @@ static bool reader_acquire(struct http_request *req, struct http_response *resp,
 
 /* ---- time ---- */
 
-/* RFC 3339 UTC with nanoseconds. */
-static void format_time_ns(int64_t ns, char out[TIME_TEXT_MAX])
+/* n as width decimal digits (zero-padded) at out. */
+static void put_digits(char *out, int64_t n, int width)
+{
+    for (int i = width - 1; i >= 0; i--, n /= 10)
+        out[i] = (char)('0' + n % 10);
+}
+
+/* RFC 3339 UTC with nanoseconds, "2026-11-20T23:59:01.123456789Z": the date from the day
+ * number (Howard Hinnant's civil_from_days), without gmtime_r's locking and strftime's and
+ * snprintf's parsing (it formats every transfer of a 201 answer on the writer thread). */
+void ledger_http__format_time_ns(int64_t ns, char out[LEDGER_HTTP_TIME_TEXT_MAX])
 {
     PB_ASSERT(ns >= 0);
-    time_t secs = (time_t)(ns / 1000000000);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    size_t n = strftime(out, TIME_TEXT_MAX, "%Y-%m-%dT%H:%M:%S", &tm);
-    PB_ASSERT(n == 19); /* years 1970..2262: four digits */
-    snprintf(out + n, TIME_TEXT_MAX - n, ".%09dZ", (int)(ns % 1000000000));
+    int64_t secs = ns / 1000000000, days = secs / 86400, rem = secs % 86400;
+    int64_t z = days + 719468; /* days since 0000-03-01 */
+    int64_t era = z / 146097, doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    int64_t day = doy - (153 * mp + 2) / 5 + 1, month = mp < 10 ? mp + 3 : mp - 9;
+    int64_t year = yoe + era * 400 + (month <= 2);
+    PB_ASSERT(year >= 1970 && year <= 9999);
+    memcpy(out, "0000-00-00T00:00:00.000000000Z", 31);
+    put_digits(out, year, 4);
+    put_digits(out + 5, month, 2);
+    put_digits(out + 8, day, 2);
+    put_digits(out + 11, rem / 3600, 2);
+    put_digits(out + 14, rem / 60 % 60, 2);
+    put_digits(out + 17, rem % 60, 2);
+    put_digits(out + 20, ns % 1000000000, 9);
 }
 
 static bool digits(const char *s, int n, int *out)
@@ -404,8 +423,8 @@ static json_t *history_row_json(const struct ledger_history_row *r,
     PB_ASSERT((size_t)r->kind < PB_ARRAY_LEN(kinds));
     bool debit = owns(o, r->debit_account);
     PB_ASSERT(debit || owns(o, r->credit_account)); /* ledger_history selects by owner */
-    char when[TIME_TEXT_MAX];
-    format_time_ns(r->timestamp_ns, when);
+    char when[LEDGER_HTTP_TIME_TEXT_MAX];
+    ledger_http__format_time_ns(r->timestamp_ns, when);
     json_t *metadata = json_loads(r->metadata, 0, NULL);
     PB_ASSERT(json_is_object(metadata)); /* the ledger stores objects only */
     const char *code = ledger_transfer_code_name(r->code);
@@ -934,8 +953,8 @@ static void transfers_answer(const struct ledger_outcome *out, struct pb_buf *b)
     pb_buf_puts(b, "{\"transfers\":[");
     for (size_t i = 0; i < out->n; i++) {
         const struct ledger_applied *a = &out->applied[i];
-        char when[TIME_TEXT_MAX];
-        format_time_ns(a->timestamp_ns, when);
+        char when[LEDGER_HTTP_TIME_TEXT_MAX];
+        ledger_http__format_time_ns(a->timestamp_ns, when);
         pb_buf_puts(b, i ? ",{\"id\":" : "{\"id\":");
         pb_buf_put_i64(b, a->id);
         pb_buf_puts(b, ",\"time\":");
@@ -1213,8 +1232,8 @@ static enum http_result post_adjustment(struct http_request *req, struct http_re
 
 static json_t *audit_row_json(const struct audit_row *r)
 {
-    char when[TIME_TEXT_MAX];
-    format_time_ns(r->time_ns, when);
+    char when[LEDGER_HTTP_TIME_TEXT_MAX];
+    ledger_http__format_time_ns(r->time_ns, when);
     json_t *before = json_loads(r->before_json, 0, NULL), *after = json_loads(r->after_json, 0,
                                                                              NULL);
     PB_ASSERT(before != NULL && after != NULL); /* written by audit_insert from json_dumps */

@@ -49,4 +49,9 @@ size_t ledger_http__transfers_canonical_max(const struct ledger_http__transfers 
 size_t ledger_http__transfers_canonical(const struct ledger_http__transfers *r, char *text,
                                         size_t cap);
 
+/* RFC 3339 UTC with nanoseconds ("2026-11-20T23:59:01.123456789Z") of ns (>= 0) since the
+ * epoch, as the API writes times. */
+#define LEDGER_HTTP_TIME_TEXT_MAX 40
+void ledger_http__format_time_ns(int64_t ns, char out[LEDGER_HTTP_TIME_TEXT_MAX]);
+
 #endif

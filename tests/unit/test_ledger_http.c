@@ -1,7 +1,8 @@
 /* test_ledger_http.c: the body of POST /api/v1/ledger/transfers (ledger_http_int.h): the
  * scanner for plain bodies agrees with the jansson path on every body, the answer and the
  * error alike, and the canonical request is byte for byte what jansson's json_dumps of the
- * flat object gives. Bodies are generated (valid ones, near misses, and random mutations). */
+ * flat object gives. Bodies are generated (valid ones, near misses, and random mutations).
+ * And the API's time text is what strftime gives. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -439,6 +441,33 @@ static void test_canonical_fits_its_bound_at_the_limits(void **state)
     pb_buf_release(&b);
 }
 
+/* The time formatter agrees with gmtime_r and strftime over the whole range. */
+static void reference_time(int64_t ns, char *out, size_t len)
+{
+    time_t secs = (time_t)(ns / 1000000000);
+    struct tm tm;
+    assert_non_null(gmtime_r(&secs, &tm));
+    size_t n = strftime(out, len, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, len - n, ".%09dZ", (int)(ns % 1000000000));
+}
+
+static void test_times_format_like_strftime(void **state)
+{
+    (void)state;
+    static const int64_t edges[] = {0, 999999999, 951782400000000000 /* 2000-02-29 */,
+                                    4107542399999999999 /* 2100-02-28T23:59:59 */,
+                                    4107542400000000000, 1735689599999999999, INT64_MAX};
+    char got[LEDGER_HTTP_TIME_TEXT_MAX], want[LEDGER_HTTP_TIME_TEXT_MAX];
+    for (size_t i = 0; i < PB_ARRAY_LEN(edges) + 200000; i++) {
+        int64_t ns = i < PB_ARRAY_LEN(edges) ? edges[i] : (int64_t)(rnd() >> 1);
+        if (i % 2 == 1 && i >= PB_ARRAY_LEN(edges)) /* also near now, to the second */
+            ns = 1700000000000000000 + (int64_t)(rnd() % 4000000000000000000ull / 3);
+        ledger_http__format_time_ns(ns, got);
+        reference_time(ns, want, sizeof(want));
+        assert_string_equal(got, want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -447,6 +476,7 @@ int main(void)
         cmocka_unit_test(test_sixteen_transfers_keep_jansson_key_order),
         cmocka_unit_test(test_canonical_strings_escape_like_jansson),
         cmocka_unit_test(test_canonical_fits_its_bound_at_the_limits),
+        cmocka_unit_test(test_times_format_like_strftime),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
