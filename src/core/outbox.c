@@ -76,6 +76,7 @@ struct outbox {
     struct memory_batch *memory_head, *memory_tail;
     size_t memory_events, memory_bytes;
     size_t memory_events_max, memory_bytes_max;
+    atomic_bool relay_running; /* between outbox_start and the relay's end: hand over */
     bool cursor_loaded;          /* relay thread only */
     int64_t delivered_seq;       /* relay thread only */
     uint64_t cursor_submitted_ns; /* relay thread only */
@@ -296,6 +297,10 @@ static void command_end(bool kept, void *arg)
  * table) when the relay holds too many already. */
 static void hand_over(struct outbox *ob)
 {
+    if (!atomic_load(&ob->relay_running)) { /* nobody to take them (tools, benches) */
+        free_queued(ob, 0);
+        return;
+    }
     struct memory_batch *b = pb_malloc(sizeof(*b) + ob->nqueued * sizeof(b->ev[0]));
     b->next = NULL;
     b->n = ob->nqueued;
@@ -463,6 +468,17 @@ static struct memory_batch *take_durable_batches(struct outbox *ob)
     return last ? first : NULL;
 }
 
+/* Whether the oldest batch in memory continues what was delivered and is durable. */
+static bool memory_continues(struct outbox *ob)
+{
+    int64_t durable = atomic_load(&ob->durable_seq);
+    pthread_mutex_lock(&ob->lock);
+    const struct memory_batch *b = ob->memory_head;
+    bool yes = b && b->ev[0].seq == ob->delivered_seq + 1 && b->ev[b->n - 1].seq <= durable;
+    pthread_mutex_unlock(&ob->lock);
+    return yes;
+}
+
 /* Delivers the durable events handed over in memory, as long as they follow what was
  * delivered; at a gap (events dropped from memory, or a cursor behind them after a start)
  * the rest is left to the table. Returns how many were delivered. */
@@ -537,7 +553,12 @@ static int relay_turn(struct outbox *ob)
         }
         ob->cursor_loaded = true;
     }
-    int n = deliver_from_memory(ob);
+    int n = 0;
+    /* Memory while it continues the sequence (batches becoming durable meanwhile included),
+     * the table for what it does not hold. */
+    do {
+        n += deliver_from_memory(ob);
+    } while (ob->delivered_seq < atomic_load(&ob->durable_seq) && memory_continues(ob));
     if (ob->delivered_seq < atomic_load(&ob->durable_seq)) {
         if (!s)
             rc = store_pool_acquire(ob->readers, 5000, &s);
@@ -578,6 +599,7 @@ static void *relay_main(void *arg)
             continue; /* more are waiting */
         running = relay_wait(ob);
     }
+    atomic_store(&ob->relay_running, false); /* later batches stay in the table only */
     relay_turn(ob); /* what committed before the stop */
     return NULL;
 }
@@ -587,8 +609,11 @@ int outbox_start(struct outbox *ob, struct store_pool *readers, struct writer *w
     PB_ASSERT(!ob->started);
     ob->readers = readers;
     ob->writer = w;
-    if (pthread_create(&ob->thread, NULL, relay_main, ob) != 0)
+    atomic_store(&ob->relay_running, true);
+    if (pthread_create(&ob->thread, NULL, relay_main, ob) != 0) {
+        atomic_store(&ob->relay_running, false);
         return PB_ERR_IO;
+    }
     pthread_setname_np(ob->thread, "pb-relay"); /* names show in top -H, perf, gdb */
     ob->started = true;
     return PB_OK;
