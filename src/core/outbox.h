@@ -6,11 +6,11 @@
  * strictly increasing per node (one writer per node, so commit order is seq order). Table
  * outbox_cursor(node, seq) records how far delivery has got. The relay thread hands each
  * durable event past the cursor to every subscriber, in seq order, and then advances the
- * cursor through the writer. The writer hands each committed batch's events to the relay in
- * memory (up to PB_OUTBOX_MEMORY_EVENTS_MAX / _BYTES_MAX held), so the relay does not read
- * back what it was just given; where memory does not continue the delivered sequence (after
- * a start, or past those bounds) the relay reads the events from the table with its own
- * reader connection (pitboss_events_read_total counts them). Events committed but not
+ * cursor through the writer. While the relay runs, the writer hands each committed batch's
+ * events to it in memory (up to PB_OUTBOX_MEMORY_EVENTS_MAX / _BYTES_MAX held), so the relay
+ * does not read back what it was just given; where memory does not continue the delivered
+ * sequence (after a start, or past those bounds) the relay reads the events from the table
+ * with its own reader connection (pitboss_events_read_total counts them). Events committed but not
  * delivered when the process dies are delivered after restart; an event may be delivered
  * twice around a crash, so subscribers are idempotent by event id.
  *
