@@ -107,8 +107,9 @@ static void gen_int(struct pb_buf *b)
 
 static void gen_string(struct pb_buf *b, const char *const *good, size_t ngood)
 {
-    static const char *const odd[] = {"\"\"", "\"a\\nb\"", "\"caf\xc3\xa9\"", "\"\\u00e9t\xc3\xa9\"",
-                                      "\"tab\\there\"", "\"q\\\"uote\"", "\"back\\\\slash\"",
+    static const char *const odd[] = {"\"\"", "\"a\\nb\"", "\"caf\xc3\xa9\"",
+                                      "\"\\u00e9t\xc3\xa9\"", "\"tab\\there\"", "\"q\\\"uote\"",
+                                      "\"back\\\\slash\"",
                                       "\"ctl\\u0001\"", "\"del\x7f\"", "\"sl\\/ash\"", "12",
                                       "null", "\"\\ud83d\\ude00\"", "\"\\u0000\""};
     size_t k = noisy ? pick(10) : 2;
