@@ -26,6 +26,7 @@ players=${PLAYERS:-4000}
 ledger_clients=${LEDGER_CLIENTS:-256}
 plain_clients=${PLAIN_CLIENTS:-16 64}
 only=${ONLY:-1 2 3 4 5 6 7}
+dbs=${DBS:-sqlite pg}
 bin=${BIN:-build/release}
 token=bench-staff-token-0123456789
 work=$(mktemp -d /tmp/pitboss-bench.XXXXXX)
@@ -38,8 +39,11 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-pg_url=$(scripts/pg-test-server.sh start "$pgdir" | tail -n 1)
 part() { [[ " $only " == *" $1 "* ]]; }
+pg_url=""
+if part 1 || part 4 || [[ " $dbs " == *" pg "* ]]; then
+  pg_url=$(scripts/pg-test-server.sh start "$pgdir" | tail -n 1)
+fi
 
 fresh_pg() { # prints the URL of a new, empty PostgreSQL database (runs in a subshell)
   local name="bench_$(date +%s%N)"
@@ -67,6 +71,22 @@ start_server() { # $1 = database URL, $2 = access log on/off
   port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$work/out")
 }
 stop_server() { kill "$server_pid"; wait "$server_pid" || true; server_pid=""; }
+# CPU ticks used so far by each thread of process $1, summed by thread name: "name ticks".
+thread_ticks() {
+  local t f
+  for t in /proc/"$1"/task/*; do
+    read -r -a f <<<"$(sed 's/.*) //' "$t/stat")" # utime and stime: fields 14 and 15
+    echo "$(tr ' ' _ <"$t/comm") $((f[11] + f[12]))"
+  done | awk '{ a[$1] += $2 } END { for (k in a) print k, a[k] }'
+}
+# The server's CPU per request by thread name between two thread_ticks snapshots.
+cpu_per_request() { # $1 = before, $2 = after, $3 = requests
+  awk -v n="$3" -v hz="$(getconf CLK_TCK)" 'NR == FNR { b[$1] = $2; next }
+    { d = $2 - b[$1]; all += d; if ($1 != "pb-writer") other += d
+      if (d > 0) line = line sprintf(" %s %.1f", $1, d * 1e6 / hz / n) }
+    END { printf "cpu us/request: total %.1f, without the writer %.1f;%s\n",
+          all * 1e6 / hz / n, other * 1e6 / hz / n, line }' <(echo "$1") <(echo "$2")
+}
 run_wrk() { # $1 = label, rest = wrk arguments; sets wrk_rps, wrk_p50, wrk_p99, wrk_out
   local label=$1; shift
   wrk_out=$(wrk -t1 -c"$conns" -d"${secs}s" --latency "$@")
@@ -81,7 +101,7 @@ run_wrk() { # $1 = label, rest = wrk arguments; sets wrk_rps, wrk_p50, wrk_p99, 
 
 if part 2; then
   echo "== HTTP through pitboss serve (wrk -t1 -c$conns, ${secs}s each) =="
-  for db in ${DBS:-sqlite pg}; do
+  for db in $dbs; do
     url="sqlite:$work/http.db"; [ $db = pg ] && url="$pg_url"
     for log in 1 0; do
       start_server "$url" "$log"
@@ -100,7 +120,7 @@ fi
 declare -A ledger_line
 if part 3; then
   echo "== ledger in process (bench_ledger, $ledger_clients clients, $players players) =="
-  for db in ${DBS:-sqlite pg}; do
+  for db in $dbs; do
     for linked in 1 2 16; do
       url="sqlite:$work/ledger-$linked.db"; [ $db = pg ] && url=$(fresh_pg)
       line=$("$bin/bench_ledger" --db "$url" --clients "$ledger_clients" --seconds "$secs" \
@@ -171,7 +191,7 @@ declare -A http_rps http_p50 http_p99
 if part 5; then
   echo "== ledger over HTTP: linked [bet, win] pairs (wrk -t1 -c$conns, ${secs}s, $players" \
        "players) =="
-  for db in ${DBS:-sqlite pg}; do
+  for db in $dbs; do
     url="sqlite:$work/ledger-http.db"; [ $db = pg ] && url=$(fresh_pg)
     start_server "$url" 0
     base="http://127.0.0.1:$port"
@@ -180,10 +200,15 @@ if part 5; then
     if open_and_fund "$base"; then
       echo "setup: $players wallets opened and funded through the API in" \
         "$(( ($(date +%s%N) - t0) / 1000000 )) ms"
+      ticks0=$(thread_ticks "$server_pid")
       BETWIN_ACCOUNTS="$work/accounts" BETWIN_HOUSE="$house" BETWIN_TOKEN="$token" \
         BETWIN_RUN="r$db$RANDOM" run_wrk "POST bet+win pair db=$db access_log=0" \
         -s bench/betwin.lua "$base/api/v1/ledger/transfers"
+      sleep 0.5 # the relay delivers the last events
+      ticks1=$(thread_ticks "$server_pid")
       grep '^betwin:' <<<"$wrk_out" || true
+      cpu_per_request "$ticks0" "$ticks1" \
+        "$(awk '/requests in/ {print $1}' <<<"$wrk_out")"
       http_rps[$db]=$wrk_rps; http_p50[$db]=$wrk_p50; http_p99[$db]=$wrk_p99
     fi
     stop_server
@@ -207,7 +232,7 @@ if part 6; then
   if [ "$plain_best" -gt 0 ]; then
     echo "plain wallet (PostgreSQL, best of clients $plain_clients): $plain_best operations/s"
   fi
-  for db in ${DBS:-sqlite pg}; do
+  for db in $dbs; do
     if [ -n "${http_rps[$db]:-}" ]; then
       echo "HTTP bet+win db=$db: ${http_rps[$db]} pairs/s" \
         "($(awk -v r="${http_rps[$db]}" 'BEGIN {printf "%.0f", 2 * r}') transfers/s)," \
@@ -226,7 +251,7 @@ if part 6; then
             k, t / p }' <<<"${ledger_line[$key]}"
       fi
     done
-    for db in ${DBS:-sqlite pg}; do
+    for db in $dbs; do
       if [ -n "${http_rps[$db]:-}" ]; then
         awk -v h="${http_rps[$db]}" -v p="$plain_best" -v d="$db" 'BEGIN {
           printf "ratio: HTTP money movements/s (2 per pair) db=%s / plain wallet operations/s", d;

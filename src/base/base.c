@@ -109,6 +109,11 @@ bool pb_strlcpy(char *dst, const char *src, size_t dstlen)
     return fits;
 }
 
+void pb_random_bytes(void *out, size_t n)
+{
+    randombytes_buf(out, n);
+}
+
 void pb_random_hex(char *out, size_t nbytes)
 {
     unsigned char raw[64];

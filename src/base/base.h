@@ -60,5 +60,7 @@ bool pb_strlcpy(char *dst, const char *src, size_t dstlen);
 
 /* Fills out (2 * nbytes + 1 chars) with nbytes of CSPRNG output as lower-case hex. */
 void pb_random_hex(char *out, size_t nbytes);
+/* Fills out with n bytes of CSPRNG output. */
+void pb_random_bytes(void *out, size_t n);
 
 #endif

@@ -37,6 +37,11 @@
 
 /* Event outbox */
 #define PB_OUTBOX_FETCH_MAX 512          /* events read and delivered per relay turn */
+/* Committed events handed from the writer to the relay in memory (so the relay need not read
+ * them back), at most: a few seconds of the busiest load; past it, the relay reads them from
+ * the outbox table as after a restart. */
+#define PB_OUTBOX_MEMORY_EVENTS_MAX 65536
+#define PB_OUTBOX_MEMORY_BYTES_MAX (32 * 1024 * 1024)
 #define PB_EVENT_TYPE_MAX 64
 #define PB_EVENT_ID_MAX 64               /* "<node>-<20-digit seq>"; node names are <= 32 */
 #define PB_EVENT_SUBJECT_MAX 256

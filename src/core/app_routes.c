@@ -165,6 +165,8 @@ const size_t app__diagnostic_routes_count = PB_ARRAY_LEN(app__diagnostic_routes)
 void app__events_to_hub(const struct pb_event *ev, void *arg)
 {
     struct pb_app *app = arg;
+    if (!ws_hub_wanted(app->hub, "events"))
+        return; /* nobody subscribed: no envelope to build */
     struct pb_buf env = PB_BUF_INIT;
     outbox_envelope(ev, &env);
     int rc = ws_hub_publish(app->hub, "events", env.data, env.len);

@@ -38,10 +38,19 @@ struct cursor_cmd {
     int64_t seq;
 };
 
-/* An event emitted in the open batch: the row it becomes at the batch's end. */
+/* An event emitted in the open batch: the row it becomes at the batch's end. type, subject
+ * and data share one allocation, which type points to. */
 struct queued_event {
     int64_t seq, time_ms;
     char *type, *subject, *data;
+    size_t size; /* bytes of the allocation */
+};
+
+/* A committed batch's events handed to the relay in memory (outbox.h, "Relay"). */
+struct memory_batch {
+    struct memory_batch *next;
+    size_t n, bytes;
+    struct queued_event ev[];
 };
 
 struct outbox {
@@ -63,12 +72,18 @@ struct outbox {
     pthread_cond_t wake;
     bool pending;  /* guarded by lock: a batch with events committed since the last look */
     bool stopping; /* guarded by lock */
+    /* Committed batches handed over in memory, oldest first; guarded by lock. */
+    struct memory_batch *memory_head, *memory_tail;
+    size_t memory_events, memory_bytes;
+    size_t memory_events_max, memory_bytes_max;
+    atomic_bool relay_running; /* between outbox_start and the relay's end: hand over */
     bool cursor_loaded;          /* relay thread only */
     int64_t delivered_seq;       /* relay thread only */
     uint64_t cursor_submitted_ns; /* relay thread only */
     struct cursor_cmd cursor;    /* owned by the relay; in flight while cursor_busy */
     atomic_bool cursor_busy;
     _Atomic uint64_t delivered_total;
+    _Atomic uint64_t read_total; /* delivered events read back from the outbox table */
     _Atomic int64_t committed_seq; /* highest committed seq, for the lag gauge */
     _Atomic int64_t durable_seq;   /* highest seq the relay may deliver (outbox__durable) */
 };
@@ -80,7 +95,17 @@ struct outbox *outbox_new(const char *node)
     pthread_mutex_init(&ob->lock, NULL);
     pthread_cond_init(&ob->wake, NULL);
     ob->next_seq = 1;
+    ob->memory_events_max = PB_OUTBOX_MEMORY_EVENTS_MAX;
+    ob->memory_bytes_max = PB_OUTBOX_MEMORY_BYTES_MAX;
     return ob;
+}
+
+void outbox__memory_limit(struct outbox *ob, size_t events, size_t bytes)
+{
+    pthread_mutex_lock(&ob->lock);
+    ob->memory_events_max = events;
+    ob->memory_bytes_max = bytes;
+    pthread_mutex_unlock(&ob->lock);
 }
 
 void outbox_subscribe(struct outbox *ob, const char *name, outbox_subscriber_fn fn, void *arg)
@@ -150,11 +175,8 @@ static bool utf8_ok(const char *s)
 
 static void free_queued(struct outbox *ob, size_t from)
 {
-    for (size_t i = from; i < ob->nqueued; i++) {
+    for (size_t i = from; i < ob->nqueued; i++)
         pb_free(ob->queued[i].type);
-        pb_free(ob->queued[i].subject);
-        pb_free(ob->queued[i].data);
-    }
     ob->nqueued = from;
 }
 
@@ -170,9 +192,15 @@ int outbox__insert(struct outbox *ob, struct store *tx, const char *type, const 
         ob->queued_cap = ob->queued_cap ? 2 * ob->queued_cap : 256;
         ob->queued = pb_realloc(ob->queued, ob->queued_cap * sizeof(*ob->queued));
     }
-    ob->queued[ob->nqueued++] = (struct queued_event){ob->next_seq, pb_wall_ms(),
-                                                      pb_strdup(type), pb_strdup(subject),
-                                                      pb_strdup(data_json)};
+    size_t type_len = strlen(type), subject_len = strlen(subject), data_len = strlen(data_json);
+    size_t size = type_len + subject_len + data_len + 3;
+    char *block = pb_malloc(size);
+    struct queued_event *e = &ob->queued[ob->nqueued++];
+    *e = (struct queued_event){ob->next_seq, pb_wall_ms(), block, block + type_len + 1,
+                               block + type_len + 1 + subject_len + 1, size};
+    memcpy(e->type, type, type_len + 1);
+    memcpy(e->subject, subject, subject_len + 1);
+    memcpy(e->data, data_json, data_len + 1);
     ob->next_seq++;
     return PB_OK;
 }
@@ -265,11 +293,47 @@ static void command_end(bool kept, void *arg)
     PB_ASSERT(ob->next_seq - ob->command_start_seq <= PB_WRITER_EVENTS_PER_COMMAND_MAX);
 }
 
+/* Hands the committed batch's events to the relay in memory, or drops them (they are in the
+ * table) when the relay holds too many already. */
+static void hand_over(struct outbox *ob)
+{
+    if (!atomic_load(&ob->relay_running)) { /* nobody to take them (tools, benches) */
+        free_queued(ob, 0);
+        return;
+    }
+    struct memory_batch *b = pb_malloc(sizeof(*b) + ob->nqueued * sizeof(b->ev[0]));
+    b->next = NULL;
+    b->n = ob->nqueued;
+    b->bytes = 0;
+    for (size_t i = 0; i < ob->nqueued; i++)
+        b->bytes += ob->queued[i].size;
+    pthread_mutex_lock(&ob->lock);
+    bool room = ob->memory_events + b->n <= ob->memory_events_max &&
+                ob->memory_bytes + b->bytes <= ob->memory_bytes_max;
+    if (room) {
+        memcpy(b->ev, ob->queued, b->n * sizeof(b->ev[0])); /* the strings go with them */
+        ob->memory_events += b->n;
+        ob->memory_bytes += b->bytes;
+        if (ob->memory_tail)
+            ob->memory_tail->next = b;
+        else
+            ob->memory_head = b;
+        ob->memory_tail = b;
+    }
+    pthread_mutex_unlock(&ob->lock);
+    if (room) {
+        ob->nqueued = 0;
+    } else {
+        free_queued(ob, 0);
+        pb_free(b);
+    }
+}
+
 static void batch_end(bool committed, void *arg)
 {
     struct outbox *ob = arg;
-    free_queued(ob, 0);
     if (!committed) {
+        free_queued(ob, 0);
         ob->next_seq = ob->batch_start_seq;
         return;
     }
@@ -277,6 +341,10 @@ static void batch_end(bool committed, void *arg)
     ob->batch_start_seq = ob->next_seq;
     if (!had_events)
         return;
+    PB_ASSERT(ob->nqueued > 0 && ob->queued[ob->nqueued - 1].seq == ob->next_seq - 1);
+    /* Before committed_seq moves: whatever the relay may deliver is then in memory or was
+     * dropped from it (a gap the relay fills from the table). */
+    hand_over(ob);
     atomic_store(&ob->committed_seq, ob->next_seq - 1);
     /* The relay is woken by outbox__durable, once the writer knows the batch is durable. */
 }
@@ -368,24 +436,86 @@ static void deliver(struct outbox *ob, const struct pb_event *ev)
     atomic_fetch_add_explicit(&ob->delivered_total, 1, memory_order_relaxed);
 }
 
-/* Delivers up to PB_OUTBOX_FETCH_MAX committed events; returns how many, or < 0. */
-static int relay_turn(struct outbox *ob)
+static void free_memory_batches(struct memory_batch *b)
 {
-    struct store *s;
-    int rc = store_pool_acquire(ob->readers, 5000, &s);
-    if (rc != PB_OK)
-        return rc;
-    if (!ob->cursor_loaded) { /* first turn: where did delivery stop? */
-        if (load_cursor(ob, s) != PB_OK) {
-            store_pool_release(ob->readers, s);
-            return PB_ERR_DB;
-        }
-        ob->cursor_loaded = true;
+    while (b) {
+        struct memory_batch *next = b->next;
+        for (size_t i = 0; i < b->n; i++)
+            pb_free(b->ev[i].type);
+        pb_free(b);
+        b = next;
     }
+}
+
+/* Takes the batches in memory that are durable (a batch's events are durable together). */
+static struct memory_batch *take_durable_batches(struct outbox *ob)
+{
+    int64_t durable = atomic_load(&ob->durable_seq);
+    pthread_mutex_lock(&ob->lock);
+    struct memory_batch *first = ob->memory_head, *last = NULL;
+    for (struct memory_batch *b = first; b && b->ev[b->n - 1].seq <= durable; b = b->next) {
+        last = b;
+        ob->memory_events -= b->n;
+        ob->memory_bytes -= b->bytes;
+    }
+    if (last) {
+        ob->memory_head = last->next;
+        if (!ob->memory_head)
+            ob->memory_tail = NULL;
+        last->next = NULL;
+    }
+    pthread_mutex_unlock(&ob->lock);
+    return last ? first : NULL;
+}
+
+/* Whether the oldest batch in memory continues what was delivered and is durable. */
+static bool memory_continues(struct outbox *ob)
+{
+    int64_t durable = atomic_load(&ob->durable_seq);
+    pthread_mutex_lock(&ob->lock);
+    const struct memory_batch *b = ob->memory_head;
+    bool yes = b && b->ev[0].seq == ob->delivered_seq + 1 && b->ev[b->n - 1].seq <= durable;
+    pthread_mutex_unlock(&ob->lock);
+    return yes;
+}
+
+/* Delivers the durable events handed over in memory, as long as they follow what was
+ * delivered; at a gap (events dropped from memory, or a cursor behind them after a start)
+ * the rest is left to the table. Returns how many were delivered. */
+static int deliver_from_memory(struct outbox *ob)
+{
+    struct memory_batch *batches = take_durable_batches(ob);
+    int n = 0;
+    bool gap = false;
+    char id[PB_EVENT_ID_MAX + 1];
+    for (struct memory_batch *b = batches; b && !gap; b = b->next) {
+        for (size_t i = 0; i < b->n && !gap; i++) {
+            const struct queued_event *e = &b->ev[i];
+            if (e->seq <= ob->delivered_seq)
+                continue; /* read from the table already */
+            gap = e->seq != ob->delivered_seq + 1;
+            if (gap)
+                break;
+            int idlen = snprintf(id, sizeof(id), "%s-%020lld", ob->node, (long long)e->seq);
+            PB_ASSERT(idlen > 0 && (size_t)idlen < sizeof(id)); /* as bind_row wrote it */
+            struct pb_event ev = {e->seq, id, e->type, e->time_ms, e->subject, e->data};
+            deliver(ob, &ev);
+            n++;
+        }
+    }
+    free_memory_batches(batches);
+    return n;
+}
+
+/* Delivers up to PB_OUTBOX_FETCH_MAX durable events read from the table; returns how many,
+ * or < 0. */
+static int deliver_from_table(struct outbox *ob, struct store *s)
+{
     struct store_stmt *st;
     int n = 0;
-    rc = store_prepare(s, "SELECT seq, id, type, time_ms, subject, data FROM outbox"
-                          " WHERE node = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?", &st);
+    int rc = store_prepare(s, "SELECT seq, id, type, time_ms, subject, data FROM outbox"
+                              " WHERE node = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
+                           &st);
     if (rc == PB_OK) {
         store_bind_text(st, 1, ob->node, strlen(ob->node));
         store_bind_int64(st, 2, ob->delivered_seq);
@@ -401,7 +531,42 @@ static int relay_turn(struct outbox *ob)
         }
         store_finalize(st);
     }
-    store_pool_release(ob->readers, s);
+    atomic_fetch_add_explicit(&ob->read_total, (uint64_t)n, memory_order_relaxed);
+    return rc < 0 ? rc : n;
+}
+
+/* One turn: the durable events in memory, then (when delivery is still behind the durable
+ * seq) up to PB_OUTBOX_FETCH_MAX from the table. Returns PB_OUTBOX_FETCH_MAX when the table
+ * may hold more, another count otherwise, or < 0. */
+static int relay_turn(struct outbox *ob)
+{
+    struct store *s = NULL;
+    int rc = PB_OK;
+    if (!ob->cursor_loaded) { /* first turn: where did delivery stop? */
+        rc = store_pool_acquire(ob->readers, 5000, &s);
+        if (rc != PB_OK)
+            return rc;
+        rc = load_cursor(ob, s);
+        if (rc != PB_OK) {
+            store_pool_release(ob->readers, s);
+            return PB_ERR_DB;
+        }
+        ob->cursor_loaded = true;
+    }
+    int n = 0;
+    /* Memory while it continues the sequence (batches becoming durable meanwhile included),
+     * the table for what it does not hold. */
+    do {
+        n += deliver_from_memory(ob);
+    } while (ob->delivered_seq < atomic_load(&ob->durable_seq) && memory_continues(ob));
+    if (ob->delivered_seq < atomic_load(&ob->durable_seq)) {
+        if (!s)
+            rc = store_pool_acquire(ob->readers, 5000, &s);
+        if (rc == PB_OK)
+            rc = n = deliver_from_table(ob, s);
+    }
+    if (s)
+        store_pool_release(ob->readers, s);
     advance_cursor(ob, false);
     return rc < 0 ? rc : n;
 }
@@ -434,6 +599,7 @@ static void *relay_main(void *arg)
             continue; /* more are waiting */
         running = relay_wait(ob);
     }
+    atomic_store(&ob->relay_running, false); /* later batches stay in the table only */
     relay_turn(ob); /* what committed before the stop */
     return NULL;
 }
@@ -443,8 +609,11 @@ int outbox_start(struct outbox *ob, struct store_pool *readers, struct writer *w
     PB_ASSERT(!ob->started);
     ob->readers = readers;
     ob->writer = w;
-    if (pthread_create(&ob->thread, NULL, relay_main, ob) != 0)
+    atomic_store(&ob->relay_running, true);
+    if (pthread_create(&ob->thread, NULL, relay_main, ob) != 0) {
+        atomic_store(&ob->relay_running, false);
         return PB_ERR_IO;
+    }
     pthread_setname_np(ob->thread, "pb-relay"); /* names show in top -H, perf, gdb */
     ob->started = true;
     return PB_OK;
@@ -478,6 +647,7 @@ void outbox_free(struct outbox *ob)
     PB_ASSERT(!ob->started);
     free_queued(ob, 0);
     pb_free(ob->queued);
+    free_memory_batches(ob->memory_head);
     pthread_mutex_destroy(&ob->lock);
     pthread_cond_destroy(&ob->wake);
     pb_free(ob);
@@ -501,8 +671,11 @@ void outbox_metrics(struct outbox *ob, struct pb_buf *out)
     pb_buf_printf(out,
                   "# TYPE pitboss_events_delivered_total counter\n"
                   "pitboss_events_delivered_total %llu\n"
+                  "# TYPE pitboss_events_read_total counter\n"
+                  "pitboss_events_read_total %llu\n"
                   "# TYPE pitboss_events_committed_seq gauge\n"
                   "pitboss_events_committed_seq %lld\n",
                   (unsigned long long)atomic_load(&ob->delivered_total),
+                  (unsigned long long)atomic_load(&ob->read_total),
                   (long long)atomic_load(&ob->committed_seq));
 }

@@ -4,11 +4,15 @@
  *
  * Table outbox(node, seq, id, type, time_ms, subject, data): seq is assigned by the writer,
  * strictly increasing per node (one writer per node, so commit order is seq order). Table
- * outbox_cursor(node, seq) records how far delivery has got. The relay thread reads committed
- * events past the cursor from its own reader connection, hands each to every subscriber, and
- * then advances the cursor through the writer. Events committed but not delivered when the
- * process dies are delivered after restart; an event may be delivered twice around a crash,
- * so subscribers are idempotent by event id.
+ * outbox_cursor(node, seq) records how far delivery has got. The relay thread hands each
+ * durable event past the cursor to every subscriber, in seq order, and then advances the
+ * cursor through the writer. While the relay runs, the writer hands each committed batch's
+ * events to it in memory (up to PB_OUTBOX_MEMORY_EVENTS_MAX / _BYTES_MAX held), so the relay
+ * does not read back what it was just given; where memory does not continue the delivered
+ * sequence (after a start, or past those bounds) the relay reads the events from the table
+ * with its own reader connection (pitboss_events_read_total counts them). Events committed but not
+ * delivered when the process dies are delivered after restart; an event may be delivered
+ * twice around a crash, so subscribers are idempotent by event id.
  *
  * Envelope (CloudEvents style): {"id","type","time","subject","data"}. */
 #ifndef PB_OUTBOX_H
@@ -71,10 +75,14 @@ int64_t outbox__committed(struct outbox *ob);
 int64_t outbox__mark(struct outbox *ob);
 void outbox__rewind(struct outbox *ob, int64_t mark);
 
+/* For tests: the bounds of the events held in memory for the relay (events, bytes). */
+void outbox__memory_limit(struct outbox *ob, size_t events, size_t bytes);
+
 /* Renders an event envelope as JSON into out. */
 void outbox_envelope(const struct pb_event *ev, struct pb_buf *out);
 
-/* Delivered events and the relay's lag, Prometheus text. */
+/* Delivered events (and those of them read from the table) and the relay's lag, Prometheus
+ * text. */
 void outbox_metrics(struct outbox *ob, struct pb_buf *out);
 
 #endif

@@ -72,6 +72,9 @@ struct http_request {
     /* Set by http_submit; owned by the handler's module until finish runs. */
     struct writer_cmd *cmd;
     http_finish_fn finish;
+    /* How the server frees cmd when the request ends: NULL for pb_free (the command is one
+     * allocation); a handler whose command owns more sets it before http_submit. */
+    void (*cmd_free)(struct writer_cmd *cmd);
 };
 
 struct http_header_kv {
@@ -86,6 +89,8 @@ struct http_response {
     struct http_header_kv headers[8];
     size_t nheaders;
     struct MHD_Response *raw; /* a handler-built MHD response (WebSocket upgrade); owned */
+    const char *borrowed;     /* the body when borrowed (http_body_borrow), else NULL */
+    size_t borrowed_len;
 };
 
 /* Reading the request. Return borrowed strings or NULL. */
@@ -99,6 +104,10 @@ void http_response_release(struct http_response *resp);
 
 /* Building the response. */
 void http_header_add(struct http_response *resp, const char *name, const char *value);
+/* For finish functions: the body is the len bytes at text, which belong to the submitted
+ * command (text lives until the server frees the command, after the response is sent), so
+ * they are sent without a copy. Replaces any body built so far. */
+void http_body_borrow(struct http_response *resp, const char *text, size_t len);
 /* Serialises doc (reference stolen) as the body with application/json. */
 void http_json(struct http_response *resp, int status, json_t *doc);
 /* RFC 9457 problem+json: {"type","title","status","code","detail"[,"field"]}. detail and field

@@ -25,7 +25,8 @@ struct http__request_int {
     size_t bytes_out;
     bool body_too_large;
     struct http_response early; /* status != 0: answer this once the body is read */
-    char param_storage[PB_HTTP_PATH_MAX];
+    size_t param_storage_len;
+    char param_storage[]; /* the path parameters' values: the path's length and a NUL */
 };
 
 /* The static file server (static.c). */

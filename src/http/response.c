@@ -29,11 +29,20 @@ void http_header_add(struct http_response *resp, const char *name, const char *v
     resp->nheaders++;
 }
 
+void http_body_borrow(struct http_response *resp, const char *text, size_t len)
+{
+    PB_ASSERT(text != NULL && resp->raw == NULL);
+    pb_buf_reset(&resp->body);
+    resp->borrowed = text;
+    resp->borrowed_len = len;
+}
+
 void http_json(struct http_response *resp, int status, json_t *doc)
 {
     char *text = json_dumps(doc, JSON_COMPACT);
     PB_ASSERT(text != NULL);
     json_decref(doc);
+    resp->borrowed = NULL;
     pb_buf_reset(&resp->body);
     pb_buf_puts(&resp->body, text);
     free(text);
@@ -52,6 +61,7 @@ void http_problem_members(struct http_response *resp, int status, const char *co
                           const char *members)
 {
     struct pb_buf *b = &resp->body;
+    resp->borrowed = NULL;
     pb_buf_reset(b);
     pb_buf_puts(b, "{\"type\":\"https://pitboss.dev/problems/");
     pb_buf_puts(b, code);

@@ -39,6 +39,31 @@ struct http_server {
 
 /* ---- request intake ---- */
 
+#define REQUEST_ID_BYTES 12          /* 24 hex digits */
+#define REQUEST_ID_POOL_BYTES 3072   /* random bytes drawn at once: 256 ids per draw */
+_Static_assert(REQUEST_ID_POOL_BYTES % REQUEST_ID_BYTES == 0, "whole ids per pool");
+_Static_assert(2 * REQUEST_ID_BYTES <= PB_HTTP_REQUEST_ID_MAX, "fits the request's id");
+
+/* A fresh request id: REQUEST_ID_BYTES from the system's random source as hex. Each HTTP
+ * thread draws a pool at a time (one getrandom call per 256 requests instead of one per
+ * request) and hands every byte out once. */
+static void request_id_new(char out[2 * REQUEST_ID_BYTES + 1])
+{
+    static _Thread_local unsigned char pool[REQUEST_ID_POOL_BYTES];
+    static _Thread_local size_t used = REQUEST_ID_POOL_BYTES;
+    static const char hex[] = "0123456789abcdef";
+    if (used == REQUEST_ID_POOL_BYTES) {
+        pb_random_bytes(pool, sizeof(pool));
+        used = 0;
+    }
+    for (size_t i = 0; i < REQUEST_ID_BYTES; i++) {
+        out[2 * i] = hex[pool[used + i] >> 4];
+        out[2 * i + 1] = hex[pool[used + i] & 15];
+    }
+    out[2 * REQUEST_ID_BYTES] = '\0';
+    used += REQUEST_ID_BYTES;
+}
+
 static bool request_id_ok(const char *id)
 {
     size_t n = strlen(id);
@@ -91,11 +116,11 @@ static int route(struct http_server *srv, struct http__request_int *r, const cha
         return -1;
     }
     int idx = http_route_match(srv->routes, srv->nroutes, req->method, url, req->params,
-                               &req->nparams, r->param_storage, sizeof(r->param_storage),
+                               &req->nparams, r->param_storage, r->param_storage_len,
                                &allowed);
     if (idx == -2 && req->method == HTTP_HEAD && (allowed & HTTP_GET))
         idx = http_route_match(srv->routes, srv->nroutes, HTTP_GET, url, req->params,
-                               &req->nparams, r->param_storage, sizeof(r->param_storage),
+                               &req->nparams, r->param_storage, r->param_storage_len,
                                &allowed);
     if (idx >= 0) {
         req->route = srv->routes[idx];
@@ -118,7 +143,11 @@ static struct http__request_int *request_new(struct http_server *srv,
                                              struct MHD_Connection *conn, const char *url,
                                              const char *method)
 {
-    struct http__request_int *r = pb_calloc(1, sizeof(*r));
+    /* Path parameters are pieces of the path, so its length bounds their storage; sized so,
+     * the request usually fits the allocator's per-thread cache. */
+    size_t url_len = strnlen(url, PB_HTTP_PATH_MAX);
+    struct http__request_int *r = pb_calloc(1, sizeof(*r) + url_len + 1);
+    r->param_storage_len = url_len + 1;
     struct http_request *req = &r->pub;
     r->started_ns = pb_mono_ns();
     r->route_index = -1;
@@ -134,8 +163,8 @@ static struct http__request_int *request_new(struct http_server *srv,
     if (rid && request_id_ok(rid))
         pb_strlcpy(req->request_id, rid, sizeof(req->request_id));
     else
-        pb_random_hex(req->request_id, 12);
-    if (strlen(url) >= PB_HTTP_PATH_MAX) {
+        request_id_new(req->request_id);
+    if (url_len >= PB_HTTP_PATH_MAX) {
         http_problem(&r->early, 414, "uri_too_long", "URI too long", NULL, NULL);
         return r;
     }
@@ -184,7 +213,14 @@ static enum MHD_Result send_response(struct http__request_int *r, struct http_re
 {
     struct MHD_Response *mr = resp->raw;
     resp->raw = NULL;
-    if (!mr) {
+    if (!mr && resp->borrowed) { /* the command's memory, freed after the response is sent */
+        mr = MHD_create_response_from_buffer(resp->borrowed_len, (void *)resp->borrowed,
+                                             MHD_RESPMEM_PERSISTENT);
+        PB_ASSERT(mr != NULL);
+        if (resp->content_type)
+            MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
+        r->bytes_out = resp->borrowed_len;
+    } else if (!mr) {
         size_t len;
         char *body = pb_buf_detach(&resp->body, &len);
         mr = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
@@ -312,7 +348,10 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         log_access(r, dur);
     early_release(r);
     pb_buf_release(&r->pub.body);
-    pb_free(r->pub.cmd);
+    if (r->pub.cmd && r->pub.cmd_free)
+        r->pub.cmd_free(r->pub.cmd);
+    else
+        pb_free(r->pub.cmd);
     pb_free(r);
 }
 

@@ -49,12 +49,18 @@ void ws_hub_free(struct ws_hub *hub);
  * subscribed to topic (1..PB_WS_TOPIC_MAX bytes). Returns 0, PB_ERR_FULL when the publish
  * queue is full (counted in pitboss_ws_publish_dropped_total), PB_ERR_TOO_LARGE when len
  * exceeds send_queue_max (no subscriber could take it), PB_ERR_INVALID for a bad topic or
- * empty data, PB_ERR_CLOSED once the hub is stopping. */
+ * empty data, PB_ERR_CLOSED once the hub is stopping. A topic no connection holds
+ * (ws_hub_wanted false) queues nothing and answers 0. */
 int ws_hub_publish(struct ws_hub *hub, const char *topic, const char *data, size_t len);
 /* Any thread: true when no connection is open or being handed over, so a publish now would
  * reach nobody (a connection subscribes only after it is open): publishers may skip building
  * the message. */
 bool ws_hub_idle(struct ws_hub *hub);
+/* Any thread: false when no connection is subscribed to topic, so a publish to it now would
+ * reach nobody: publishers may skip building the message. True may be a false alarm (another
+ * topic sharing its filter slot). A subscription counts from before its "subscribed" reply;
+ * a publish made while a subscription is being taken may miss it, as one made just before. */
+bool ws_hub_wanted(struct ws_hub *hub, const char *topic);
 
 /* The HTTP handler for GET /api/v1/ws: validates the handshake (426/400 problem otherwise)
  * and answers 101 with an upgrade response whose callback hands the socket to the hub. The

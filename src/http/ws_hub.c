@@ -43,6 +43,11 @@ struct handover {
     char extra[]; /* bytes MHD read past the handshake */
 };
 
+/* Slots of the publishers' filter (struct ws_hub's wanted): a few times the topics held at
+ * once in a busy node (players online each subscribe their own), so that an unwanted topic
+ * rarely shares a slot with a wanted one; 16 KiB. */
+#define WS_WANTED_SLOTS 4096
+
 /* A publish on its way to the hub: topic, NUL, data, NUL in one allocation. */
 struct publish {
     struct publish *next;
@@ -109,6 +114,11 @@ struct ws_hub {
     uint64_t next_tick_ns;
     struct pb_buf reply; /* replies to client messages */
     struct pb_buf event; /* the event frame of the publish being fanned out */
+
+    /* Subscriptions per slot of topic hashes (hash % WS_WANTED_SLOTS), kept by the hub thread
+     * and read by publishers (ws_hub_wanted): a slot at 0 means no connection holds any of
+     * its topics, so a publish there would reach nobody. */
+    _Atomic uint32_t wanted[WS_WANTED_SLOTS];
 
     /* Metrics, read by any thread. */
     atomic_long connections;
@@ -272,6 +282,12 @@ static int conn_find_topic(const struct conn *c, uint64_t hash, const char *name
     return -1;
 }
 
+static void hub_unwant(struct ws_hub *hub, uint64_t hash)
+{
+    uint32_t before = atomic_fetch_sub(&hub->wanted[hash % WS_WANTED_SLOTS], 1);
+    PB_ASSERT(before > 0);
+}
+
 static void conn_subscribe(struct conn *c, const char *topic, struct pb_buf *out)
 {
     if (!ws__may_subscribe(c->principal, topic)) {
@@ -291,6 +307,8 @@ static void conn_subscribe(struct conn *c, const char *topic, struct pb_buf *out
         c->topics[c->ntopics].hash = hash;
         c->topics[c->ntopics].name = pb_strdup(topic);
         c->ntopics++;
+        /* Before the reply: a publish after the client learns of its subscription sees it. */
+        atomic_fetch_add(&c->hub->wanted[hash % WS_WANTED_SLOTS], 1);
     }
     PB_ASSERT(c->ntopics <= PB_WS_TOPICS_PER_CONNECTION_MAX);
     ws__encode_topic_reply(out, "subscribed", topic);
@@ -300,6 +318,7 @@ static void conn_unsubscribe(struct conn *c, const char *topic, struct pb_buf *o
 {
     int i = conn_find_topic(c, topic_hash(topic, strlen(topic)), topic);
     if (i >= 0) {
+        hub_unwant(c->hub, c->topics[i].hash);
         pb_free(c->topics[i].name);
         c->topics[i] = c->topics[c->ntopics - 1];
         c->ntopics--;
@@ -469,8 +488,10 @@ static void conn_release(struct conn *c)
         hub->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    for (size_t i = 0; i < c->ntopics; i++)
+    for (size_t i = 0; i < c->ntopics; i++) {
+        hub_unwant(hub, c->topics[i].hash);
         pb_free(c->topics[i].name);
+    }
     pb_free(c->extra);
     pb_free(c);
     long before = atomic_fetch_sub(&hub->connections, 1);
@@ -785,6 +806,13 @@ int ws__hub_hand_over(struct ws_hub *hub, int fd, struct MHD_UpgradeResponseHand
     return rc;
 }
 
+bool ws_hub_wanted(struct ws_hub *hub, const char *topic)
+{
+    PB_ASSERT(hub != NULL && topic != NULL);
+    uint64_t hash = topic_hash(topic, strnlen(topic, PB_WS_TOPIC_MAX + 1));
+    return atomic_load(&hub->wanted[hash % WS_WANTED_SLOTS]) != 0;
+}
+
 bool ws_hub_idle(struct ws_hub *hub)
 {
     PB_ASSERT(hub != NULL);
@@ -799,9 +827,17 @@ int ws_hub_publish(struct ws_hub *hub, const char *topic, const char *data, size
         return PB_ERR_INVALID;
     if (len > hub->cfg.send_queue_max)
         return PB_ERR_TOO_LARGE;
+    uint64_t hash = topic_hash(topic, topic_len);
+    if (atomic_load(&hub->wanted[hash % WS_WANTED_SLOTS]) == 0) {
+        /* Nobody holds the topic: nothing to queue, nobody to wake. */
+        pthread_mutex_lock(&hub->lock);
+        bool closed = hub->closed;
+        pthread_mutex_unlock(&hub->lock);
+        return closed ? PB_ERR_CLOSED : PB_OK;
+    }
     struct publish *p = pb_malloc(sizeof(*p) + topic_len + 1 + len + 1);
     p->next = NULL;
-    p->topic_hash = topic_hash(topic, topic_len);
+    p->topic_hash = hash;
     p->topic_len = topic_len;
     p->data_len = len;
     memcpy(p->bytes, topic, topic_len + 1);

@@ -4,18 +4,23 @@
  * Pipeline per request: staff token (401) -> path and query (400) -> Idempotency-Key (400) ->
  * strict body decoding (400, the field named) -> one writer command or a reader connection.
  *
- * A money-moving command is one allocation: the struct (its writer_cmd first, so the HTTP
- * server's pb_free of the command frees everything, also when the queue was full and finish
- * never ran), then the canonical request, the strings the transfers point to, and room for
- * the answer. Inside the writer: ledger_idem_check -> REPLAY (the recorded answer), CONFLICT
- * (409, not recorded) or NEW -> apply -> ledger_idem_record(answer). Answers are built in
- * the writer from structs read in the same transaction, so what is recorded is what is sent.
+ * A money-moving command is one allocation (a reused LEDGER_HTTP_BLOCK_SIZE block when it
+ * fits): the struct (its writer_cmd first; the HTTP server frees it with idem_cmd_free when
+ * the request ends, also when the queue was full and finish never ran), then the canonical
+ * request, the strings the transfers point to, and room for the answer (an answer longer
+ * than the room gets its own, freed with the command). The answer is sent from there
+ * without a copy. Inside the writer: ledger_idem_check -> REPLAY (the recorded answer),
+ * CONFLICT (409, not recorded) or NEW -> apply -> ledger_idem_record(answer). Answers are
+ * built in the writer from structs read in the same transaction, so what is recorded is what
+ * is sent.
  *
  * The canonical request is a flat JSON object, one key per decoded field with defaults made
  * explicit ("transfers[0].amount_minor"), keys sorted: the idempotency conflict then names
- * the exact field that differs. */
+ * the exact field that differs. The transfers route reads and writes it without jansson
+ * (ledger_http_int.h). */
 #include "ledger/ledger_http.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +33,7 @@
 #include "http/ws.h"
 #include "ledger/audit.h"
 #include "ledger/ledger.h"
+#include "ledger/ledger_http_int.h"
 #include "pam/pam_http.h"
 #include "pam/staff_http.h"
 #include "store/store.h"
@@ -36,7 +42,6 @@
 #define PLAYER_PREFIX_LEN (sizeof(PLAYER_PREFIX) - 1)
 #define PLAYER_ID_MAX 64 /* the API's limit; the ledger's owner holds "player:" + 64 */
 _Static_assert(PLAYER_PREFIX_LEN + PLAYER_ID_MAX <= LEDGER_OWNER_MAX, "owner too short");
-#define TIME_TEXT_MAX 40 /* "2026-11-20T23:59:01.123456789Z" */
 #define ALNUM "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 #define HOUSE_OWNER "house"
 
@@ -122,16 +127,36 @@ static bool reader_acquire(struct http_request *req, struct http_response *resp,
 
 /* ---- time ---- */
 
-/* RFC 3339 UTC with nanoseconds. */
-static void format_time_ns(int64_t ns, char out[TIME_TEXT_MAX])
+/* n as width decimal digits (zero-padded) at out. */
+static void put_digits(char *out, int64_t n, int width)
+{
+    for (int i = width - 1; i >= 0; i--, n /= 10)
+        out[i] = (char)('0' + n % 10);
+}
+
+/* RFC 3339 UTC with nanoseconds, "2026-11-20T23:59:01.123456789Z": the date from the day
+ * number (Howard Hinnant's civil_from_days), without gmtime_r's locking and strftime's and
+ * snprintf's parsing (it formats every transfer of a 201 answer on the writer thread). */
+void ledger_http__format_time_ns(int64_t ns, char out[LEDGER_HTTP_TIME_TEXT_MAX])
 {
     PB_ASSERT(ns >= 0);
-    time_t secs = (time_t)(ns / 1000000000);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    size_t n = strftime(out, TIME_TEXT_MAX, "%Y-%m-%dT%H:%M:%S", &tm);
-    PB_ASSERT(n == 19); /* years 1970..2262: four digits */
-    snprintf(out + n, TIME_TEXT_MAX - n, ".%09dZ", (int)(ns % 1000000000));
+    int64_t secs = ns / 1000000000, days = secs / 86400, rem = secs % 86400;
+    int64_t z = days + 719468; /* days since 0000-03-01 */
+    int64_t era = z / 146097, doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    int64_t day = doy - (153 * mp + 2) / 5 + 1, month = mp < 10 ? mp + 3 : mp - 9;
+    int64_t year = yoe + era * 400 + (month <= 2);
+    PB_ASSERT(year >= 1970 && year <= 9999);
+    memcpy(out, "0000-00-00T00:00:00.000000000Z", 31);
+    put_digits(out, year, 4);
+    put_digits(out + 5, month, 2);
+    put_digits(out + 8, day, 2);
+    put_digits(out + 11, rem / 3600, 2);
+    put_digits(out + 14, rem / 60 % 60, 2);
+    put_digits(out + 17, rem % 60, 2);
+    put_digits(out + 20, ns % 1000000000, 9);
 }
 
 static bool digits(const char *s, int n, int *out)
@@ -398,8 +423,8 @@ static json_t *history_row_json(const struct ledger_history_row *r,
     PB_ASSERT((size_t)r->kind < PB_ARRAY_LEN(kinds));
     bool debit = owns(o, r->debit_account);
     PB_ASSERT(debit || owns(o, r->credit_account)); /* ledger_history selects by owner */
-    char when[TIME_TEXT_MAX];
-    format_time_ns(r->timestamp_ns, when);
+    char when[LEDGER_HTTP_TIME_TEXT_MAX];
+    ledger_http__format_time_ns(r->timestamp_ns, when);
     json_t *metadata = json_loads(r->metadata, 0, NULL);
     PB_ASSERT(json_is_object(metadata)); /* the ledger stores objects only */
     const char *code = ledger_transfer_code_name(r->code);
@@ -663,7 +688,7 @@ struct idem_cmd;
 typedef int (*idem_apply_fn)(struct store *tx, struct idem_cmd *c);
 
 struct idem_cmd {
-    struct writer_cmd cmd; /* first: the server frees the whole allocation */
+    struct writer_cmd cmd; /* first: the server frees it with idem_cmd_free */
     struct ledger *lg;
     const char *scope;     /* "http:transfers", "http:adjustments" (static) */
     char key[LEDGER_HTTP_IDEM_KEY_MAX + 1];
@@ -673,9 +698,57 @@ struct idem_cmd {
     int status;
     bool replayed;
     char conflict_field[64];
-    char *body; /* inside the allocation, body_cap bytes */
+    char *body; /* body_cap bytes: inside the allocation, or its own when body_owned */
     size_t body_len, body_cap;
+    bool body_owned;
+    bool cached; /* the allocation is a LEDGER_HTTP_BLOCK_SIZE block of the cache */
 };
+
+/* Blocks of LEDGER_HTTP_BLOCK_SIZE for commands, kept for reuse instead of going back to the
+ * allocator (large allocations cost it more than the rest of a request's memory): taken on
+ * HTTP threads by the handlers, given back by the server's idem_cmd_free. */
+static struct {
+    pthread_mutex_t lock;
+    void *free; /* a list through each block's first word */
+    size_t count;
+} block_cache = {PTHREAD_MUTEX_INITIALIZER, NULL, 0};
+
+static char *block_take(void)
+{
+    pthread_mutex_lock(&block_cache.lock);
+    void *b = block_cache.free;
+    if (b) {
+        block_cache.free = *(void **)b;
+        block_cache.count--;
+    }
+    pthread_mutex_unlock(&block_cache.lock);
+    return b ? b : pb_malloc(LEDGER_HTTP_BLOCK_SIZE);
+}
+
+static void block_give(char *b)
+{
+    pthread_mutex_lock(&block_cache.lock);
+    if (block_cache.count < LEDGER_HTTP_BLOCK_CACHE_MAX) {
+        *(void **)b = block_cache.free;
+        block_cache.free = b;
+        block_cache.count++;
+        b = NULL;
+    }
+    pthread_mutex_unlock(&block_cache.lock);
+    pb_free(b);
+}
+
+/* The server's way to free an idem_cmd (http_request.cmd_free). */
+static void idem_cmd_free(struct writer_cmd *cmd)
+{
+    struct idem_cmd *c = (struct idem_cmd *)cmd;
+    if (c->body_owned)
+        pb_free(c->body);
+    if (c->cached)
+        block_give((char *)c);
+    else
+        pb_free(c);
+}
 
 /* Space after the struct for the canonical request, strings and the answer. */
 struct idem_space {
@@ -692,31 +765,53 @@ static char *space_copy(struct idem_space *sp, const char *s)
     return out;
 }
 
-/* Allocates a command of struct size size (an idem_cmd first) followed by room for extra
- * bytes of strings and the answer; sp tracks the strings' room. */
+/* Allocates a command of struct size size (an idem_cmd first) followed by strings bytes of
+ * room for strings (sp tracks it) and the answer's room; the caller sets request_json and
+ * submits it with idem_submit. */
+static void *idem_cmd_alloc(size_t size, size_t strings, const char *scope, const char *key,
+                            idem_apply_fn apply, struct ledger *lg, struct idem_space *sp)
+{
+    size_t need = size + strings;
+    bool cached = need + LEDGER_HTTP_ANSWER_ROOM_MIN <= LEDGER_HTTP_BLOCK_SIZE;
+    size_t total = cached ? LEDGER_HTTP_BLOCK_SIZE : need + LEDGER_HTTP_ANSWER_ROOM_MIN;
+    char *block = cached ? block_take() : pb_malloc(total);
+    /* Only the struct is zeroed: the strings and the answer are written before being read
+     * (answer_set; finish reads body_len bytes). */
+    memset(block, 0, size);
+    struct idem_cmd *c = (struct idem_cmd *)block;
+    sp->next = block + size;
+    sp->end = block + need;
+    c->lg = lg;
+    c->scope = scope;
+    pb_strlcpy(c->key, key, sizeof(c->key));
+    c->apply = apply;
+    c->body = sp->end;
+    c->body_cap = total - need;
+    c->cached = cached;
+    return block;
+}
+
+/* idem_cmd_alloc with room for extra bytes of strings and a copy of request_json. */
 static void *idem_cmd_new(size_t size, size_t extra, const char *scope, const char *key,
                           const char *request_json, idem_apply_fn apply, struct ledger *lg,
                           struct idem_space *sp)
 {
-    size_t strings = extra + strlen(request_json) + 1;
-    char *block = pb_calloc(1, size + strings + LEDGER_HTTP_RESULT_MAX);
-    struct idem_cmd *c = (struct idem_cmd *)block;
-    sp->next = block + size;
-    sp->end = block + size + strings;
-    c->lg = lg;
-    c->scope = scope;
-    pb_strlcpy(c->key, key, sizeof(c->key));
+    struct idem_cmd *c = idem_cmd_alloc(size, extra + strlen(request_json) + 1, scope, key,
+                                        apply, lg, sp);
     c->request_json = space_copy(sp, request_json);
-    c->apply = apply;
-    c->body = sp->end;
-    c->body_cap = LEDGER_HTTP_RESULT_MAX;
-    return block;
+    return c;
 }
 
 static int answer_set(struct idem_cmd *c, int status, const char *text, size_t len)
 {
-    if (len >= c->body_cap)
+    if (len >= LEDGER_HTTP_RESULT_MAX)
         return PB_ERR_TOO_LARGE;
+    if (len >= c->body_cap) { /* longer than the room left in the allocation */
+        PB_ASSERT(!c->body_owned);
+        c->body = pb_malloc(len + 1);
+        c->body_cap = len + 1;
+        c->body_owned = true;
+    }
     memcpy(c->body, text, len);
     c->body[len] = '\0';
     c->body_len = len;
@@ -816,12 +911,19 @@ static void idem_finish(struct http_request *req, struct writer_cmd *cmd,
                      "this Idempotency-Key was used with a different request", c->conflict_field);
         return;
     }
-    pb_buf_reset(&resp->body);
-    pb_buf_append(&resp->body, c->body, c->body_len);
+    http_body_borrow(resp, c->body, c->body_len); /* freed with the command */
     resp->status = c->status;
     resp->content_type = c->status >= 400 ? "application/problem+json" : "application/json";
     if (c->replayed)
         http_header_add(resp, "Idempotent-Replayed", "true");
+}
+
+/* Submits a command of idem_cmd_alloc (the server frees it with idem_cmd_free). */
+static enum http_result idem_submit(struct http_request *req, struct idem_cmd *c)
+{
+    c->cmd.run = idem_run;
+    req->cmd_free = idem_cmd_free;
+    return http_submit(req, app_writer(req->app), &c->cmd, idem_finish);
 }
 
 /* The canonical text of a flat request object (keys sorted, compact); caller frees. */
@@ -834,220 +936,6 @@ static char *canonical_text(json_t *flat)
 }
 
 /* ---- POST /api/v1/ledger/transfers ---- */
-
-struct transfer_in {
-    const char *kind, *code, *reference;
-    int64_t debit_account, credit_account, amount_minor, pending_id, timeout_ms;
-    json_t *metadata;
-    bool has_kind, has_debit_account, has_credit_account, has_amount_minor, has_code,
-        has_pending_id, has_timeout_ms;
-};
-
-/* Optional fields record their presence in has_<name>: which ones a kind takes is checked
- * after decoding (check_kind_fields). */
-#define TF(name, kind, lo, hi)                                                                 \
-    {#name, kind, PB_JSON_OPTIONAL, offsetof(struct transfer_in, name),                       \
-     offsetof(struct transfer_in, has_##name), lo, hi}
-static const struct pb_json_field transfer_fields[] = {
-    TF(kind, PB_JSON_KIND_STRING, 1, 16),
-    TF(debit_account, PB_JSON_KIND_INT, 1, INT64_MAX),
-    TF(credit_account, PB_JSON_KIND_INT, 1, INT64_MAX),
-    TF(amount_minor, PB_JSON_KIND_INT, 1, INT64_MAX),
-    TF(code, PB_JSON_KIND_STRING, 1, 32),
-    TF(pending_id, PB_JSON_KIND_INT, 1, INT64_MAX),
-    TF(timeout_ms, PB_JSON_KIND_INT, 1, LEDGER_HTTP_TIMEOUT_MS_MAX),
-    PB_JSON_STR(struct transfer_in, reference, PB_JSON_REQUIRED, 1, LEDGER_REFERENCE_MAX),
-    PB_JSON_OBJ(struct transfer_in, metadata, PB_JSON_OPTIONAL),
-};
-#undef TF
-
-/* Which fields each kind takes: required ones must be there, forbidden ones must not. */
-enum { F_ACCOUNTS = 1, F_AMOUNT = 2, F_CODE = 4, F_PENDING = 8, F_TIMEOUT = 16 };
-static const struct kind_rule {
-    const char *name;
-    enum ledger_kind kind;
-    unsigned required, forbidden;
-} kind_rules[] = {
-    {"posted", LEDGER_POSTED, F_ACCOUNTS | F_AMOUNT | F_CODE, F_PENDING | F_TIMEOUT},
-    {"pending", LEDGER_PENDING, F_ACCOUNTS | F_AMOUNT | F_CODE | F_TIMEOUT, F_PENDING},
-    {"post", LEDGER_POST, F_PENDING, F_ACCOUNTS | F_CODE | F_TIMEOUT},
-    {"void", LEDGER_VOID, F_PENDING, F_ACCOUNTS | F_AMOUNT | F_CODE | F_TIMEOUT},
-};
-
-static int field_error(struct pb_json_error *err, const char *code, const char *prefix,
-                       const char *name, const char *detail)
-{
-    err->code = code;
-    snprintf(err->field, sizeof(err->field), "%s.%s", prefix, name);
-    pb_strlcpy(err->detail, detail, sizeof(err->detail));
-    return PB_ERR_INVALID;
-}
-
-/* Checks that the fields present fit the kind. */
-static int check_kind_fields(const struct transfer_in *in, const struct kind_rule *rule,
-                             const char *prefix, struct pb_json_error *err)
-{
-    const struct {
-        const char *name;
-        unsigned flag;
-        bool present;
-    } f[] = {
-        {"debit_account", F_ACCOUNTS, in->has_debit_account},
-        {"credit_account", F_ACCOUNTS, in->has_credit_account},
-        {"amount_minor", F_AMOUNT, in->has_amount_minor},
-        {"code", F_CODE, in->has_code},
-        {"pending_id", F_PENDING, in->has_pending_id},
-        {"timeout_ms", F_TIMEOUT, in->has_timeout_ms},
-    };
-    char detail[96];
-    for (size_t i = 0; i < PB_ARRAY_LEN(f); i++) {
-        if ((rule->required & f[i].flag) && !f[i].present) {
-            snprintf(detail, sizeof(detail), "is required for kind %s", rule->name);
-            return field_error(err, "missing_field", prefix, f[i].name, detail);
-        }
-        if ((rule->forbidden & f[i].flag) && f[i].present) {
-            snprintf(detail, sizeof(detail), "is not allowed for kind %s", rule->name);
-            return field_error(err, "not_allowed", prefix, f[i].name, detail);
-        }
-    }
-    return PB_OK;
-}
-
-/* One decoded transfer: t gets the ledger's view (reference and metadata borrowed from the
- * json tree and *metadata_text, which the caller frees). */
-static int transfer_decode(const json_t *item, const char *prefix, struct ledger_transfer *t,
-                           char **metadata_text, struct pb_json_error *err)
-{
-    struct transfer_in in = {0};
-    *metadata_text = NULL;
-    if (!json_is_object(item)) {
-        err->code = "wrong_type";
-        pb_strlcpy(err->field, prefix, sizeof(err->field));
-        pb_strlcpy(err->detail, "must be an object", sizeof(err->detail));
-        return PB_ERR_INVALID;
-    }
-    if (pb_json_decode(item, prefix, transfer_fields, PB_ARRAY_LEN(transfer_fields), &in, err))
-        return PB_ERR_INVALID;
-    const struct kind_rule *rule = NULL;
-    for (size_t i = 0; i < PB_ARRAY_LEN(kind_rules) && !rule; i++)
-        if (strcmp(in.has_kind ? in.kind : "posted", kind_rules[i].name) == 0)
-            rule = &kind_rules[i];
-    if (!rule)
-        return field_error(err, "out_of_range", prefix, "kind",
-                           "must be one of posted, pending, post, void");
-    if (check_kind_fields(&in, rule, prefix, err) != PB_OK)
-        return PB_ERR_INVALID;
-    /* A post or void keeps its pending transfer's code; the ledger still wants a valid one. */
-    *t = (struct ledger_transfer){.kind = rule->kind, .debit_account = in.debit_account,
-                                  .credit_account = in.credit_account,
-                                  .amount = in.amount_minor, .code = LEDGER_TX_HOLD,
-                                  .pending_id = in.pending_id, .timeout_ms = in.timeout_ms,
-                                  .reference = in.reference};
-    if (in.has_code && ledger_transfer_code_parse(in.code, &t->code) != PB_OK)
-        return field_error(err, "out_of_range", prefix, "code",
-                           "is not a known transfer code (bet, win, refund, deposit, "
-                           "withdrawal, bonus_grant, bonus_conversion, ...)");
-    if (in.metadata) {
-        *metadata_text = json_dumps(in.metadata, JSON_COMPACT | JSON_SORT_KEYS);
-        PB_ASSERT(*metadata_text != NULL);
-        if (strlen(*metadata_text) > LEDGER_METADATA_MAX)
-            return field_error(err, "out_of_range", prefix, "metadata",
-                               "is larger than 2048 bytes as compact JSON");
-        t->metadata = *metadata_text;
-    }
-    return PB_OK;
-}
-
-/* The decoded body of POST /api/v1/ledger/transfers. */
-struct transfers_request {
-    json_t *root; /* the strings of t[] point into it */
-    size_t n;
-    struct ledger_transfer t[LEDGER_LINKED_MAX];
-    char *metadata[LEDGER_LINKED_MAX]; /* canonical metadata text (free()), or NULL */
-};
-
-static void transfers_request_release(struct transfers_request *r)
-{
-    for (size_t i = 0; i < LEDGER_LINKED_MAX; i++)
-        free(r->metadata[i]);
-    json_decref(r->root);
-}
-
-struct transfers_body {
-    json_t *transfers;
-};
-
-/* Decodes the body into r (released by the caller either way); false with a 400 in resp. */
-static bool transfers_decode(struct http_request *req, struct http_response *resp,
-                             struct transfers_request *r)
-{
-    memset(r, 0, sizeof(*r));
-    if (http_body_json(req, resp, &r->root) != PB_OK)
-        return false;
-    static const struct pb_json_field fields[] = {
-        PB_JSON_ARR(struct transfers_body, transfers, PB_JSON_REQUIRED),
-    };
-    struct transfers_body in = {0};
-    struct pb_json_error err;
-    int rc = pb_json_decode(r->root, "", fields, PB_ARRAY_LEN(fields), &in, &err);
-    size_t n = rc == PB_OK ? json_array_size(in.transfers) : 0;
-    if (rc == PB_OK && (n < 1 || n > LEDGER_LINKED_MAX)) {
-        err.code = "out_of_range";
-        pb_strlcpy(err.field, "transfers", sizeof(err.field));
-        snprintf(err.detail, sizeof(err.detail), "must hold 1 to %d linked transfers",
-                 LEDGER_LINKED_MAX);
-        rc = PB_ERR_INVALID;
-    }
-    for (size_t i = 0; rc == PB_OK && i < n; i++) {
-        char prefix[32];
-        snprintf(prefix, sizeof(prefix), "transfers[%zu]", i);
-        rc = transfer_decode(json_array_get(in.transfers, i), prefix, &r->t[i], &r->metadata[i],
-                             &err);
-    }
-    if (rc != PB_OK) {
-        http_problem_json(resp, &err);
-        return false;
-    }
-    r->n = n;
-    return true;
-}
-
-static json_t *int_or_null(int64_t v)
-{
-    return v ? json_integer((json_int_t)v) : json_null();
-}
-
-static void flat_set(json_t *flat, size_t i, const char *name, json_t *value)
-{
-    char key[64];
-    snprintf(key, sizeof(key), "transfers[%zu].%s", i, name);
-    PB_ASSERT(value != NULL);
-    json_object_set_new(flat, key, value);
-}
-
-/* The canonical request: every field of every transfer, defaults explicit; caller frees. */
-static char *transfers_canonical(const struct transfers_request *r)
-{
-    json_t *flat = json_object();
-    json_object_set_new(flat, "transfers", json_integer((json_int_t)r->n));
-    for (size_t i = 0; i < r->n; i++) {
-        const struct ledger_transfer *t = &r->t[i];
-        PB_ASSERT(kind_rules[t->kind].kind == t->kind);
-        bool has_code = t->kind == LEDGER_POSTED || t->kind == LEDGER_PENDING;
-        flat_set(flat, i, "kind", json_string(kind_rules[t->kind].name));
-        flat_set(flat, i, "debit_account", int_or_null(t->debit_account));
-        flat_set(flat, i, "credit_account", int_or_null(t->credit_account));
-        flat_set(flat, i, "amount_minor", int_or_null(t->amount));
-        flat_set(flat, i, "code", has_code ? json_string(ledger_transfer_code_name(t->code))
-                                           : json_null());
-        flat_set(flat, i, "pending_id", int_or_null(t->pending_id));
-        flat_set(flat, i, "timeout_ms", int_or_null(t->timeout_ms));
-        flat_set(flat, i, "reference", json_string(t->reference));
-        flat_set(flat, i, "metadata", t->metadata ? json_loads(t->metadata, 0, NULL)
-                                                  : json_object());
-    }
-    return canonical_text(flat);
-}
 
 struct transfers_cmd {
     struct idem_cmd base; /* first */
@@ -1065,8 +953,8 @@ static void transfers_answer(const struct ledger_outcome *out, struct pb_buf *b)
     pb_buf_puts(b, "{\"transfers\":[");
     for (size_t i = 0; i < out->n; i++) {
         const struct ledger_applied *a = &out->applied[i];
-        char when[TIME_TEXT_MAX];
-        format_time_ns(a->timestamp_ns, when);
+        char when[LEDGER_HTTP_TIME_TEXT_MAX];
+        ledger_http__format_time_ns(a->timestamp_ns, when);
         pb_buf_puts(b, i ? ",{\"id\":" : "{\"id\":");
         pb_buf_put_i64(b, a->id);
         pb_buf_puts(b, ",\"time\":");
@@ -1137,21 +1025,27 @@ static int transfers_apply(struct store *tx, struct idem_cmd *base)
 static enum http_result post_transfers(struct http_request *req, struct http_response *resp)
 {
     const char *key = NULL;
-    struct transfers_request r;
+    struct ledger_http__transfers r;
+    struct pb_json_error err;
     if (!staff_ok(req, resp, "ledger.transfer", NULL) || !(key = idempotency_key(req, resp)))
         return HTTP_DONE;
-    if (!transfers_decode(req, resp, &r)) {
-        transfers_request_release(&r);
+    if (ledger_http__transfers_decode(pb_buf_str(&req->body), req->body.len, &r, &err) !=
+        PB_OK) {
+        http_problem_json(resp, &err);
+        ledger_http__transfers_release(&r);
         return HTTP_DONE;
     }
-    char *canonical = transfers_canonical(&r);
-    size_t extra = 0;
+    size_t canonical_cap = ledger_http__transfers_canonical_max(&r) + 1;
+    size_t extra = canonical_cap;
     for (size_t i = 0; i < r.n; i++)
         extra += strlen(r.t[i].reference) + 1 + (r.t[i].metadata ? strlen(r.t[i].metadata) + 1
                                                                    : 0);
     struct idem_space sp;
-    struct transfers_cmd *c = idem_cmd_new(sizeof(*c), extra, "http:transfers", key, canonical,
-                                           transfers_apply, app_ledger(req->app), &sp);
+    struct transfers_cmd *c = idem_cmd_alloc(sizeof(*c), extra, "http:transfers", key,
+                                             transfers_apply, app_ledger(req->app), &sp);
+    PB_ASSERT((size_t)(sp.end - sp.next) >= canonical_cap);
+    c->base.request_json = sp.next;
+    sp.next += ledger_http__transfers_canonical(&r, sp.next, canonical_cap) + 1;
     c->n = r.n;
     for (size_t i = 0; i < r.n; i++) {
         c->t[i] = r.t[i];
@@ -1159,10 +1053,8 @@ static enum http_result post_transfers(struct http_request *req, struct http_res
         if (r.t[i].metadata)
             c->t[i].metadata = space_copy(&sp, r.t[i].metadata);
     }
-    c->base.cmd.run = idem_run;
-    free(canonical);
-    transfers_request_release(&r);
-    return http_submit(req, app_writer(req->app), &c->base.cmd, idem_finish);
+    ledger_http__transfers_release(&r);
+    return idem_submit(req, &c->base);
 }
 
 /* ---- POST /api/v1/admin/adjustments ---- */
@@ -1331,18 +1223,17 @@ static enum http_result post_adjustment(struct http_request *req, struct http_re
     pb_strlcpy(c->actor, actor, sizeof(c->actor));
     c->code = code;
     c->amount = in.amount_minor;
-    c->base.cmd.run = idem_run;
     free(canonical);
     json_decref(root);
-    return http_submit(req, app_writer(req->app), &c->base.cmd, idem_finish);
+    return idem_submit(req, &c->base);
 }
 
 /* ---- GET /api/v1/admin/audit ---- */
 
 static json_t *audit_row_json(const struct audit_row *r)
 {
-    char when[TIME_TEXT_MAX];
-    format_time_ns(r->time_ns, when);
+    char when[LEDGER_HTTP_TIME_TEXT_MAX];
+    ledger_http__format_time_ns(r->time_ns, when);
     json_t *before = json_loads(r->before_json, 0, NULL), *after = json_loads(r->after_json, 0,
                                                                              NULL);
     PB_ASSERT(before != NULL && after != NULL); /* written by audit_insert from json_dumps */
@@ -1434,9 +1325,32 @@ static void publish_player(void *app, const struct pb_event *ev, json_t *balance
     free(text);
 }
 
+/* Whether a "ledger.transfers" event may concern a subscribed player, from a look at the
+ * owners in its text (the ledger writes "owner":"<owner>", and a player's owner needs no
+ * escapes; the byte sequence cannot occur inside a string, whose quotes are escaped) before
+ * parsing it. False only when every owner's topic is unwanted. */
+static bool event_wanted(struct ws_hub *hub, const char *data)
+{
+    static const char key[] = "\"owner\":\"";
+    char topic[PB_WS_TOPIC_MAX + 1];
+    for (const char *p = strstr(data, key); p; p = strstr(p, key)) {
+        p += sizeof(key) - 1;
+        size_t n = strcspn(p, "\"\\");
+        if (p[n] != '"' || n > PB_WS_TOPIC_MAX)
+            return true; /* escaped or long: the parser decides */
+        memcpy(topic, p, n);
+        topic[n] = '\0';
+        if (n > 0 && ws_hub_wanted(hub, topic))
+            return true;
+        p += n;
+    }
+    return false;
+}
+
 void ledger_http_on_event(const struct pb_event *ev, void *app)
 {
-    if (strcmp(ev->type, "ledger.transfers") != 0 || ws_hub_idle(ws_hub_of(app)))
+    if (strcmp(ev->type, "ledger.transfers") != 0 || ws_hub_idle(ws_hub_of(app)) ||
+        !event_wanted(ws_hub_of(app), ev->data))
         return; /* nothing to publish, or nobody to publish it to */
     json_t *root = json_loads(ev->data, 0, NULL);
     json_t *balances = json_object_get(root, "balances");

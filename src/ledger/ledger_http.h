@@ -31,6 +31,12 @@ struct writer;
 #define LEDGER_HTTP_PAGE_DEFAULT 50        /* rows per page when the request names no limit */
 #define LEDGER_HTTP_ACCOUNTS_MAX 256       /* accounts per owner: 3 per currency, 73 today */
 #define LEDGER_HTTP_RESULT_MAX (32 * 1024) /* a recorded answer; 16 transfers need < 10 KiB */
+/* A money-moving command's allocation: the command, its strings and room for the answer,
+ * reused through a cache (a few transfers' command and 201 answer take under 6 KiB). A
+ * larger command gets an allocation of its own; a longer answer, its own room. */
+#define LEDGER_HTTP_BLOCK_SIZE (8 * 1024)
+#define LEDGER_HTTP_BLOCK_CACHE_MAX 256    /* blocks kept for reuse: 2 MiB, > in-flight requests */
+#define LEDGER_HTTP_ANSWER_ROOM_MIN 2048   /* the least answer room in the allocation */
 #define LEDGER_HTTP_TIMEOUT_MS_MAX 31536000000LL /* a pending transfer's timeout: a year */
 #define LEDGER_HTTP_READER_WAIT_MS 1000    /* wait for a reader connection, then 503 */
 #define LEDGER_HTTP_REASON_MIN 3           /* an adjustment's reason, bytes */

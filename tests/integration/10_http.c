@@ -30,7 +30,13 @@ static void test_health_ready_and_request_id(void **state)
     pb_request(srv, "GET", "/healthz", NULL, NULL, 0, NULL, &r);
     assert_int_equal(r.status, 200);
     assert_true(pb_response_header(&r, "X-Request-Id", rid, sizeof(rid)));
-    assert_true(strlen(rid) >= 16);
+    assert_int_equal(strlen(rid), 24); /* 12 random bytes in hex */
+    assert_int_equal(strspn(rid, "0123456789abcdef"), 24);
+    pb_response_release(&r);
+    char again[128];
+    pb_request(srv, "GET", "/healthz", NULL, NULL, 0, NULL, &r);
+    assert_true(pb_response_header(&r, "X-Request-Id", again, sizeof(again)));
+    assert_string_not_equal(again, rid); /* each request its own */
     pb_response_release(&r);
 
     const char *const hdr[] = {"X-Request-Id: trace-abc.123", NULL};

@@ -18,6 +18,9 @@
 #include "client.h"
 #include "fixtures.h"
 #include "ws_client.h"
+#include "base/buf.h"
+#include "ledger/ledger.h"
+#include "ledger/ledger_http.h"
 
 #define TOKEN "staff-token-for-tests-0123456789"
 #define WAIT_MS 5000
@@ -381,6 +384,47 @@ static void test_replay_returns_the_same_status_and_body_with_header(void **stat
     json_decref(pb_call_json(srv, "POST", "/api/v1/admin/adjustments", adj, TOKEN,
                              pb_idem("replay-1"), 201));
     assert_int_equal(balance(srv, "r-b", b[0], "posted_minor"), 105);
+}
+
+/* Sixteen linked transfers between sixteen players: a 201 answer longer than any command's
+ * room for it, sent and replayed whole. */
+static void test_sixteen_transfers_answer_and_replay_in_full(void **state)
+{
+    struct pb_server *srv = *state;
+    int64_t acc[LEDGER_LINKED_MAX + 1][3];
+    char player[32];
+    for (int i = 0; i <= LEDGER_LINKED_MAX; i++) {
+        snprintf(player, sizeof(player), "sixteen-%d", i);
+        open_wallet(srv, player, "EUR", acc[i]);
+    }
+    pb_adjust(srv, TOKEN, "sixteen-0", "EUR", 1000);
+    struct pb_buf body = PB_BUF_INIT;
+    pb_buf_puts(&body, "{\"transfers\":[");
+    for (int i = 0; i < LEDGER_LINKED_MAX; i++)
+        pb_buf_printf(&body, "%s{\"debit_account\":%lld,\"credit_account\":%lld,"
+                             "\"amount_minor\":%d,\"code\":\"bet\",\"reference\":\"chain:%d\"}",
+                      i ? "," : "", (long long)acc[i][0], (long long)acc[i + 1][0],
+                      1000 - i, i);
+    pb_buf_puts(&body, "]}");
+    struct pb_response first, second;
+    char flag[16];
+    pb_call(srv, "POST", "/api/v1/ledger/transfers", body.data, TOKEN, pb_idem("sixteen-1"),
+            &first);
+    pb_call(srv, "POST", "/api/v1/ledger/transfers", body.data, TOKEN, pb_idem("sixteen-1"),
+            &second);
+    assert_int_equal(first.status, 201);
+    assert_int_equal(second.status, 201);
+    assert_true(strlen(first.body) > LEDGER_HTTP_ANSWER_ROOM_MIN);
+    assert_string_equal(first.body, second.body);
+    assert_true(pb_response_header(&second, "Idempotent-Replayed", flag, sizeof(flag)));
+    json_t *doc = json_loads(first.body, 0, NULL);
+    assert_int_equal(json_array_size(json_object_get(doc, "transfers")), LEDGER_LINKED_MAX);
+    assert_int_equal(json_array_size(json_object_get(doc, "balances")), LEDGER_LINKED_MAX + 1);
+    json_decref(doc);
+    pb_response_release(&first);
+    pb_response_release(&second);
+    pb_buf_release(&body);
+    assert_int_equal(balance(srv, "sixteen-16", acc[LEDGER_LINKED_MAX][0], "posted_minor"), 985);
 }
 
 static void test_same_key_with_different_content_is_409_naming_the_field(void **state)
@@ -934,6 +978,7 @@ int main(void)
         cmocka_unit_test(test_transfer_validation_names_the_field_and_changes_nothing),
         cmocka_unit_test(test_seventeen_linked_transfers_are_refused),
         cmocka_unit_test(test_replay_returns_the_same_status_and_body_with_header),
+        cmocka_unit_test(test_sixteen_transfers_answer_and_replay_in_full),
         cmocka_unit_test(test_same_key_with_different_content_is_409_naming_the_field),
         cmocka_unit_test(test_refusal_stays_refused_for_its_key),
         cmocka_unit_test(test_linked_group_is_refused_as_a_whole),

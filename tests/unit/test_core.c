@@ -296,11 +296,31 @@ struct seen {
     int64_t seqs[64];
     char types[64][32];
     char subjects[64][32];
+    /* When set, the first delivery posts entered and waits for release: the relay is held
+     * inside a delivery while the test commits more. */
+    sem_t *entered, *release;
 };
+
+static int seen_count(struct seen *s)
+{
+    pthread_mutex_lock(&s->lock);
+    int n = s->n;
+    pthread_mutex_unlock(&s->lock);
+    return n;
+}
+
+static bool seen_first(struct seen *s)
+{
+    return seen_count(s) == 0;
+}
 
 static void record(const struct pb_event *ev, void *arg)
 {
     struct seen *s = arg;
+    if (s->entered && seen_first(s)) {
+        sem_post(s->entered);
+        sem_wait(s->release);
+    }
     pthread_mutex_lock(&s->lock);
     assert_true(s->n < 64);
     s->seqs[s->n] = ev->seq;
@@ -312,13 +332,6 @@ static void record(const struct pb_event *ev, void *arg)
     pthread_mutex_unlock(&s->lock);
 }
 
-static int seen_count(struct seen *s)
-{
-    pthread_mutex_lock(&s->lock);
-    int n = s->n;
-    pthread_mutex_unlock(&s->lock);
-    return n;
-}
 
 static void wait_seen(struct seen *s, int n)
 {
@@ -394,6 +407,91 @@ static void events_delivered_in_order_after_commit(bool pg)
             assert_true(seen.seqs[i] == seen.seqs[i - 1] + 1); /* no gap left by the rollback */
     }
     node_stop(&n);
+}
+
+/* pitboss_events_read_total: delivered events the relay read back from the table. */
+static long long events_read(struct outbox *ob)
+{
+    struct pb_buf m = PB_BUF_INIT;
+    outbox_metrics(ob, &m);
+    const char *at = strstr(pb_buf_str(&m), "\npitboss_events_read_total ");
+    assert_non_null(at);
+    long long v = strtoll(at + strlen("\npitboss_events_read_total "), NULL, 10);
+    pb_buf_release(&m);
+    return v;
+}
+
+static void assert_dense(struct seen *seen, int n)
+{
+    for (int i = 0; i < n; i++)
+        assert_true(seen->seqs[i] == i + 1); /* each once, in order, from the first */
+}
+
+/* With the relay running, committed events reach it in memory: none is read back. */
+static void events_reach_the_relay_in_memory(bool pg)
+{
+    fresh_database(pg);
+    struct seen seen = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    struct node n;
+    struct test_cmd cmds[8];
+    node_start(&n, &seen, true);
+    emit_all(&n, cmds, 8, 0);
+    wait_seen(&seen, 8);
+    assert_dense(&seen, 8);
+    assert_int_equal(events_read(n.ob), 0);
+    node_stop(&n);
+}
+
+/* Events past the memory bound are dropped from memory, not lost: the relay reads what does
+ * not follow on from the table, then takes memory again. The relay is held inside its first
+ * delivery while the test commits, so what memory holds at its next turn is known. */
+static void events_beyond_memory_are_read_from_the_table(bool pg)
+{
+    sem_t entered, release;
+    sem_init(&entered, 0, 0);
+    sem_init(&release, 0, 0);
+    struct test_cmd cmds[5];
+    struct node n;
+    for (int round = 0; round < 2; round++) {
+        fresh_database(pg);
+        struct seen seen = {.entered = &entered, .release = &release};
+        pthread_mutex_init(&seen.lock, NULL);
+        node_start(&n, &seen, true);
+        if (round == 0) {
+            /* Memory holds a few after the first: it continues, then the table. */
+            emit_all(&n, cmds, 1, 0);
+            sem_wait(&entered);
+            outbox__memory_limit(n.ob, 3, 1 << 20);
+            for (int i = 0; i < 5; i++) /* one a batch: three kept, two dropped */
+                emit_all(&n, &cmds[i], 1, 1 + i);
+        } else {
+            /* Memory starts past the cursor: the table fills the gap, memory is not
+             * delivered twice. */
+            outbox__memory_limit(n.ob, 0, 0);
+            emit_all(&n, cmds, 1, 0); /* read from the table, up to seq 1 */
+            sem_wait(&entered);
+            emit_all(&n, cmds, 2, 1); /* dropped */
+            outbox__memory_limit(n.ob, 100, 1 << 20);
+            emit_all(&n, cmds, 3, 3); /* held: seqs 4..6 */
+        }
+        sem_post(&release);
+        wait_seen(&seen, 6);
+        sleep_ms(100);
+        assert_int_equal(seen_count(&seen), 6);
+        assert_dense(&seen, 6);
+        assert_string_equal(seen.subjects[5], "k5");
+        long long read = events_read(n.ob);
+        if (round == 0)
+            assert_int_equal(read, 2);
+        else
+            assert_int_equal(read, 6);
+        emit_all(&n, cmds, 1, 10);
+        wait_seen(&seen, 7);
+        assert_int_equal(events_read(n.ob), read); /* memory again */
+        node_stop(&n);
+    }
+    sem_destroy(&entered);
+    sem_destroy(&release);
 }
 
 /* Events rewound inside a command (a rolled-back group of the ledger) are never written, and
@@ -508,6 +606,8 @@ BOTH(batches_respect_batch_max)
 BOTH(events_delivered_in_order_after_commit)
 BOTH(rewound_and_malformed_events_are_not_written)
 BOTH(undelivered_events_delivered_after_restart)
+BOTH(events_reach_the_relay_in_memory)
+BOTH(events_beyond_memory_are_read_from_the_table)
 
 #define PAIR PBT_PAIR
 
@@ -522,6 +622,8 @@ int main(void)
         PAIR(events_delivered_in_order_after_commit),
         PAIR(rewound_and_malformed_events_are_not_written),
         PAIR(undelivered_events_delivered_after_restart),
+        PAIR(events_reach_the_relay_in_memory),
+        PAIR(events_beyond_memory_are_read_from_the_table),
         cmocka_unit_test(test_postgres_writer_reconnects_after_connection_loss),
     };
     return cmocka_run_group_tests_name("unit.core", tests, NULL, NULL);

@@ -239,13 +239,19 @@ static void test_hub_subscribe_publish_unsubscribe(void **state)
     open_pair(hub, &a, NULL, 0);
     open_pair(hub, &b, NULL, 0);
     assert_false(ws_hub_idle(hub));
+    assert_false(ws_hub_wanted(hub, "odds"));
     ws_client_subscribe(&a, "odds", WAIT_MS);
     ws_client_subscribe(&b, "balance", WAIT_MS);
+    assert_true(ws_hub_wanted(hub, "odds")); /* counted before the reply */
+    assert_true(ws_hub_wanted(hub, "balance"));
+    assert_false(ws_hub_wanted(hub, "nobody"));
+    assert_int_equal(ws_hub_publish(hub, "nobody", "{\"n\":0}", 7), PB_OK); /* not queued */
     assert_int_equal(ws_hub_publish(hub, "odds", "{\"p\":1.5}", 9), PB_OK);
     ws_client_expect_text(&a, "{\"type\":\"event\",\"topic\":\"odds\",\"data\":{\"p\":1.5}}",
                           WAIT_MS);
     assert_int_equal(ws_client_send_text(&a, "{\"type\":\"unsubscribe\",\"topic\":\"odds\"}"), 0);
     ws_client_expect_text(&a, "{\"type\":\"unsubscribed\",\"topic\":\"odds\"}", WAIT_MS);
+    assert_false(ws_hub_wanted(hub, "odds"));
     assert_int_equal(ws_hub_publish(hub, "odds", "{\"p\":2}", 7), PB_OK);
     assert_int_equal(ws_hub_publish(hub, "balance", "{\"b\":3}", 7), PB_OK);
     ws_client_expect_text(&b, "{\"type\":\"event\",\"topic\":\"balance\",\"data\":{\"b\":3}}",
@@ -258,6 +264,7 @@ static void test_hub_subscribe_publish_unsubscribe(void **state)
     ws_client_close(&b);
     wait_metric(hub, "pitboss_ws_connections", 0);
     assert_true(ws_hub_idle(hub));
+    assert_false(ws_hub_wanted(hub, "balance")); /* a closed connection holds nothing */
     ws_hub_free(hub);
 }
 
