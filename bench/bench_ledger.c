@@ -17,8 +17,8 @@
  * percentiles (submit to completion, after a 1 s warm-up); --verify runs ledger_verify at the
  * end. Like bench_writer, it prints figures and asserts only that commands succeed.
  *
- * As in `pitboss serve`, a thread checkpoints SQLite's WAL every PB_STORE_CHECKPOINT_INTERVAL_MS
- * from its own connection (off the writer's path). Besides throughput it prints the CPU time
+ * As in `pitboss serve`, a thread checkpoints SQLite's WAL from its own connection (off the
+ * writer's path; store_checkpoint_due). Besides throughput it prints the CPU time
  * the writer thread spent per transfer over the measured window (from /proc): the writer is
  * the ledger's one serial resource, so this figure says what the ledger costs even when the
  * machine is shared with other work. */
@@ -425,16 +425,22 @@ struct checkpointer {
     volatile bool stop;
 };
 
-/* The server's checkpoint task (app.c), on its own connection. */
+/* The server's checkpoint task (app.c, same policy), on its own connection. */
 static void *checkpoint_main(void *arg)
 {
     struct checkpointer *c = arg;
     struct store *s;
     char err[256];
     PB_ASSERT(store_open(c->url, &s, err, sizeof(err)) == PB_OK);
+    int64_t frames = 0;
+    uint64_t last = 0;
     while (!c->stop) {
-        usleep(PB_STORE_CHECKPOINT_INTERVAL_MS * 1000);
-        (void)store_checkpoint(s);
+        usleep(PB_STORE_CHECKPOINT_CATCH_UP_MS * 1000);
+        uint64_t now = pb_mono_ns();
+        if (store_checkpoint_due(frames, last, now)) {
+            (void)store_checkpoint(s, &frames);
+            last = now;
+        }
     }
     store_close(s);
     return NULL;

@@ -52,10 +52,17 @@
 #define PB_STORE_PARAMS_MAX 32           /* bound parameters per statement */
 #define PB_STORE_BUSY_TIMEOUT_MS 5000    /* SQLite: readers wait this long behind a checkpoint */
 /* SQLite checkpoints run in the background (scheduler, every PB_STORE_CHECKPOINT_INTERVAL_MS)
- * instead of on the writer's commit; the commit only checkpoints past this many WAL pages
- * (40 MiB), as a backstop when no background checkpointer runs (tools, tests). */
+ * instead of on the writer's commit. The WAL only starts over from its beginning when the
+ * writer itself checkpoints, which its commit does past PB_STORE_WAL_AUTOCHECKPOINT_PAGES
+ * (40 MiB): that commit waits for the frames the background has not copied yet. So once the
+ * WAL passes PB_STORE_CHECKPOINT_CATCH_UP_PCT of that length, the background checkpoints every
+ * PB_STORE_CHECKPOINT_CATCH_UP_MS, and the writer's own checkpoint finds almost nothing left
+ * (at 100 ms it stalled the writer's commit for 10-25 ms several times a second under load,
+ * which set the HTTP p99; scripts/run-bench.sh part 5). */
 #define PB_STORE_WAL_AUTOCHECKPOINT_PAGES 10000
 #define PB_STORE_CHECKPOINT_INTERVAL_MS 100
+#define PB_STORE_CHECKPOINT_CATCH_UP_PCT 20
+#define PB_STORE_CHECKPOINT_CATCH_UP_MS 5
 /* SQLite page cache per connection, KiB (allocated as used): the writer's working set of
  * account rows and index leaves stays in memory instead of being read back per batch. */
 #define PB_STORE_SQLITE_CACHE_KIB 65536

@@ -262,16 +262,22 @@ static int reality_work(struct pb_app *app, struct store *tx, struct writer_cmd 
     return rg_reality_tick(app->rg, tx, cmd, REALITY_BATCH_MAX, &sent);
 }
 
-/* Scheduler task: checkpoint SQLite's WAL off the writer's path (store_checkpoint). */
+/* Scheduler task (every PB_STORE_CHECKPOINT_CATCH_UP_MS): checkpoints SQLite's WAL off the
+ * writer's path (store_checkpoint), every PB_STORE_CHECKPOINT_INTERVAL_MS, or at each tick
+ * while the WAL is long enough that the writer's own checkpoint is near (limits.h). */
 static void checkpoint_tick(void *arg)
 {
     struct pb_app *app = arg;
+    uint64_t now = pb_mono_ns();
+    if (!store_checkpoint_due(app->wal_frames, app->checkpoint_last_ns, now))
+        return;
     struct store *s;
     if (store_pool_acquire(app->readers, 0, &s) != PB_OK)
         return; /* every reader busy: next tick */
-    if (store_checkpoint(s) != PB_OK)
+    if (store_checkpoint(s, &app->wal_frames) != PB_OK)
         pb_log(PB_LOG_WARN, "checkpoint failed", NULL);
     store_pool_release(app->readers, s);
+    app->checkpoint_last_ns = now;
 }
 
 static int start_scheduler(struct pb_app *app)
@@ -283,7 +289,7 @@ static int start_scheduler(struct pb_app *app)
                     app->expiry);
     scheduler_every(app->scheduler, "rg.reality", REALITY_INTERVAL_MS, periodic_tick,
                     app->reality);
-    scheduler_every(app->scheduler, "store.checkpoint", PB_STORE_CHECKPOINT_INTERVAL_MS,
+    scheduler_every(app->scheduler, "store.checkpoint", PB_STORE_CHECKPOINT_CATCH_UP_MS,
                     checkpoint_tick, app);
     app->casino_recovery = casino_recovery_new(app->writer, app->ledger);
     PB_ASSERT(bj_round_register_recovery() == PB_OK); /* blackjack rounds left open */

@@ -8,6 +8,7 @@
 #define PB_APP_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "base/buf.h"
 #include "base/config.h"
@@ -29,6 +30,8 @@ struct pb_app {
     struct casino_recovery *casino_recovery; /* the interrupted-round recovery task */
     struct payments_service *payments; /* deposits, withdrawals, crypto (src/payments) */
     struct crash_engine *crash; /* live crash rounds (src/games/crash_live.h) */
+    int64_t wal_frames;          /* SQLite: the WAL's length at the last checkpoint */
+    uint64_t checkpoint_last_ns; /* when it ran (store_checkpoint_due) */
 };
 
 /* Every module's migrations, in one list (for pitboss migrate and --migrate). */

@@ -521,11 +521,28 @@ int store_pool_acquire(struct store_pool *p, int timeout_ms, struct store **out)
 }
 
 /* Whether s can serve the next borrower: rolls back what the last one left open. */
-int store_checkpoint(struct store *s)
+int store_checkpoint(struct store *s, int64_t *wal_frames)
 {
+    if (wal_frames)
+        *wal_frames = 0;
     if (s->backend != STORE_SQLITE)
         return PB_OK;
-    return store_exec(s, "PRAGMA wal_checkpoint(PASSIVE)");
+    struct store_stmt *st; /* one row: busy, frames in the WAL, frames checkpointed */
+    if (store_prepare(s, "PRAGMA wal_checkpoint(PASSIVE)", &st) != PB_OK)
+        return PB_ERR_DB;
+    int rc = store_step(st);
+    if (rc == STORE_ROW && wal_frames)
+        *wal_frames = store_column_int64(st, 1);
+    store_finalize(st);
+    return rc == STORE_ROW ? PB_OK : PB_ERR_DB;
+}
+
+bool store_checkpoint_due(int64_t wal_frames, uint64_t last_ns, uint64_t now_ns)
+{
+    if (wal_frames * 100 >= (int64_t)PB_STORE_WAL_AUTOCHECKPOINT_PAGES *
+                                PB_STORE_CHECKPOINT_CATCH_UP_PCT)
+        return true; /* the writer's own checkpoint is near: leave it little to copy */
+    return last_ns == 0 || now_ns - last_ns >= (uint64_t)PB_STORE_CHECKPOINT_INTERVAL_MS * 1000000u;
 }
 
 int store_defer_sync(struct store *s, int *fd)

@@ -43,8 +43,13 @@ void store_close(struct store *s);
 enum store_backend store_backend_of(const struct store *s);
 /* SQLite: copies committed WAL frames into the database file without blocking the writer
  * (PRAGMA wal_checkpoint(PASSIVE)); run it from a connection other than the writer's, often.
- * PostgreSQL: nothing to do. Returns 0 or PB_ERR_DB. */
-int store_checkpoint(struct store *s);
+ * *wal_frames (may be NULL) gets the WAL's length in frames (0 on PostgreSQL, where there is
+ * nothing to do). Returns 0 or PB_ERR_DB. */
+int store_checkpoint(struct store *s, int64_t *wal_frames);
+/* The background checkpointer's policy (limits.h), for a task run every
+ * PB_STORE_CHECKPOINT_CATCH_UP_MS: is a checkpoint due at now_ns, given the WAL's length at the
+ * last one (wal_frames) and when that ran (last_ns; 0: never)? */
+bool store_checkpoint_due(int64_t wal_frames, uint64_t last_ns, uint64_t now_ns);
 /* SQLite: lets COMMIT return before the WAL is synced (synchronous=NORMAL, which still syncs
  * the WAL around checkpoints, so the file never goes inconsistent) and gives *fd, a
  * descriptor of the WAL file: once fdatasync(*fd) returns, every transaction this connection

@@ -1470,6 +1470,44 @@ static void test_sqlite_more_live_statements_than_the_cache_holds_all_work(void 
 
 /* A column added after a SELECT * was cached: SQLite recompiles it at the next step, and
  * the column count follows. */
+/* store_checkpoint reports the WAL's length; a checkpoint copies it into the database file
+ * (the frames stay until the writer starts the WAL over). PostgreSQL: nothing, 0 frames. */
+static void test_checkpoint_reports_the_wal_length(void **state)
+{
+    struct store *w = open_store(state), *c = open_store(state);
+    EXPECT_OK(w, store_exec(w, "CREATE TABLE t_ckpt (k INTEGER)"));
+    EXPECT_OK(w, store_begin(w));
+    for (int i = 0; i < 200; i++)
+        insert_int(w, "INSERT INTO t_ckpt (k) VALUES (?)", i);
+    EXPECT_OK(w, store_commit(w));
+    int64_t frames = -1;
+    EXPECT_OK(c, store_checkpoint(c, &frames));
+    if (store_backend_of(c) == STORE_SQLITE)
+        assert_true(frames >= 2); /* the table's pages and the schema's */
+    else
+        assert_int_equal(frames, 0);
+    EXPECT_OK(c, store_checkpoint(c, NULL));
+    assert_int_equal(query_int64(c, "SELECT COUNT(*) FROM t_ckpt"), 200);
+    store_close(c);
+    store_close(w);
+}
+
+/* The background checkpoint policy: every PB_STORE_CHECKPOINT_INTERVAL_MS, and at every tick
+ * once the WAL reaches PB_STORE_CHECKPOINT_CATCH_UP_PCT of the writer's own threshold. */
+static void test_checkpoint_due_catches_up_near_the_writers_threshold(void **state)
+{
+    (void)state;
+    const uint64_t ms = 1000000u, t0 = 1000 * ms;
+    const int64_t near = (int64_t)PB_STORE_WAL_AUTOCHECKPOINT_PAGES *
+                         PB_STORE_CHECKPOINT_CATCH_UP_PCT / 100;
+    assert_true(store_checkpoint_due(0, 0, t0)); /* never ran */
+    assert_false(store_checkpoint_due(0, t0, t0 + 1 * ms));
+    assert_false(store_checkpoint_due(near - 1, t0, t0 + PB_STORE_CHECKPOINT_INTERVAL_MS * ms - 1));
+    assert_true(store_checkpoint_due(near - 1, t0, t0 + PB_STORE_CHECKPOINT_INTERVAL_MS * ms));
+    assert_true(store_checkpoint_due(near, t0, t0 + 1 * ms));
+    assert_true(store_checkpoint_due(PB_STORE_WAL_AUTOCHECKPOINT_PAGES, t0, t0));
+}
+
 static void test_sqlite_cached_select_star_sees_an_added_column(void **state)
 {
     struct store *s = open_store(state);
@@ -1733,7 +1771,8 @@ static int pg_group_teardown(void **state)
     cmocka_unit_test(test_pool_acquire_waits_for_a_release),                                      \
     cmocka_unit_test(test_pool_concurrent_acquire_never_exceeds_its_size),                        \
     cmocka_unit_test(test_pool_release_rolls_back_an_open_transaction),                           \
-    cmocka_unit_test(test_pool_open_rejects_a_bad_url)
+    cmocka_unit_test(test_pool_open_rejects_a_bad_url),                                           \
+    cmocka_unit_test(test_checkpoint_reports_the_wal_length)
 /* clang-format on */
 
 int main(void)
@@ -1746,6 +1785,7 @@ int main(void)
         cmocka_unit_test(test_rewrite_placeholders_skips_literals_identifiers_and_comments),
         cmocka_unit_test(test_rewrite_placeholders_refuses_more_than_the_limit),
         cmocka_unit_test(test_rewrite_placeholders_refuses_a_too_small_buffer),
+        cmocka_unit_test(test_checkpoint_due_catches_up_near_the_writers_threshold),
         cmocka_unit_test(test_sqlite_open_sets_wal_full_sync_and_foreign_keys),
         cmocka_unit_test(test_sqlite_wal_reader_sees_committed_writes_after_its_snapshot),
         cmocka_unit_test(test_sqlite_failed_statement_keeps_the_transaction),
