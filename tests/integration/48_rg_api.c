@@ -384,6 +384,7 @@ static void test_changes_reach_the_cached_guard_at_once(void **state)
     assert_int_equal(bet(&f, 900, NULL, 0), 201);
     assert_int_equal(bet(&f, 1, NULL, 0), 422);
     /* After a restart the usage is still there. */
+    pb_server_stop(&f.srv);
     pb_server_restart(&f.srv, env);
     assert_int_equal(bet(&f, 1, code, sizeof(code)), 422);
     assert_string_equal(code, "limit_exceeded");

@@ -164,6 +164,7 @@ void pb_server_start(struct pb_server *srv, const char *const *env)
 
 void pb_server_restart(struct pb_server *srv, const char *const *env)
 {
+    assert_int_equal(srv->pid, 0); /* stopped or killed first: two servers on one database */
     start(srv, env);
 }
 

@@ -23,7 +23,8 @@ struct pb_server {
  * fresh database and the extra environment entries env ("NAME=value", NULL-terminated, may
  * be NULL); waits until /healthz answers 200 (asserts within 20 s). */
 void pb_server_start(struct pb_server *srv, const char *const *env);
-/* Same, but keeps srv->dir and srv->db_url (for restart tests). */
+/* Same, but keeps srv->dir and srv->db_url (for restart tests); the server must have been
+ * stopped or killed (pb_server_stop, pb_server_kill). */
 void pb_server_restart(struct pb_server *srv, const char *const *env);
 /* A new empty database of the backend under test: a SQLite file dir/name.db, or a new
  * PostgreSQL database on $PITBOSS_TEST_PG. Its URL goes to url (len bytes). */
