@@ -583,7 +583,7 @@ static void tiny_metadata_cache_keeps_totals_exact(bool pg)
     enum { PLAYERS = 6 };
     struct open_args p[PLAYERS];
     int64_t cash[PLAYERS], locked[PLAYERS];
-    char names[PLAYERS][8];
+    char names[PLAYERS][16];
     for (int i = 0; i < PLAYERS; i++) {
         snprintf(names[i], sizeof(names[i]), "m%d", i);
         p[i] = funded(names[i], "EUR", 1000);
