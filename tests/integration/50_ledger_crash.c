@@ -124,31 +124,17 @@ static void make_op(struct client *cl, struct op *op, int n)
  * when the server is down, was killed mid-request, or answered 5xx. */
 static bool perform(struct client *cl, struct op *op)
 {
-    uint64_t deadline = pb_mono_ns() + (uint64_t)ANSWER_WAIT_MS * 1000000;
-    for (int attempt = 0; pb_mono_ns() < deadline; attempt++) {
-        struct pb_answer a;
-        bool answered = pb_http_once(atomic_load(&server_port), "POST", "/api/v1/ledger/transfers",
-                                     TOKEN, op->key, op->body, &a);
-        if (answered && (a.status == 201 || a.status == 422)) {
-            op->status = a.status;
-            op->answer = a.body;
-            if (attempt > 0 && a.replayed) /* committed, but the answer was lost in a crash */
-                atomic_fetch_add(&answered_by_replay, 1);
-            return true;
-        }
-        if (answered && a.status < 500) {
-            snprintf(cl->failure, sizeof(cl->failure), "%s answered %ld: %s", op->key,
-                     a.status, a.body);
-            free(a.body);
-            return false;
-        }
-        free(a.body);
-        atomic_fetch_add(&attempts_failed, 1);
-        pb_sleep_ms(20);
-    }
-    snprintf(cl->failure, sizeof(cl->failure), "%s: no answer within %d ms", op->key,
-             ANSWER_WAIT_MS);
-    return false;
+    struct pb_answer a;
+    int attempts;
+    if (!pb_post_until_answered(&server_port, "/api/v1/ledger/transfers", TOKEN, op->key,
+                                op->body, ANSWER_WAIT_MS, &attempts_failed, &attempts, &a,
+                                cl->failure, sizeof(cl->failure)))
+        return false;
+    op->status = a.status;
+    op->answer = a.body;
+    if (attempts > 1 && a.replayed) /* committed, but the answer was lost in a crash */
+        atomic_fetch_add(&answered_by_replay, 1);
+    return true;
 }
 
 static void *client_main(void *arg)

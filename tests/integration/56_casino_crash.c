@@ -100,34 +100,20 @@ static bool parse_round(struct op *op)
 
 static bool perform(struct client *cl, struct op *op)
 {
-    uint64_t deadline = pb_mono_ns() + (uint64_t)ANSWER_WAIT_MS * 1000000;
-    while (pb_mono_ns() < deadline) {
-        struct pb_answer a;
-        bool answered = pb_http_once(atomic_load(&server_port), "POST", "/api/v1/games/dice/play",
-                                     players[op->player].token, op->key, op->body, &a);
-        if (answered && (a.status == 201 || a.status == 422)) {
-            op->status = a.status;
-            op->answer = a.body;
-            if (a.status == 201 && !parse_round(op)) {
-                snprintf(cl->failure, sizeof(cl->failure), "%s: bad answer %s", op->key,
-                         a.body);
-                return false;
-            }
-            return true;
-        }
-        if (answered && a.status < 500) {
-            snprintf(cl->failure, sizeof(cl->failure), "%s answered %ld: %s", op->key,
-                     a.status, a.body);
-            free(a.body);
-            return false;
-        }
-        free(a.body);
-        atomic_fetch_add(&attempts_failed, 1);
-        pb_sleep_ms(20);
+    struct pb_answer a;
+    int attempts;
+    if (!pb_post_until_answered(&server_port, "/api/v1/games/dice/play",
+                                players[op->player].token, op->key, op->body, ANSWER_WAIT_MS,
+                                &attempts_failed, &attempts, &a, cl->failure,
+                                sizeof(cl->failure)))
+        return false;
+    op->status = a.status;
+    op->answer = a.body;
+    if (a.status == 201 && !parse_round(op)) {
+        snprintf(cl->failure, sizeof(cl->failure), "%s: bad answer %s", op->key, a.body);
+        return false;
     }
-    snprintf(cl->failure, sizeof(cl->failure), "%s: no answer within %d ms", op->key,
-             ANSWER_WAIT_MS);
-    return false;
+    return true;
 }
 
 static void *client_main(void *arg)

@@ -1,10 +1,13 @@
 /* load.c: see load.h. */
 #include "load.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <curl/curl.h>
+
+#include "base/base.h"
 
 uint64_t pb_splitmix(uint64_t *s)
 {
@@ -77,4 +80,27 @@ void pb_kill_and_restart(struct pb_server *srv, const char *const *env, uint64_t
         atomic_store(port, srv->port);
     }
     pb_sleep_ms(400); /* some load on the last incarnation too */
+}
+
+bool pb_post_until_answered(_Atomic int *port, const char *path, const char *token,
+                            const char *key, const char *body, int wait_ms,
+                            _Atomic long *failed, int *attempts, struct pb_answer *a,
+                            char *failure, size_t len)
+{
+    uint64_t deadline = pb_mono_ns() + (uint64_t)wait_ms * 1000000;
+    for (*attempts = 1; pb_mono_ns() < deadline; (*attempts)++) {
+        bool answered = pb_http_once(atomic_load(port), "POST", path, token, key, body, a);
+        if (answered && (a->status == 201 || a->status == 422))
+            return true;
+        if (answered && a->status < 500) {
+            snprintf(failure, len, "%s answered %ld: %s", key, a->status, a->body);
+            free(a->body);
+            return false;
+        }
+        free(a->body);
+        atomic_fetch_add(failed, 1);
+        pb_sleep_ms(20);
+    }
+    snprintf(failure, len, "%s: no answer within %d ms", key, wait_ms);
+    return false;
 }

@@ -27,6 +27,16 @@ struct pb_answer {
 bool pb_http_once(int port, const char *method, const char *path, const char *token,
                   const char *key, const char *body, struct pb_answer *a);
 
+/* POSTs body to path with key until an answer other than a 5xx comes: while the server is
+ * down, was killed mid-request or answers 5xx, waits 20 ms and sends the same again (each such
+ * attempt adds 1 to *failed), for at most wait_ms. Returns true with *a (body allocated) for
+ * 201 or 422; false with failure (len bytes) saying why otherwise. *attempts gets how many
+ * requests were sent. Thread-safe; asserts nothing. */
+bool pb_post_until_answered(_Atomic int *port, const char *path, const char *token,
+                            const char *key, const char *body, int wait_ms,
+                            _Atomic long *failed, int *attempts, struct pb_answer *a,
+                            char *failure, size_t len);
+
 /* kills times: sleeps 200-899 ms, SIGKILLs srv, sleeps 0-149 ms, restarts it with env and
  * publishes its port in *port; then sleeps 400 ms so that the last incarnation gets load
  * too. The sleeps are drawn from *rng. */
