@@ -608,12 +608,13 @@ static enum ledger_error check_totals(const struct ledger__totals *t,
  * group's copy is the truth (on SQLite its row is written only at the group's end): the cache
  * may have been cleared (full) since and refilled from the row, so the copy is filed again. */
 static int row_state(struct ledger *lg, struct store *tx, const struct group *g,
-                     const struct ledger__meta *meta, struct ledger__meta **out)
+                     const struct ledger__meta *meta, struct ledger__meta **out, size_t *slot)
 {
-    const struct ledger__meta *mine = NULL;
-    for (size_t k = 0; k < g->ntouched && !mine; k++)
-        if (g->touched[k].id == meta->id)
-            mine = &g->touched[k];
+    size_t k = 0;
+    while (k < g->ntouched && g->touched[k].id != meta->id)
+        k++;
+    *slot = k; /* the account's place in g->touched (g->ntouched: not moved yet) */
+    const struct ledger__meta *mine = k < g->ntouched ? &g->touched[k] : NULL;
     struct ledger__meta *m = meta_find(lg, meta->id);
     if (m && mine) {
         *m = *mine;
@@ -684,7 +685,8 @@ static int apply_side(struct ledger *lg, struct store *tx, struct group *g,
         return PB_OK;
     }
     struct ledger__meta *m;
-    int rc = row_state(lg, tx, g, mm, &m);
+    size_t i;
+    int rc = row_state(lg, tx, g, mm, &m, &i);
     if (rc != PB_OK)
         return rc;
     struct ledger__totals after;
@@ -704,9 +706,6 @@ static int apply_side(struct ledger *lg, struct store *tx, struct group *g,
     *prev = m->last_transfer;
     m->totals = after;
     m->last_transfer = transfer_id;
-    size_t i = 0;
-    while (i < g->ntouched && g->touched[i].id != m->id)
-        i++;
     PB_ASSERT(i < PB_ARRAY_LEN(g->touched));
     g->touched[i] = *m;
     g->totals[i] = after;
